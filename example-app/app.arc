@@ -1,0 +1,19 @@
+@app
+oidc-example
+
+@http
+get /
+
+@events
+deployed
+
+@aws
+region us-west-2
+runtime nodejs22.x
+
+@plugins
+arc-plugin-gitlab-oidc
+
+@gitlab-oidc
+production-role arn:aws:iam::111111111111:role/oidc-example-production-deploy
+staging-role arn:aws:iam::111111111111:role/oidc-example-staging-deploy
