@@ -1,0 +1,153 @@
+/**
+ * Step 4: AssumeRoleWithWebIdentity, through the AWS SDK.
+ *
+ * The SDK brings the retry machinery (StandardRetryStrategy: exponential backoff with full
+ * jitter, a retry quota, longer delays for throttling) and per-attempt connection and request
+ * timeouts (NodeHttpHandler). Two things it does not do on its own, added here:
+ *  - treat STS's "Couldn't retrieve verification key from your identity provider" as transient
+ *    (it is: STS could not reach the GitLab instance's JWKS just then);
+ *  - give up on the whole exchange after a bound, whatever the attempts are doing.
+ * This module is only imported when the plugin acts, so the SDK never loads on a laptop.
+ */
+import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
+import { StandardRetryStrategy } from '@smithy/core/retry'
+import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types'
+
+export interface ExchangeRequest {
+  token: string
+  roleArn: string
+  sessionName: string
+  durationSeconds: number
+  region: string
+  /** Whole exchange, retries included, in milliseconds. */
+  timeoutMs: number
+  /** Attempts at most (the SDK's own default is 3; STS deserves a few more). */
+  maxAttempts: number
+  /** AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, when set. */
+  endpoint?: string
+}
+
+export interface IssuedCredentials {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken: string
+  expiration: Date
+  assumedRoleArn: string
+  assumedRoleId?: string
+  subject?: string
+  audience?: string
+  provider?: string
+  attempts: number
+  elapsedMs: number
+}
+
+/** What went wrong with one attempt: an AWS error code or a network fault, never a secret. */
+export interface AttemptFailure { code: string; message: string; status?: number }
+
+export class ExchangeError extends Error {
+  readonly code: string
+  readonly status: number | undefined
+  readonly attempts: AttemptFailure[]
+  readonly timedOut: boolean
+  readonly elapsedMs: number
+  constructor (code: string, message: string, status: number | undefined, attempts: AttemptFailure[], timedOut: boolean, elapsedMs: number) {
+    super(message)
+    this.name = 'ExchangeError'
+    this.code = code
+    this.status = status
+    this.attempts = attempts
+    this.timedOut = timedOut
+    this.elapsedMs = elapsedMs
+  }
+}
+
+/** Errors the SDK does not retry but which are transient at STS. */
+export function isVerificationKeyFault (error: { name?: string; message?: string }): boolean {
+  return /^InvalidIdentityToken/.test(error.name ?? '') && /retrieve verification key/i.test(error.message ?? '')
+}
+
+/** StandardRetryStrategy that also retries verification-key faults, and remembers every failure. */
+class JobRetryStrategy extends StandardRetryStrategy {
+  readonly failures: AttemptFailure[] = []
+  override async refreshRetryTokenForRetry (token: StandardRetryToken, errorInfo: RetryErrorInfo): Promise<StandardRetryToken> {
+    this.failures.push(describeFailure(errorInfo.error))
+    const info: RetryErrorInfo = isVerificationKeyFault(errorInfo.error ?? {}) ? { ...errorInfo, errorType: 'TRANSIENT' } : errorInfo
+    return super.refreshRetryTokenForRetry(token, info)
+  }
+}
+
+export function attemptTimeouts (timeoutMs: number): { connectionTimeout: number; requestTimeout: number } {
+  // Each attempt gets a share of the bound, so that a silent STS still leaves room for retries.
+  const requestTimeout = Math.min(10_000, Math.max(1_000, Math.floor(timeoutMs / 4)))
+  return { connectionTimeout: Math.min(3_000, requestTimeout), requestTimeout }
+}
+
+export async function exchange (request: ExchangeRequest): Promise<IssuedCredentials> {
+  const started = Date.now()
+  const retryStrategy = new JobRetryStrategy(request.maxAttempts)
+  const client = new STSClient({
+    region: request.region,
+    ...(request.endpoint ? { endpoint: request.endpoint } : {}),
+    retryStrategy,
+    requestHandler: { ...attemptTimeouts(request.timeoutMs), throwOnRequestTimeout: true },
+    // AssumeRoleWithWebIdentity is unsigned: no credentials are looked up or needed.
+    credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
+  })
+  const abort = new AbortController()
+  const timer = setTimeout(() => abort.abort(), request.timeoutMs)
+  try {
+    const out = await client.send(new AssumeRoleWithWebIdentityCommand({
+      RoleArn: request.roleArn,
+      RoleSessionName: request.sessionName,
+      WebIdentityToken: request.token,
+      DurationSeconds: request.durationSeconds,
+    }), { abortSignal: abort.signal })
+    const c = out.Credentials
+    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
+      throw new ExchangeError('IncompleteResponse', 'STS answered without complete credentials', undefined, retryStrategy.failures, false, Date.now() - started)
+    }
+    return {
+      accessKeyId: c.AccessKeyId,
+      secretAccessKey: c.SecretAccessKey,
+      sessionToken: c.SessionToken,
+      expiration: c.Expiration,
+      assumedRoleArn: out.AssumedRoleUser?.Arn ?? request.roleArn,
+      ...(out.AssumedRoleUser?.AssumedRoleId ? { assumedRoleId: out.AssumedRoleUser.AssumedRoleId } : {}),
+      ...(out.SubjectFromWebIdentityToken ? { subject: out.SubjectFromWebIdentityToken } : {}),
+      ...(out.Audience ? { audience: out.Audience } : {}),
+      ...(out.Provider ? { provider: out.Provider } : {}),
+      attempts: out.$metadata.attempts ?? retryStrategy.failures.length + 1,
+      elapsedMs: Date.now() - started,
+    }
+  }
+  catch (err) {
+    if (err instanceof ExchangeError) throw err
+    const elapsedMs = Date.now() - started
+    const timedOut = abort.signal.aborted
+    const failures = [...retryStrategy.failures]
+    const last = describeFailure(err)
+    // The final error is not passed through the retry strategy: record it once.
+    if (!timedOut) failures.push(last)
+    else failures.push({ code: 'Timeout', message: `no answer within the ${Math.round(request.timeoutMs / 1000)} s bound` })
+    const main = timedOut ? { code: 'Timeout', message: `STS did not answer within ${Math.round(request.timeoutMs / 1000)} s`, status: undefined } : last
+    throw new ExchangeError(main.code, main.message, main.status, failures, timedOut, elapsedMs)
+  }
+  finally {
+    clearTimeout(timer)
+    client.destroy()
+  }
+}
+
+function describeFailure (error: unknown): AttemptFailure {
+  const e = (error ?? {}) as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } }
+  // The SDK names modeled errors `XxxException`; report AWS's own code as the user will search for it.
+  let code = e.name && e.name !== 'Error' ? e.name : e.code ?? 'Error'
+  if (e.code && /^E[A-Z]+$/.test(e.code)) code = e.code
+  const status = e.$metadata?.httpStatusCode
+  return { code, message: redact(e.message ?? String(error)), ...(status ? { status } : {}) }
+}
+
+/** STS messages never contain the token, but a proxy's might: keep anything JWT-shaped out. */
+export function redact (text: string): string {
+  return text.replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[token]')
+}

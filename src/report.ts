@@ -1,0 +1,97 @@
+/**
+ * Output in the style of Architect's own CLI (its updater's symbols and colours):
+ *   ⚬ GitLab OIDC <status>          ✓ GitLab OIDC <done>          × GitLab OIDC <failure>
+ *     | label ....... value           (supporting lines)
+ * Nothing here is given a token, a secret key or a session token to print.
+ */
+import { createRequire } from 'node:module'
+import type { Claims } from './token.ts'
+import { audiences } from './token.ts'
+
+const require = createRequire(import.meta.url)
+
+interface Chalk { (s: string): string; red: Chalk; dim: Chalk; grey: Chalk; cyan: Chalk; yellow: Chalk }
+const chalk = require('@architect/utils/chalk') as Chalk
+const chars = require('@architect/utils/chars') as Record<'start' | 'done' | 'warn' | 'err', string>
+
+export const NAME = 'GitLab OIDC'
+
+export type Row = [label: string, value: string]
+
+export interface Problem {
+  /** One line: what happened. */
+  title: string
+  /** Facts about this run (role, where the token came from...). */
+  facts?: Row[]
+  /** What GitLab asserted in the token, when there is a token. */
+  claims?: Claims
+  /** The fix, as lines (may include a YAML or JSON block). */
+  fix: string[]
+}
+
+export class PluginError extends Error {
+  readonly problem: Problem
+  constructor (problem: Problem) {
+    super(problem.title)
+    this.name = 'PluginError'
+    this.problem = problem
+  }
+}
+
+export function rows (list: Row[], indent = '  '): string[] {
+  const width = Math.max(...list.map(([label]) => label.length)) + 2
+  return list.map(([label, value]) => chalk.dim(`${indent}| ${label} ${'.'.repeat(width - label.length)} `) + value)
+}
+
+/** The claims a user needs to see to understand a denial; never user_email or other personal data. */
+export function assertedRows (claims: Claims): Row[] {
+  const list: Row[] = []
+  const add = (label: string, value: unknown) => {
+    if (value !== undefined && value !== null && value !== '') list.push([label, String(value)])
+  }
+  add('issuer', claims.iss)
+  add('audience', audiences(claims).join(', '))
+  add('subject', claims.sub)
+  add('project', claims.project_path)
+  add('ref', claims.ref)
+  add('ref type', claims.ref_type)
+  add('ref protected', claims.ref_protected)
+  add('environment', claims.environment === undefined ? undefined : `${claims.environment}${claims.environment_protected === 'true' ? ' (protected)' : ''}`)
+  add('pipeline / job', claims.pipeline_id && claims.job_id ? `${claims.pipeline_id} / ${claims.job_id}` : undefined)
+  if (typeof claims.exp === 'number') add('expires', new Date(claims.exp * 1000).toISOString())
+  return list
+}
+
+export function formatProblem (problem: Problem): string {
+  const out = [`${chars.err} ${chalk.red(`${NAME}:`)} ${problem.title}`]
+  if (problem.facts?.length) out.push(...rows(problem.facts))
+  if (problem.claims) {
+    out.push(chalk.dim('  | GitLab asserted (ID token claims):'))
+    out.push(...rows(assertedRows(problem.claims), '  |  '))
+  }
+  out.push(chalk.dim('  | How to fix:'))
+  for (const line of problem.fix) out.push(`  |   ${line}`)
+  out.push(chalk.dim('  | Architect was stopped before any AWS call.'))
+  return out.join('\n')
+}
+
+export function status (message: string, facts: Row[] = []): string {
+  return [`${chars.start} ${chalk.grey(NAME)} ${chalk.cyan(message)}`, ...(facts.length ? rows(facts) : [])].join('\n')
+}
+
+export function done (message: string, facts: Row[] = []): string {
+  return [`${chars.done} ${chalk.grey(NAME)} ${chalk.cyan(message)}`, ...(facts.length ? rows(facts) : [])].join('\n')
+}
+
+export function warning (message: string, more: string[] = []): string {
+  return [`${chars.warn} ${chalk.yellow(`${NAME} warning:`)} ${message}`, ...more.map(l => chalk.dim(`  | ${l}`))].join('\n')
+}
+
+/** Local time with its zone, and UTC, e.g. "2026-11-26 15:04:05 CET (2026-11-26T14:04:05Z)". */
+export function bothTimes (date: Date, timeZone?: string): string {
+  const local = new Intl.DateTimeFormat('sv-SE', {
+    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
+    timeZoneName: 'short', ...(timeZone ? { timeZone } : {}),
+  }).format(date)
+  return `${local} (${date.toISOString().replace(/\.\d{3}Z$/, 'Z')} UTC)`
+}

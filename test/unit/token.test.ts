@@ -1,0 +1,50 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { checkClaims, decodeToken, findToken, TokenError } from '../../src/token.ts'
+import { defaultSessionName, toSessionName } from '../../src/session.ts'
+
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+const jwt = (claims: object) => `${b64({ alg: 'RS256', kid: 'k' })}.${b64(claims)}.c2lnbmF0dXJl`
+const now = new Date('2026-11-26T12:00:00Z')
+const t = Math.floor(now.getTime() / 1000)
+const good = { iss: 'https://gitlab.com', sub: 'project_path:g/p:ref_type:branch:ref:main', aud: 'https://gitlab.com', exp: t + 300, nbf: t - 10, iat: t - 10 }
+
+test('token sources in order: named variable, GITLAB_OIDC_TOKEN, token file, CI_JOB_JWT_V2', () => {
+  const files: Record<string, string> = { '/tmp/tok': 'from-file\n' }
+  const read = (p: string) => { const v = files[p]; if (v === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' }); return v }
+  assert.equal(findToken({ GITLAB_OIDC_TOKEN: 'a', CI_JOB_JWT_V2: 'b' }, undefined, read)?.token, 'a')
+  assert.equal(findToken({ AWS_WEB_IDENTITY_TOKEN_FILE: '/tmp/tok', CI_JOB_JWT_V2: 'b' }, undefined, read)?.token, 'from-file')
+  const legacy = findToken({ CI_JOB_JWT_V2: 'b' }, undefined, read)
+  assert.equal(legacy?.token, 'b')
+  assert.equal(legacy?.legacy, true)
+  const named = { value: 'MY_TOKEN', source: { kind: 'variable' as const, name: 'ARC_OIDC_TOKEN_VARIABLE' } }
+  assert.equal(findToken({ MY_TOKEN: 'm', GITLAB_OIDC_TOKEN: 'a' }, named, read)?.token, 'm')
+  assert.equal(findToken({ GITLAB_OIDC_TOKEN: 'a' }, named, read), undefined, 'an explicitly named variable is not replaced by another')
+  assert.throws(() => findToken({ AWS_WEB_IDENTITY_TOKEN_FILE: '/missing' }, undefined, read), /cannot be read: ENOENT/)
+  assert.equal(findToken({}, undefined, read), undefined)
+})
+
+test('decoding rejects what is not a JWT, without echoing it', () => {
+  assert.throws(() => decodeToken('not-a-jwt', 'X'), (e: Error) => e instanceof TokenError && /not a JWT/.test(e.message) && !e.message.includes('not-a-jwt'))
+  assert.throws(() => decodeToken('a.b', 'X'), /got 2 parts/)
+  assert.throws(() => decodeToken(`${b64({ alg: 'RS256' })}.bm90IGpzb24.x`, 'X'), /claims is not JSON|claims are not JSON|not JSON/)
+  assert.throws(() => decodeToken(`${b64({ typ: 'JWT' })}.${b64(good)}.x`, 'X'), /no signing algorithm/)
+  assert.equal(decodeToken(jwt(good), 'X').sub, good.sub)
+})
+
+test('expiry, not-before and audience are checked with 60 s of skew', () => {
+  assert.deepEqual(checkClaims(good, now), [])
+  assert.deepEqual(checkClaims({ ...good, exp: t - 30 }, now), [], 'within the skew')
+  assert.match(checkClaims({ ...good, exp: t - 600 }, now).join(), /expired at 2026-11-26T11:50:00.000Z, 10 min ago/)
+  assert.match(checkClaims({ ...good, nbf: t + 600 }, now).join(), /not valid before/)
+  assert.match(checkClaims({ ...good, aud: undefined }, now).join(), /no audience/)
+  assert.match(checkClaims({ ...good, aud: [] }, now).join(), /no audience/)
+  assert.match(checkClaims({ ...good, exp: undefined }, now).join(), /no expiry/)
+})
+
+test('session name names the job and fits STS', () => {
+  assert.equal(defaultSessionName({ project_id: '42', pipeline_id: '1001', job_id: '5005' }, {}), 'gitlab-42-1001-5005')
+  assert.equal(defaultSessionName({}, { CI_PROJECT_ID: '7', CI_PIPELINE_ID: '8', CI_JOB_ID: '9' }), 'gitlab-7-8-9')
+  assert.match(toSessionName('a b/c'.repeat(30)), /^[\w+=,.@-]{2,64}$/)
+  assert.equal(toSessionName('x'), 'gitlab-job')
+})
