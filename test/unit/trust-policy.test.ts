@@ -1,0 +1,324 @@
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+
+import {
+  buildTrustPolicy,
+  conditionForClaims,
+  escapePolicyValue,
+  evaluateTrustPolicy,
+  normalizeIssuer,
+  parseRoleArn,
+  providerArn,
+  subjectFor,
+  TrustPolicyError,
+  type GitLabClaims,
+  type TrustPolicy,
+} from '../../src/trust-policy.ts'
+
+const account = '123456789012'
+const project = 'acme/web/shop'
+const gitlabProvider = `arn:aws:iam::${account}:oidc-provider/gitlab.com`
+
+function claimsFor (refType: 'branch' | 'tag', ref: string, extra: Partial<GitLabClaims> = {}): GitLabClaims {
+  return {
+    iss: 'https://gitlab.com',
+    aud: 'https://gitlab.com',
+    sub: `project_path:${project}:ref_type:${refType}:ref:${ref}`,
+    project_path: project,
+    ref,
+    ref_type: refType,
+    ...extra,
+  }
+}
+
+function errorCode (fn: () => unknown): string {
+  try {
+    fn()
+  }
+  catch (err) {
+    assert.ok(err instanceof TrustPolicyError, `expected a TrustPolicyError, got ${String(err)}`)
+    return err.code
+  }
+  assert.fail('expected an error')
+}
+
+function allows (policy: TrustPolicy, claims: GitLabClaims): boolean {
+  return evaluateTrustPolicy(policy, claims).allowed
+}
+
+describe('buildTrustPolicy', () => {
+  it('pins a single branch with StringEquals on the exact GitLab sub and on aud', () => {
+    let policy = buildTrustPolicy({ project, branches: [ 'main' ], account })
+    assert.deepEqual(policy, {
+      Version: '2012-10-17',
+      Statement: [ {
+        Sid: 'GitLabRefs',
+        Effect: 'Allow',
+        Principal: { Federated: gitlabProvider },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: {
+          StringEquals: {
+            'gitlab.com:aud': 'https://gitlab.com',
+            'gitlab.com:sub': 'project_path:acme/web/shop:ref_type:branch:ref:main',
+          },
+        },
+      } ],
+    })
+    assert.equal(allows(policy, claimsFor('branch', 'main')), true)
+    assert.equal(allows(policy, claimsFor('branch', 'main-evil')), false)
+    assert.equal(allows(policy, claimsFor('tag', 'main')), false, 'a tag named like the branch must not match')
+    assert.equal(allows(policy, claimsFor('branch', 'main', { aud: 'sts.amazonaws.com' })), false, 'wrong audience')
+    assert.equal(allows(policy, { ...claimsFor('branch', 'main'), sub: 'project_path:acme/web/shop-fork:ref_type:branch:ref:main' }), false)
+  })
+
+  it('lists several exact refs (branches and plain tags) as one StringEquals array', () => {
+    let policy = buildTrustPolicy({ project, branches: [ 'main', 'develop', 'main' ], tags: [ 'v1.0.0' ], account })
+    assert.equal(policy.Statement.length, 1)
+    assert.deepEqual(policy.Statement[0]?.Condition.StringEquals['gitlab.com:sub'], [
+      'project_path:acme/web/shop:ref_type:branch:ref:main',
+      'project_path:acme/web/shop:ref_type:branch:ref:develop',
+      'project_path:acme/web/shop:ref_type:tag:ref:v1.0.0',
+    ])
+    assert.equal(policy.Statement[0]?.Condition.StringLike, undefined)
+    assert.equal(allows(policy, claimsFor('branch', 'develop')), true)
+    assert.equal(allows(policy, claimsFor('tag', 'v1.0.0')), true)
+    assert.equal(allows(policy, claimsFor('tag', 'v1.0.1')), false)
+  })
+
+  it('puts tag globs under StringLike in a separate statement (operators in one statement are ANDed)', () => {
+    let policy = buildTrustPolicy({ project, branches: [ 'main' ], tags: [ 'v*' ], account })
+    assert.equal(policy.Statement.length, 2)
+    let [ exact, patterns ] = policy.Statement
+    assert.deepEqual(exact?.Condition, {
+      StringEquals: {
+        'gitlab.com:aud': 'https://gitlab.com',
+        'gitlab.com:sub': 'project_path:acme/web/shop:ref_type:branch:ref:main',
+      },
+    })
+    assert.equal(patterns?.Sid, 'GitLabRefPatterns')
+    assert.deepEqual(patterns?.Condition, {
+      StringEquals: { 'gitlab.com:aud': 'https://gitlab.com' },
+      StringLike: { 'gitlab.com:sub': 'project_path:acme/web/shop:ref_type:tag:ref:v*' },
+    })
+    assert.equal(allows(policy, claimsFor('tag', 'v2.3.4')), true)
+    assert.equal(allows(policy, claimsFor('branch', 'main')), true)
+    assert.equal(allows(policy, claimsFor('tag', 'release-2')), false)
+    assert.equal(allows(policy, claimsFor('branch', 'v2')), false, 'v* is for tags only')
+  })
+
+  it('supports ? and branch patterns such as release/* and * (any branch)', () => {
+    let policy = buildTrustPolicy({ project, branches: [ 'release/*' ], tags: [ 'v?' ], account })
+    assert.equal(policy.Statement.length, 1)
+    assert.deepEqual(policy.Statement[0]?.Condition.StringLike, {
+      'gitlab.com:sub': [
+        'project_path:acme/web/shop:ref_type:branch:ref:release/*',
+        'project_path:acme/web/shop:ref_type:tag:ref:v?',
+      ],
+    })
+    assert.equal(allows(policy, claimsFor('branch', 'release/2024-10')), true)
+    assert.equal(allows(policy, claimsFor('tag', 'v1')), true)
+    assert.equal(allows(policy, claimsFor('tag', 'v10')), false)
+
+    let anyBranch = buildTrustPolicy({ project, branches: [ '*' ], account })
+    assert.deepEqual(anyBranch.Statement[0]?.Condition.StringLike, {
+      'gitlab.com:sub': 'project_path:acme/web/shop:ref_type:branch:ref:*',
+    })
+    assert.equal(allows(anyBranch, claimsFor('branch', 'feature/x')), true)
+    assert.equal(allows(anyBranch, claimsFor('tag', 'v1')), false)
+  })
+
+  it('anyRef matches every branch and tag of the project, and only of that project', () => {
+    let policy = buildTrustPolicy({ project, anyRef: true, account })
+    assert.deepEqual(policy.Statement, [ {
+      Sid: 'GitLabAnyRef',
+      Effect: 'Allow',
+      Principal: { Federated: gitlabProvider },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: {
+        StringEquals: { 'gitlab.com:aud': 'https://gitlab.com' },
+        StringLike: { 'gitlab.com:sub': 'project_path:acme/web/shop:*' },
+      },
+    } ])
+    assert.equal(allows(policy, claimsFor('branch', 'anything')), true)
+    assert.equal(allows(policy, claimsFor('tag', 'v9')), true)
+    assert.equal(allows(policy, { ...claimsFor('branch', 'main'), sub: 'project_path:acme/web/shop-2:ref_type:branch:ref:main' }), false)
+    assert.equal(allows(policy, { ...claimsFor('branch', 'main'), sub: 'project_path:acme/web:ref_type:branch:ref:main' }), false)
+    assert.equal(errorCode(() => buildTrustPolicy({ project, anyRef: true, branches: [ 'main' ], account })), 'CONFLICTING_OPTIONS')
+  })
+
+  it('uses host + path of a self-managed issuer for the provider ARN and the condition keys', () => {
+    let policy = buildTrustPolicy({
+      project: 'platform/api',
+      branches: [ 'main' ],
+      account,
+      partition: 'aws-us-gov',
+      issuer: 'https://Git.Example.org/gitlab/',
+    })
+    let st = policy.Statement[0]
+    assert.equal(st?.Principal.Federated, `arn:aws-us-gov:iam::${account}:oidc-provider/git.example.org/gitlab`)
+    assert.deepEqual(st?.Condition.StringEquals, {
+      'git.example.org/gitlab:aud': 'https://git.example.org/gitlab',
+      'git.example.org/gitlab:sub': 'project_path:platform/api:ref_type:branch:ref:main',
+    })
+    let claims: GitLabClaims = {
+      iss: 'https://git.example.org/gitlab',
+      aud: 'https://git.example.org/gitlab',
+      sub: 'project_path:platform/api:ref_type:branch:ref:main',
+    }
+    assert.equal(allows(policy, claims), true)
+    assert.equal(allows(policy, { ...claims, iss: 'https://gitlab.com', aud: 'https://gitlab.com' }), false)
+  })
+
+  it('defaults the audience to the issuer URL and accepts a custom audience', () => {
+    let def = buildTrustPolicy({ project, branches: [ 'main' ], account, issuer: 'https://gitlab.example.com' })
+    assert.equal(def.Statement[0]?.Condition.StringEquals['gitlab.example.com:aud'], 'https://gitlab.example.com')
+    let custom = buildTrustPolicy({ project, branches: [ 'main' ], account, audience: 'sts.amazonaws.com' })
+    assert.equal(custom.Statement[0]?.Condition.StringEquals['gitlab.com:aud'], 'sts.amazonaws.com')
+    assert.equal(allows(custom, claimsFor('branch', 'main', { aud: 'sts.amazonaws.com' })), true)
+    assert.equal(allows(custom, claimsFor('branch', 'main')), false)
+  })
+
+  it('takes account and partition from a role ARN, and refuses a conflicting account', () => {
+    let policy = buildTrustPolicy({ project, branches: [ 'main' ], roleArn: 'arn:aws-cn:iam::210987654321:role/deploy/oidc-example-production' })
+    assert.equal(policy.Statement[0]?.Principal.Federated, 'arn:aws-cn:iam::210987654321:oidc-provider/gitlab.com')
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, roleArn: 'arn:aws:iam::210987654321:role/x' })), 'CONFLICTING_OPTIONS')
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], roleArn: 'arn:aws:iam::210987654321:user/x' })), 'INVALID_ROLE_ARN')
+  })
+
+  it('requires a real 12-digit account: no placeholder default', () => {
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ] })), 'MISSING_ACCOUNT')
+    for (let bad of [ '12345678901', '1234567890123', 'abcdefghijkl', '' ]) {
+      assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account: bad })), 'INVALID_ACCOUNT', bad)
+    }
+  })
+
+  it('validates the project path with helpful hints', () => {
+    for (let bad of [ 'shop', '', '/acme/shop', 'acme/shop/', 'acme//shop', 'acme/shop.git', 'https://gitlab.com/acme/shop', 'acme/*', '-acme/shop', 'acme/shop.' ]) {
+      assert.equal(errorCode(() => buildTrustPolicy({ project: bad, branches: [ 'main' ], account })), 'INVALID_PROJECT', bad)
+    }
+    assert.throws(() => buildTrustPolicy({ project: 'https://gitlab.com/acme/shop', branches: [ 'main' ], account }), /not the project URL/)
+    assert.doesNotThrow(() => buildTrustPolicy({ project: 'Acme_Corp/sub.group/my-shop_2', branches: [ 'main' ], account }))
+  })
+
+  it('validates branch and tag names with git ref rules', () => {
+    for (let bad of [ '', 'a b', 'a..b', 'a:b', 'a~1', 'a^', 'a[0]', '/a', 'a/', 'a.lock', '.hidden', 'refs/heads/main', 'a@{1}' ]) {
+      assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ bad ], account })), 'INVALID_REF', bad)
+    }
+    assert.throws(() => buildTrustPolicy({ project, branches: [ 'refs/heads/main' ], account }), /short name.*main/)
+  })
+
+  it('requires at least one ref', () => {
+    assert.equal(errorCode(() => buildTrustPolicy({ project, account })), 'NO_REFS')
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [], tags: [], account })), 'NO_REFS')
+  })
+
+  it('refuses environments, explaining that AWS cannot test that claim', () => {
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], environments: [ 'production' ], account })), 'ENVIRONMENT_UNSUPPORTED')
+    assert.throws(
+      () => buildTrustPolicy({ project, branches: [ 'main' ], environments: [ 'production' ], account }),
+      /aud and sub claims.*GitLab's sub never carries the environment/,
+    )
+    // An empty list is simply "no environments".
+    assert.doesNotThrow(() => buildTrustPolicy({ project, branches: [ 'main' ], environments: [], account }))
+  })
+
+  it('validates the issuer as AWS does: https, no port, no query', () => {
+    for (let bad of [ 'http://gitlab.com', 'https://gitlab.com:8443', 'https://gitlab.com/?x=1', 'gitlab.com', 'https://user:pw@gitlab.com' ]) {
+      assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, issuer: bad })), 'INVALID_ISSUER', bad)
+    }
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, audience: '' })), 'INVALID_AUDIENCE')
+  })
+
+  it('escapes ${ in ref names so IAM does not read a policy variable', () => {
+    let policy = buildTrustPolicy({ project, branches: [ 'fix-${x}' ], account })
+    assert.equal(policy.Statement[0]?.Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/web/shop:ref_type:branch:ref:fix-${$}{x}')
+    assert.equal(allows(policy, claimsFor('branch', 'fix-${x}')), true)
+    assert.equal(allows(policy, claimsFor('branch', 'fix-')), false)
+  })
+})
+
+describe('conditionForClaims', () => {
+  it('returns the exact sub + aud condition that matches this job', () => {
+    let claims = claimsFor('branch', 'feature/login', { ref_protected: 'false', environment: 'review/login' })
+    assert.deepEqual(conditionForClaims(claims, 'https://gitlab.com'), {
+      StringEquals: {
+        'gitlab.com:aud': 'https://gitlab.com',
+        'gitlab.com:sub': 'project_path:acme/web/shop:ref_type:branch:ref:feature/login',
+      },
+    })
+    // Same as a policy generated for that branch.
+    let policy = buildTrustPolicy({ project, branches: [ 'feature/login' ], account })
+    assert.deepEqual(conditionForClaims(claims), policy.Statement[0]?.Condition)
+  })
+
+  it('uses the issuer host and path as the key prefix, defaulting to the iss claim', () => {
+    let claims: GitLabClaims = { iss: 'https://git.example.org/gitlab', aud: 'aws', sub: 'project_path:a/b:ref_type:tag:ref:v1' }
+    assert.deepEqual(conditionForClaims(claims), {
+      StringEquals: { 'git.example.org/gitlab:aud': 'aws', 'git.example.org/gitlab:sub': 'project_path:a/b:ref_type:tag:ref:v1' },
+    })
+    assert.deepEqual(Object.keys(conditionForClaims(claims, '').StringEquals), [ 'git.example.org/gitlab:aud', 'git.example.org/gitlab:sub' ])
+  })
+
+  it('keeps a customised sub as GitLab issued it', () => {
+    let claims: GitLabClaims = { iss: 'https://gitlab.com', aud: 'https://gitlab.com', sub: 'project_path:a/b:ref:main' }
+    assert.equal(conditionForClaims(claims).StringEquals['gitlab.com:sub'], 'project_path:a/b:ref:main')
+  })
+
+  it('accepts an aud array and rejects tokens without sub, aud or issuer', () => {
+    let claims: GitLabClaims = { iss: 'https://gitlab.com', aud: [ 'https://gitlab.com' ], sub: 'project_path:a/b:ref_type:branch:ref:main' }
+    assert.equal(conditionForClaims(claims).StringEquals['gitlab.com:aud'], 'https://gitlab.com')
+    assert.equal(errorCode(() => conditionForClaims({ iss: 'https://gitlab.com', aud: 'x' })), 'INVALID_CLAIMS')
+    assert.equal(errorCode(() => conditionForClaims({ iss: 'https://gitlab.com', sub: 'x' })), 'INVALID_CLAIMS')
+    assert.equal(errorCode(() => conditionForClaims({ aud: 'x', sub: 'y' })), 'INVALID_CLAIMS')
+  })
+})
+
+describe('evaluateTrustPolicy', () => {
+  it('treats conditions on other GitLab claims as unmatchable, as AWS does', () => {
+    let policy = {
+      Statement: [ {
+        Effect: 'Allow',
+        Principal: { Federated: gitlabProvider },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringEquals: { 'gitlab.com:aud': 'https://gitlab.com', 'gitlab.com:ref_protected': 'true' } },
+      } ],
+    }
+    let result = evaluateTrustPolicy(policy, claimsFor('branch', 'main', { ref_protected: 'true' }))
+    assert.equal(result.allowed, false)
+    assert.match(result.reasons.join('\n'), /gitlab\.com:ref_protected is not a condition key/)
+  })
+
+  it('reports a statement for another provider and honours explicit Deny', () => {
+    let allow = buildTrustPolicy({ project, anyRef: true, account })
+    let deny = {
+      ...allow,
+      Statement: [ ...allow.Statement, {
+        Effect: 'Deny',
+        Principal: { Federated: gitlabProvider },
+        Action: 'sts:AssumeRoleWithWebIdentity',
+        Condition: { StringLike: { 'gitlab.com:sub': 'project_path:*:ref_type:branch:ref:wip/*' } },
+      } ],
+    }
+    assert.equal(evaluateTrustPolicy(deny, claimsFor('branch', 'wip/x')).allowed, false)
+    assert.equal(evaluateTrustPolicy(deny, claimsFor('branch', 'main')).allowed, true)
+    let other = evaluateTrustPolicy(allow, { ...claimsFor('branch', 'main'), iss: 'https://git.example.org' })
+    assert.equal(other.allowed, false)
+    assert.match(other.reasons[0] ?? '', /not the OIDC provider for git\.example\.org/)
+  })
+})
+
+describe('helpers', () => {
+  it('normalizeIssuer strips scheme and trailing slash, keeps the path', () => {
+    assert.deepEqual(normalizeIssuer('https://gitlab.com/'), { url: 'https://gitlab.com', host: 'gitlab.com' })
+    assert.deepEqual(normalizeIssuer('https://example.com/git/lab//'), { url: 'https://example.com/git/lab', host: 'example.com/git/lab' })
+  })
+
+  it('providerArn, parseRoleArn, subjectFor, escapePolicyValue', () => {
+    assert.equal(providerArn({ account, issuer: 'https://gitlab.com' }), gitlabProvider)
+    assert.deepEqual(parseRoleArn('arn:aws:iam::111111111111:role/oidc-example-staging-deploy'), {
+      partition: 'aws', account: '111111111111', name: 'oidc-example-staging-deploy',
+    })
+    assert.equal(subjectFor('a/b', 'tag', 'v1'), 'project_path:a/b:ref_type:tag:ref:v1')
+    assert.equal(escapePolicyValue('a$b${c}'), 'a$b${$}{c}')
+  })
+})
