@@ -126,9 +126,9 @@ export async function exchange (request: ExchangeRequest): Promise<IssuedCredent
     const timedOut = abort.signal.aborted
     const failures = [...retryStrategy.failures]
     const last = describeFailure(err)
-    // The final error is not passed through the retry strategy: record it once.
-    if (!timedOut) failures.push(last)
-    else failures.push({ code: 'Timeout', message: `no answer within the ${Math.round(request.timeoutMs / 1000)} s bound` })
+    // The retry strategy saw every failed attempt, the final one included, unless the bound cut it short.
+    if (timedOut) failures.push({ code: 'Timeout', message: `no answer within the ${Math.round(request.timeoutMs / 1000)} s bound` })
+    else if (!failures.length) failures.push(last)
     const main = timedOut ? { code: 'Timeout', message: `STS did not answer within ${Math.round(request.timeoutMs / 1000)} s`, status: undefined } : last
     throw new ExchangeError(main.code, main.message, main.status, failures, timedOut, elapsedMs)
   }

@@ -1,0 +1,126 @@
+/**
+ * The exchange through the real AWS SDK against a scripted loopback STS: retries, timeouts,
+ * the overall bound, and which errors are final. (The full STS stand-in that verifies tokens
+ * is exercised end to end in test/e2e.)
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { exchange, ExchangeError, attemptTimeouts } from '../../src/exchange.ts'
+
+type Step = (res: ServerResponse) => void
+const error = (status: number, code: string, message: string): Step => res => {
+  res.writeHead(status, { 'content-type': 'text/xml' })
+  res.end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`)
+}
+const ok: Step = res => {
+  res.writeHead(200, { 'content-type': 'text/xml' })
+  res.end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>
+<SubjectFromWebIdentityToken>project_path:g/p:ref_type:branch:ref:main</SubjectFromWebIdentityToken><Audience>https://gitlab.com</Audience>
+<AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/deploy/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>
+<Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>session</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>
+<Provider>https://gitlab.com</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`)
+}
+const hang: Step = () => {}
+
+async function sts (steps: Step[]) {
+  const bodies: string[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', c => { body += c })
+    req.on('end', () => {
+      bodies.push(body)
+      const step = steps.length > 1 ? steps.shift()! : steps[0]!
+      step(res)
+    })
+  })
+  await new Promise<void>(r => server.listen(0, '127.0.0.1', r))
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { endpoint, bodies, close: () => { server.closeAllConnections(); server.close() } }
+}
+const request = (endpoint: string, timeoutMs = 20_000) => ({
+  token: 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.sig', roleArn: 'arn:aws:iam::111111111111:role/deploy',
+  sessionName: 'gitlab-1-2-3', durationSeconds: 900, region: 'us-west-2', timeoutMs, maxAttempts: 5, endpoint,
+})
+
+test('sends AssumeRoleWithWebIdentity and returns the credentials and assumed role', async () => {
+  const s = await sts([ok])
+  try {
+    const c = await exchange(request(s.endpoint))
+    assert.equal(c.accessKeyId, 'ASIAEXAMPLE')
+    assert.equal(c.assumedRoleArn, 'arn:aws:sts::111111111111:assumed-role/deploy/s')
+    assert.equal(c.expiration.toISOString(), '2030-01-01T00:00:00.000Z')
+    assert.equal(c.attempts, 1)
+    const form = new URLSearchParams(s.bodies[0])
+    assert.equal(form.get('Action'), 'AssumeRoleWithWebIdentity')
+    assert.equal(form.get('RoleSessionName'), 'gitlab-1-2-3')
+    assert.equal(form.get('DurationSeconds'), '900')
+  }
+  finally { s.close() }
+})
+
+test('transient faults are retried by the SDK: 503, Throttling, IDPCommunicationError, verification key', async () => {
+  const s = await sts([
+    error(503, 'ServiceUnavailable', 'down'),
+    error(400, 'Throttling', 'Rate exceeded'),
+    error(400, 'IDPCommunicationError', 'could not reach'),
+    error(400, 'InvalidIdentityToken', "Couldn't retrieve verification key from your identity provider"),
+    ok,
+  ])
+  try {
+    const c = await exchange(request(s.endpoint))
+    assert.equal(c.attempts, 5)
+    assert.equal(s.bodies.length, 5)
+  }
+  finally { s.close() }
+})
+
+test('a refusal is final: no retry of AccessDenied', async () => {
+  const s = await sts([error(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity'), ok])
+  try {
+    await assert.rejects(exchange(request(s.endpoint)), (e: unknown) => {
+      assert.ok(e instanceof ExchangeError)
+      assert.equal(e.code, 'AccessDenied')
+      assert.equal(e.status, 403)
+      assert.equal(e.attempts.length, 1)
+      return true
+    })
+    assert.equal(s.bodies.length, 1)
+  }
+  finally { s.close() }
+})
+
+test('a silent STS is abandoned within the bound, with every attempt counted', async () => {
+  const s = await sts([hang])
+  const started = Date.now()
+  try {
+    await assert.rejects(exchange(request(s.endpoint, 5_000)), (e: unknown) => {
+      assert.ok(e instanceof ExchangeError)
+      assert.ok(e.attempts.length >= 2, `attempts: ${JSON.stringify(e.attempts)}`)
+      return true
+    })
+    const elapsed = Date.now() - started
+    assert.ok(elapsed < 8_000, `took ${elapsed} ms`)
+    assert.ok(s.bodies.length >= 2, 'each attempt timed out and was retried')
+  }
+  finally { s.close() }
+})
+
+test('persistent faults end after the attempts run out, saying why', async () => {
+  const s = await sts([error(503, 'ServiceUnavailable', 'down')])
+  try {
+    await assert.rejects(exchange({ ...request(s.endpoint), maxAttempts: 3 }), (e: unknown) => {
+      assert.ok(e instanceof ExchangeError)
+      assert.equal(e.attempts.length, 3)
+      assert.ok(e.attempts.every(a => a.status === 503))
+      return true
+    })
+  }
+  finally { s.close() }
+})
+
+test('per-attempt timeouts leave room for retries inside the bound', () => {
+  assert.deepEqual(attemptTimeouts(60_000), { connectionTimeout: 3_000, requestTimeout: 10_000 })
+  assert.deepEqual(attemptTimeouts(6_000), { connectionTimeout: 1_500, requestTimeout: 1_500 })
+})
