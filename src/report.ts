@@ -38,9 +38,9 @@ export class PluginError extends Error {
   }
 }
 
-export function rows (list: Row[], indent = '  '): string[] {
+export function rows (list: Row[], prefix = '  | '): string[] {
   const width = Math.max(...list.map(([label]) => label.length)) + 2
-  return list.map(([label, value]) => chalk.dim(`${indent}| ${label} ${'.'.repeat(width - label.length)} `) + value)
+  return list.map(([label, value]) => chalk.dim(`${prefix}${label} ${'.'.repeat(width - label.length)} `) + value)
 }
 
 /** The claims a user needs to see to understand a denial; never user_email or other personal data. */
@@ -67,7 +67,7 @@ export function formatProblem (problem: Problem): string {
   if (problem.facts?.length) out.push(...rows(problem.facts))
   if (problem.claims) {
     out.push(chalk.dim('  | GitLab asserted (ID token claims):'))
-    out.push(...rows(assertedRows(problem.claims), '  |  '))
+    out.push(...rows(assertedRows(problem.claims), '  |   '))
   }
   out.push(chalk.dim('  | How to fix:'))
   for (const line of problem.fix) out.push(`  |   ${line}`)
