@@ -321,7 +321,8 @@ function validateAudience (audience: unknown): string {
   return audience
 }
 
-const ENVIRONMENT_EXPLANATION =
+/** Why `environments` is refused (also shown by the CLI for --environment). */
+export const ENVIRONMENT_EXPLANATION =
   'AWS IAM cannot restrict a role to a GitLab environment: for a generic OIDC provider, trust policies can only test the ' +
   'token\'s aud and sub claims, and GitLab\'s sub never carries the environment (it can only be built from project_path, ' +
   'ref_type and ref). Scope the role by branch or tag instead (e.g. only the protected default branch for production), ' +
