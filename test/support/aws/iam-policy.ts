@@ -1,0 +1,147 @@
+// IAM role trust policy evaluation for sts:AssumeRoleWithWebIdentity, following
+// IAM's rules: an explicit Deny wins, otherwise some Allow statement must match
+// principal, action and every condition; absent keys fail positive operators
+// and satisfy negated ones.
+
+export type ConditionBlock = Record<string, Record<string, string | string[] | boolean>>
+
+export interface Statement {
+  Sid?: string
+  Effect: 'Allow' | 'Deny'
+  Principal?: '*' | { Federated?: string | string[], AWS?: string | string[], Service?: string | string[] }
+  Action?: string | string[]
+  Condition?: ConditionBlock
+}
+
+export interface PolicyDocument {
+  Version?: string
+  Statement: Statement | Statement[]
+}
+
+export interface TrustContext {
+  /** arn:aws:iam::<acct>:oidc-provider/<provider url> */
+  federatedPrincipal: string
+  action: string
+  /** Condition keys available in the request context (names compared case-insensitively). */
+  keys: Record<string, string | string[]>
+}
+
+export type Decision = 'allow' | 'explicit-deny' | 'implicit-deny'
+
+const asList = <T>(v: T | T[] | undefined): T[] => v === undefined ? [] : Array.isArray(v) ? v : [ v ]
+
+/** IAM wildcard match: * any run of characters, ? exactly one. */
+export function wildcardMatch (pattern: string, value: string, ignoreCase = false): boolean {
+  const re = '^' + pattern.split('').map(c => c === '*' ? '.*' : c === '?' ? '.' : c.replace(/[.+^${}()|[\]\\]/g, '\\$&')).join('') + '$'
+  return new RegExp(re, ignoreCase ? 'is' : 's').test(value)
+}
+
+function principalMatches (st: Statement, ctx: TrustContext): boolean {
+  if (st.Principal === '*') return true
+  return asList(st.Principal?.Federated).some(p => p === ctx.federatedPrincipal)
+}
+
+function actionMatches (st: Statement, ctx: TrustContext): boolean {
+  return asList(st.Action).some(a => wildcardMatch(a, ctx.action, true))
+}
+
+type Matcher = (policyValue: string, value: string) => boolean
+const BASE_OPERATORS: Record<string, { match: Matcher, negated: boolean }> = {
+  StringEquals: { match: (p, v) => p === v, negated: false },
+  StringNotEquals: { match: (p, v) => p === v, negated: true },
+  StringEqualsIgnoreCase: { match: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: false },
+  StringNotEqualsIgnoreCase: { match: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: true },
+  StringLike: { match: (p, v) => wildcardMatch(p, v), negated: false },
+  StringNotLike: { match: (p, v) => wildcardMatch(p, v), negated: true },
+}
+
+function lookup (keys: Record<string, string | string[]>, name: string): string[] | undefined {
+  const wanted = name.toLowerCase()
+  for (const [ k, v ] of Object.entries(keys)) {
+    if (k.toLowerCase() === wanted) return asList(v)
+  }
+  return undefined
+}
+
+/** Evaluate one operator entry (e.g. 'ForAnyValue:StringLike' → { key: values }). Unknown operators never match. */
+export function conditionMatches (operator: string, entries: Record<string, string | string[] | boolean>, keys: Record<string, string | string[]>): boolean {
+  let op = operator
+  let setOp: 'ForAnyValue' | 'ForAllValues' | undefined
+  const prefix = /^(ForAnyValue|ForAllValues):/.exec(op)
+  if (prefix) {
+    setOp = prefix[1] as 'ForAnyValue' | 'ForAllValues'
+    op = op.slice(prefix[0].length)
+  }
+  const ifExists = op.endsWith('IfExists')
+  if (ifExists) op = op.slice(0, -'IfExists'.length)
+
+  return Object.entries(entries).every(([ key, raw ]) => {
+    const values = lookup(keys, key)
+    const policyValues = asList(raw).map(String)
+    if (op === 'Null') {
+      const wantMissing = policyValues[0] === 'true'
+      return wantMissing === (values === undefined || values.length === 0)
+    }
+    const base = BASE_OPERATORS[op]
+    if (!base) return false
+    const matchesAny = (v: string): boolean => policyValues.some(p => base.match(p, v))
+
+    if (values === undefined || values.length === 0) {
+      if (ifExists) return true
+      if (setOp === 'ForAllValues') return true
+      if (setOp === 'ForAnyValue') return false
+      return base.negated
+    }
+    if (setOp === 'ForAllValues') return values.every(v => base.negated ? !matchesAny(v) : matchesAny(v))
+    if (setOp === 'ForAnyValue') return values.some(v => base.negated ? !matchesAny(v) : matchesAny(v))
+    // Single-valued operators on a (possibly multi-valued) key: positive if any value matches; negated if none does
+    return base.negated ? !values.some(matchesAny) : values.some(matchesAny)
+  })
+}
+
+function statementApplies (st: Statement, ctx: TrustContext): boolean {
+  if (!principalMatches(st, ctx) || !actionMatches(st, ctx)) return false
+  return Object.entries(st.Condition ?? {}).every(([ op, entries ]) => conditionMatches(op, entries, ctx.keys))
+}
+
+export function evaluateTrustPolicy (policy: PolicyDocument, ctx: TrustContext): Decision {
+  const statements = asList(policy.Statement)
+  if (statements.some(st => st.Effect === 'Deny' && statementApplies(st, ctx))) return 'explicit-deny'
+  if (statements.some(st => st.Effect === 'Allow' && statementApplies(st, ctx))) return 'allow'
+  return 'implicit-deny'
+}
+
+export interface GitLabTrustOptions {
+  accountId: string
+  /** Provider URL as in IAM: issuer without scheme, e.g. 'gitlab.com' or '127.0.0.1:4321'. */
+  providerUrl: string
+  /** Required audience(s) (StringEquals on <provider>:aud). */
+  aud: string | string[]
+  /** Allowed subject(s); wildcards allowed (StringLike on <provider>:sub). */
+  sub: string | string[]
+  /** Extra conditions merged in (operator → key → values). */
+  extra?: ConditionBlock
+}
+
+/** The trust policy GitLab's AWS documentation recommends for a CI deploy role. */
+export function gitlabTrustPolicy (opts: GitLabTrustOptions): PolicyDocument {
+  const condition: ConditionBlock = {
+    StringEquals: { [`${opts.providerUrl}:aud`]: opts.aud },
+    StringLike: { [`${opts.providerUrl}:sub`]: opts.sub },
+  }
+  for (const [ op, entries ] of Object.entries(opts.extra ?? {})) condition[op] = { ...condition[op], ...entries }
+  return {
+    Version: '2012-10-17',
+    Statement: [ {
+      Effect: 'Allow',
+      Principal: { Federated: `arn:aws:iam::${opts.accountId}:oidc-provider/${opts.providerUrl}` },
+      Action: 'sts:AssumeRoleWithWebIdentity',
+      Condition: condition,
+    } ],
+  }
+}
+
+/** Does an IAM action (e.g. 'cloudformation:CreateStack') match any allowed pattern ('cloudformation:*', '*')? */
+export function actionAllowed (patterns: string[], iamAction: string): boolean {
+  return patterns.some(p => wildcardMatch(p, iamAction, true))
+}

@@ -1,0 +1,138 @@
+// In-memory state of the AWS stand-in: IAM (OIDC providers, roles, developer
+// keys), STS sessions, and the resources of the services Architect uses.
+import { randomBytes } from 'node:crypto'
+import type { PolicyDocument } from './iam-policy.ts'
+
+export interface OidcProvider {
+  arn: string
+  /** Issuer without scheme, e.g. '127.0.0.1:4321' or 'gitlab.example.com/path'. */
+  url: string
+  clientIds: string[]
+}
+
+export interface Role {
+  arn: string
+  name: string
+  roleId: string // AROA…
+  trustPolicy: PolicyDocument
+  maxSessionDuration: number
+  /** IAM action patterns the role's permission policies allow (default ['*']). */
+  permissions: string[]
+}
+
+export interface DeveloperKey {
+  accessKeyId: string
+  secretAccessKey: string
+  userName: string
+  arn: string
+  permissions: string[]
+}
+
+export interface Session {
+  accessKeyId: string
+  secretAccessKey: string
+  sessionToken: string
+  expiration: number // epoch ms
+  roleArn: string
+  roleName: string
+  sessionName: string
+  durationSeconds: number
+  assumedRoleArn: string
+  assumedRoleId: string
+  subject: string
+  audience: string
+  provider: string
+  issuedAt: number
+}
+
+export interface S3Object {
+  body: Buffer
+  etag: string // quoted md5
+  contentType?: string
+  cacheControl?: string
+  contentEncoding?: string
+  lastModified: number
+  metadata: Record<string, string>
+}
+
+export interface Bucket {
+  name: string
+  region: string
+  created: number
+  objects: Map<string, S3Object>
+}
+
+export interface Parameter {
+  Name: string
+  Type: string
+  Value: string
+  Version: number
+  LastModifiedDate: number // epoch ms
+  DataType: string
+}
+
+export interface StackResource {
+  LogicalResourceId: string
+  PhysicalResourceId: string
+  ResourceType: string
+  ResourceStatus: string
+  Timestamp: number
+}
+
+export interface Stack {
+  StackName: string
+  StackId: string
+  Description?: string
+  CreationTime: number
+  LastUpdatedTime?: number
+  StackStatus: string
+  Capabilities: string[]
+  Tags: Array<{ Key: string, Value: string }>
+  Outputs: Array<{ OutputKey: string, OutputValue: string, Description?: string }>
+  Resources: StackResource[]
+  templateBody: string
+  /** DescribeStacks calls left before an *_IN_PROGRESS status completes. */
+  pendingPolls: number
+  region: string
+}
+
+export interface AwsState {
+  accountId: string
+  providers: Map<string, OidcProvider> // by url
+  roles: Map<string, Role> // by ARN
+  developerKeys: Map<string, DeveloperKey>
+  sessions: Map<string, Session> // by access key id
+  buckets: Map<string, Bucket>
+  parameters: Map<string, Parameter>
+  stacks: Map<string, Stack> // by name
+  settings: {
+    /** DescribeStacks calls answered *_IN_PROGRESS before a stack completes (Architect polls once a second). */
+    stackPendingPolls: number
+  }
+}
+
+export function createState (accountId: string): AwsState {
+  return {
+    accountId,
+    providers: new Map(),
+    roles: new Map(),
+    developerKeys: new Map(),
+    sessions: new Map(),
+    buckets: new Map(),
+    parameters: new Map(),
+    stacks: new Map(),
+    settings: { stackPendingPolls: 0 },
+  }
+}
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+/** Random upper-case base32 id, the alphabet IAM uses for key and role ids. */
+export function iamId (prefix: string, length = 16): string {
+  const bytes = randomBytes(length)
+  let out = prefix
+  for (const b of bytes) out += BASE32[b % 32]
+  return out
+}
+
+export const newSecret = (): string => randomBytes(30).toString('base64')
+export const newSessionToken = (): string => 'IQoJb3JpZ2luX2VjE' + randomBytes(420).toString('base64')

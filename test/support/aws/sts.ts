@@ -1,0 +1,161 @@
+// STS: AssumeRoleWithWebIdentity (unsigned, web identity token), GetCallerIdentity
+// (signed), and the fault injection applied to STS requests.
+import { evaluateTrustPolicy } from './iam-policy.ts'
+import { MSG_VERIFICATION_KEY, OidcVerifier } from './oidc.ts'
+import { AwsError, queryResult, t, x, type HttpResult } from './protocol.ts'
+import { iamId, newSecret, newSessionToken, type AwsState, type DeveloperKey, type Session } from './state.ts'
+
+export const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/'
+
+/** Faults the stand-in can apply to STS requests instead of answering normally. */
+export type StsFault =
+  | 'unavailable' //        503 ServiceUnavailable
+  | 'throttling' //         400 Throttling "Rate exceeded"
+  | 'idp-communication' //  400 IDPCommunicationError
+  | 'verification-key' //   400 InvalidIdentityToken "Couldn't retrieve verification key…"
+  | 'idp-rejected' //       403 IDPRejectedClaim
+  | 'region-disabled' //    403 RegionDisabledException
+  | 'hang' //               accept the request, never answer
+  | 'reset' //              destroy the connection without answering
+  | { delayMs: number } //  answer normally, but only after delayMs
+  | { status: number, code: string, message: string, type?: 'Sender' | 'Receiver' }
+
+export function faultError (fault: StsFault, accountId: string): AwsError | undefined {
+  if (typeof fault === 'object') {
+    return 'code' in fault ? new AwsError(fault.code, fault.message, fault.status, fault.type ?? (fault.status >= 500 ? 'Receiver' : 'Sender')) : undefined
+  }
+  switch (fault) {
+    case 'unavailable': return new AwsError('ServiceUnavailable', 'Service is unable to handle request.', 503, 'Receiver')
+    case 'throttling': return new AwsError('Throttling', 'Rate exceeded', 400)
+    case 'idp-communication': return new AwsError('IDPCommunicationError', 'The request could not be fulfilled because the identity provider (IDP) that was asked to verify the incoming identity token could not be reached. This is often a transient error caused by network conditions. Retry the request a limited number of times and if the problem persists, contact the identity provider.', 400)
+    case 'verification-key': return new AwsError('InvalidIdentityToken', MSG_VERIFICATION_KEY, 400)
+    case 'idp-rejected': return new AwsError('IDPRejectedClaim', 'The identity provider (IdP) reported that authentication failed. This might be because the claim is invalid.', 403)
+    case 'region-disabled': return new AwsError('RegionDisabledException', `STS is not activated in this region for account:${accountId}. Your account administrator can activate STS in this region using the IAM Console.`, 403)
+    default: return undefined
+  }
+}
+
+export const describeFault = (f: StsFault): string => typeof f === 'string' ? f : 'delayMs' in f ? `delay ${f.delayMs}ms` : f.code
+
+export interface AssumeOutcome {
+  result: HttpResult
+  session?: Session
+  roleArn?: string
+  sessionName?: string
+  durationSeconds?: number
+  subject?: string
+}
+
+const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/
+const SESSION_NAME_RE = /^[\w+=,.@-]*$/
+
+function validationError (problems: string[]): AwsError {
+  const n = problems.length
+  return new AwsError('ValidationError', `${n} validation error${n > 1 ? 's' : ''} detected: ${problems.join('; ')}`, 400)
+}
+
+const shown = (v: string | null): string => v === null ? 'null' : `'${v}'`
+
+/** Parameter validation, with STS's ValidationError wording. */
+function validate (p: URLSearchParams): { roleArn: string, sessionName: string, token: string, duration: number } {
+  const roleArn = p.get('RoleArn')
+  const sessionName = p.get('RoleSessionName')
+  const token = p.get('WebIdentityToken')
+  const durationRaw = p.get('DurationSeconds')
+  const problems: string[] = []
+  if (roleArn === null) problems.push(`Value null at 'roleArn' failed to satisfy constraint: Member must not be null`)
+  else if (roleArn.length < 20) problems.push(`Value ${shown(roleArn)} at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`)
+  if (sessionName === null) problems.push(`Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null`)
+  else {
+    if (!SESSION_NAME_RE.test(sessionName)) problems.push(`Value ${shown(sessionName)} at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`)
+    if (sessionName.length < 2) problems.push(`Value ${shown(sessionName)} at 'roleSessionName' failed to satisfy constraint: Member must have length greater than or equal to 2`)
+    if (sessionName.length > 64) problems.push(`Value ${shown(sessionName)} at 'roleSessionName' failed to satisfy constraint: Member must have length less than or equal to 64`)
+  }
+  if (token === null) problems.push(`Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null`)
+  else if (token.length < 4) problems.push(`Value at 'webIdentityToken' failed to satisfy constraint: Member must have length greater than or equal to 4`)
+  else if (token.length > 20000) problems.push(`Value at 'webIdentityToken' failed to satisfy constraint: Member must have length less than or equal to 20000`)
+  let duration = 3600
+  if (durationRaw !== null) {
+    duration = Number(durationRaw)
+    if (!Number.isInteger(duration)) problems.push(`Value ${shown(durationRaw)} at 'durationSeconds' failed to satisfy constraint: Member must be an integer`)
+    else if (duration < 900) problems.push(`Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`)
+    else if (duration > 43200) problems.push(`Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200`)
+  }
+  if (problems.length) throw validationError(problems)
+  if (!ROLE_ARN_RE.test(roleArn!)) throw new AwsError('ValidationError', 'Request ARN is invalid', 400)
+  return { roleArn: roleArn!, sessionName: sessionName!, token: token!, duration }
+}
+
+export class StsService {
+  private readonly state: AwsState
+  readonly verifier: OidcVerifier
+
+  constructor (state: AwsState) {
+    this.state = state
+    this.verifier = new OidcVerifier(state)
+  }
+
+  /** AssumeRoleWithWebIdentity. Throws AwsError for every refusal; the outcome carries what was asked for logging. */
+  async assumeRoleWithWebIdentity (params: URLSearchParams, requestId: string, nowMs: number, record: (o: Partial<AssumeOutcome>) => void): Promise<AssumeOutcome> {
+    record({ roleArn: params.get('RoleArn') ?? undefined, sessionName: params.get('RoleSessionName') ?? undefined, durationSeconds: params.has('DurationSeconds') ? Number(params.get('DurationSeconds')) : undefined })
+    const { roleArn, sessionName, token, duration } = validate(params)
+    record({ durationSeconds: duration })
+
+    const verified = await this.verifier.verify(token, nowMs)
+    record({ subject: verified.subject })
+
+    const role = this.state.roles.get(roleArn)
+    const denied = new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403)
+    if (!role) throw denied
+    const url = verified.provider.url
+    const keys: Record<string, string | string[]> = {
+      [`${url}:sub`]: verified.subject,
+      [`${url}:aud`]: verified.audience,
+      'sts:RoleSessionName': sessionName,
+    }
+    if (typeof verified.claims.amr === 'string' || Array.isArray(verified.claims.amr)) keys[`${url}:amr`] = verified.claims.amr as string | string[]
+    const decision = evaluateTrustPolicy(role.trustPolicy, { federatedPrincipal: verified.provider.arn, action: 'sts:AssumeRoleWithWebIdentity', keys })
+    if (decision !== 'allow') throw denied
+    if (duration > role.maxSessionDuration) {
+      throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.', 400)
+    }
+
+    const session: Session = {
+      accessKeyId: iamId('ASIA'),
+      secretAccessKey: newSecret(),
+      sessionToken: newSessionToken(),
+      expiration: Math.floor(nowMs / 1000) * 1000 + duration * 1000,
+      roleArn,
+      roleName: role.name,
+      sessionName,
+      durationSeconds: duration,
+      assumedRoleArn: `arn:aws:sts::${this.state.accountId}:assumed-role/${role.name}/${sessionName}`,
+      assumedRoleId: `${role.roleId}:${sessionName}`,
+      subject: verified.subject,
+      audience: verified.audience,
+      provider: verified.provider.arn,
+      issuedAt: nowMs,
+    }
+    this.state.sessions.set(session.accessKeyId, session)
+
+    const result = queryResult('AssumeRoleWithWebIdentity', STS_XMLNS,
+      t('SubjectFromWebIdentityToken', verified.subject) +
+      t('Audience', verified.audience) +
+      x('AssumedRoleUser', t('Arn', session.assumedRoleArn), t('AssumedRoleId', session.assumedRoleId)) +
+      x('Credentials',
+        t('AccessKeyId', session.accessKeyId),
+        t('SecretAccessKey', session.secretAccessKey),
+        t('SessionToken', session.sessionToken),
+        t('Expiration', new Date(session.expiration).toISOString().replace(/\.\d{3}Z$/, 'Z'))) +
+      t('Provider', verified.provider.url),
+    requestId)
+    return { result, session, roleArn, sessionName, durationSeconds: duration, subject: verified.subject }
+  }
+
+  /** GetCallerIdentity for an already authenticated caller. */
+  getCallerIdentity (identity: { session?: Session, developer?: DeveloperKey }, requestId: string): HttpResult {
+    const arn = identity.session?.assumedRoleArn ?? identity.developer?.arn ?? ''
+    const userId = identity.session?.assumedRoleId ?? identity.developer?.accessKeyId ?? ''
+    return queryResult('GetCallerIdentity', STS_XMLNS, t('UserId', userId) + t('Account', this.state.accountId) + t('Arn', arn), requestId)
+  }
+}
