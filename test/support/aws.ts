@@ -9,7 +9,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { actionAllowed, type PolicyDocument } from './aws/iam-policy.ts'
 import { providerUrlOf } from './aws/oidc.ts'
 import {
-  AwsError, accessDenied, authError, errorResult, newRequestId, newS3RequestId, notImplemented,
+  AwsError, accessDenied, authError, errorResult, newRequestId, newS3RequestId, notImplemented, unescapeXml,
   type HttpResult, type Protocol,
 } from './aws/protocol.ts'
 import { queryParams, type Service, type ServiceRequest } from './aws/service.ts'
@@ -345,7 +345,8 @@ export async function startAws (options: StartAwsOptions = {}): Promise<AwsStand
     if (result.status >= 300 && !record.errorCode) {
       const text = result.body?.toString() ?? ''
       record.errorCode = /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? /"__type":"([^"]+)"/.exec(text)?.[1] ?? (result.status === 404 ? 'NotFound' : `HTTP${result.status}`)
-      record.errorMessage = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? /"message":"([^"]*)"/.exec(text)?.[1]
+      const xmlMessage = /<Message>([^<]*)<\/Message>/.exec(text)?.[1]
+      record.errorMessage = xmlMessage !== undefined ? unescapeXml(xmlMessage) : /"message":"([^"]*)"/.exec(text)?.[1]
     }
     const line = `${record.service}:${record.action} ${record.principal}${record.accessKeyId ? ' ' + record.accessKeyId : ''} -> ${record.status}${record.errorCode ? ' ' + record.errorCode : ''}`
     options.log?.(line)
