@@ -193,6 +193,9 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     if (v.environment?.length) {
       throw new UsageError(`--environment cannot be honoured. ${ENVIRONMENT_EXPLANATION}`, 'trust-policy')
     }
+    if (anyRef && ((v.branch ?? []).length || (v.tag ?? []).length)) {
+      throw new UsageError('--any-ref already matches every branch and tag: drop --branch and --tag, or --any-ref', 'trust-policy')
+    }
     if (project === undefined) {
       throw new UsageError('--project <group/project> is required (outside a GitLab job there is no CI_PROJECT_PATH to default to)', 'trust-policy')
     }

@@ -124,7 +124,7 @@ describe('trust-policy', () => {
       [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '12345' ], /Invalid AWS account ID "12345": expected exactly 12 digits/ ],
       [ [ 'trust-policy', '--project', 'shop', '--branch', 'main', '--account', '123456789012' ], /Invalid GitLab project path "shop"/ ],
       [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '123456789012', '--issuer', 'http://gitlab.com' ], /must use https/ ],
-      [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--any-ref', '--account', '123456789012' ], /anyRef already matches/ ],
+      [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--any-ref', '--account', '123456789012' ], /--any-ref already matches every branch and tag/ ],
       [ [ 'trust-policy', '--project', 'a/b', '--bogus' ], /Unknown option '--bogus'/ ],
       [ [ 'trust-policy', '--project' ], /--project/ ],
       [ [ 'trust-policy', 'a/b' ], /positional|Unexpected argument/i ],
