@@ -101,6 +101,8 @@ export interface AwsStandIn {
   /** `service:Action` of every non-STS call, in order. */
   callNames (): string[]
   clearCalls (): void
+  /** Calls the stand-in does not implement (answered 400 NotImplementedByStandIn): should be none. */
+  unimplementedCalls (): CallRecord[]
   /** Names of the stacks that exist now. */
   readonly stacks: string[]
   /** Sessions STS issued, in order. */
@@ -412,6 +414,7 @@ export async function startAws (options: StartAwsOptions = {}): Promise<AwsStand
     awsCalls: () => calls.filter(c => c.service !== 'sts'),
     callNames: () => calls.filter(c => c.service !== 'sts').map(c => `${c.service}:${c.action}`),
     clearCalls () { calls.length = 0 },
+    unimplementedCalls: () => calls.filter(c => c.errorCode === 'NotImplementedByStandIn' || c.errorCode === 'StandInInternalError'),
     get stacks () { return [ ...state.stacks.keys() ] },
     get sessions () { return [ ...state.sessions.values() ] },
     get issuerFetches () { return sts.verifier.fetches },

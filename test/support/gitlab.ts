@@ -46,7 +46,7 @@ export interface GitLabClaims {
 export type ClaimOverrides = Partial<GitLabClaims> & Record<string, unknown>
 
 export interface MintOptions {
-  /** The `aud` claim (what the job's `id_tokens: NAME: aud:` says). Default 'sts.amazonaws.com'. */
+  /** The `aud` claim (what the job's `id_tokens: NAME: aud:` says). Default: the stand-in's audience. */
   aud?: string | string[]
   /** Put `exp` in the past (token issued 2 hours ago, valid for 1 hour). */
   expired?: boolean
@@ -79,6 +79,8 @@ export interface GitLabStandIn {
   issuer: string
   /** Host[:port] form used in IAM condition keys (`<providerUrl>:sub`) and the OIDC provider ARN. */
   providerUrl: string
+  /** Default `aud` of minted tokens (default: the issuer URL, as in GitLab's AWS guide). */
+  audience: string
   /** The published signing key. */
   key: SigningKey
   /** Default claims (plus overrides) without signing. */
@@ -107,6 +109,8 @@ export interface StartGitLabOptions {
   port?: number
   /** Serve the issuer under a path, e.g. '/gitlab' → iss http://127.0.0.1:port/gitlab. */
   pathPrefix?: string
+  /** Default `aud` of minted tokens (default: the issuer URL, as GitLab's AWS guide configures it). */
+  audience?: string
 }
 
 /** Start the GitLab OIDC issuer stand-in on 127.0.0.1 (random port unless given). */
@@ -134,14 +138,16 @@ export async function startGitLab (options: StartGitLabOptions = {}): Promise<Gi
   const { port } = server.address() as AddressInfo
   const issuer = `http://127.0.0.1:${port}${prefix}`
   const providerUrl = `127.0.0.1:${port}${prefix}`
+  const audience = options.audience ?? issuer
 
   function claims (overrides: ClaimOverrides = {}, opts: MintOptions = {}): GitLabClaims {
-    return buildClaims(issuer, overrides, opts)
+    return buildClaims(issuer, overrides, { aud: audience, ...opts })
   }
 
   return {
     issuer,
     providerUrl,
+    audience,
     get key () { return key },
     claims,
     mint (overrides = {}, opts = {}) {
@@ -194,7 +200,7 @@ function discovery (issuer: string): Record<string, unknown> {
   }
 }
 
-/** Claims of a deploy job on a protected `main` branch with a protected `production` environment, then overrides. */
+/** Claims of a deploy job on a protected `main` branch with a protected `production` environment, then overrides (aud defaults to the issuer). */
 export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opts: MintOptions = {}): GitLabClaims {
   const now = Math.floor(Date.now() / 1000)
   const ttl = opts.ttlSeconds ?? 3600
@@ -239,7 +245,7 @@ export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opt
     nbf: iat - 5,
     exp: iat + ttl,
     sub: `project_path:${project_path}:ref_type:${ref_type}:ref:${ref}`,
-    aud: opts.aud ?? 'sts.amazonaws.com',
+    aud: opts.aud ?? issuer,
   }
   const claims = { ...base, ...overrides } as GitLabClaims
   for (const name of opts.omit ?? []) delete claims[name]

@@ -70,6 +70,16 @@ async function withLock<T> (name: string, fn: () => T | Promise<T>): Promise<T> 
   }
 }
 
+/** Keep the newest few cached packs/installs; drop older ones unused for an hour (sources change often). */
+function pruneCache (prefix: 'pack-' | 'install-', keep = 3): void {
+  const entries = readdirSync(CACHE).filter(n => n.startsWith(prefix) && !n.includes('-tmp-'))
+    .map(n => ({ path: join(CACHE, n), mtime: statSync(join(CACHE, n)).mtimeMs }))
+    .sort((a, b) => b.mtime - a.mtime)
+  for (const old of entries.slice(keep)) {
+    if (Date.now() - old.mtime > 60 * 60_000) rmSync(old.path, { recursive: true, force: true })
+  }
+}
+
 let packed: Promise<string> | undefined
 
 /**
@@ -89,6 +99,7 @@ export function packPlugin (): Promise<string> {
       // npm puts node_modules/.bin first on PATH for the prepack script, so the build runs on Node 22
       run('npm', [ 'pack', '--pack-destination', dir, '--silent' ], ROOT)
       if (!existsSync(tarball)) throw new Error(`npm pack did not produce ${tarball}`)
+      pruneCache('pack-')
       return tarball
     })
   })()
@@ -117,6 +128,7 @@ export function installBase (tarball: string | null): Promise<string> {
       run('npm', [ 'install', '--offline', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error' ], staging)
       rmSync(dir, { recursive: true, force: true })
       renameSync(staging, dir)
+      pruneCache('install-')
       return dir
     })
     installs.set(key, pending)
@@ -185,6 +197,9 @@ function emptyHome (): string {
   }
   return home
 }
+
+/** Drop ANSI escapes (colours, Architect's spinner cursor moves) for assertions on output. */
+export const stripAnsi = (text: string): string => text.replace(/\x1b\[[?0-9;]*[A-Za-z]/g, '')
 
 export interface RunArcOptions {
   /** Variables on top of the clean base (a value of undefined removes a base variable). */

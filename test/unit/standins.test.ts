@@ -10,6 +10,7 @@ import { startGitLab, type GitLabStandIn } from '../support/gitlab.ts'
 import { gitlabTrustPolicy, signRequest, startAws, type AwsStandIn, type Credentials } from '../support/aws.ts'
 import { evaluateTrustPolicy, type PolicyDocument } from '../support/aws/iam-policy.ts'
 import { unescapeXml } from '../support/aws/protocol.ts'
+import { cleanEnv, NODE22, stripPragmas } from '../support/harness.ts'
 
 const require = createRequire(import.meta.url)
 const awsLite = require('@aws-lite/client') as (config: Record<string, unknown>) => Promise<Record<string, any>>
@@ -50,6 +51,11 @@ async function signed (aws: AwsStandIn, creds: Credentials, req: { service: stri
 
 const ssmCall = (target: string, body: object): { service: string, headers: Record<string, string>, body: string } =>
   ({ service: 'ssm', headers: { 'x-amz-target': `AmazonSSM.${target}`, 'content-type': 'application/x-amz-json-1.1' }, body: JSON.stringify(body) })
+
+const toBytes = (d: string | ArrayBuffer | ArrayBufferView): string | Uint8Array =>
+  typeof d === 'string' ? d : ArrayBuffer.isView(d) ? new Uint8Array(d.buffer, d.byteOffset, d.byteLength) : new Uint8Array(d)
+/** aws-lite plugin modules (untyped ESM), loaded the way Architect passes them. */
+const litePlugin = (name: string): Promise<unknown> => import(name)
 
 describe('GitLab OIDC issuer stand-in', () => {
   let gitlab: GitLabStandIn
@@ -151,7 +157,7 @@ describe('AWS stand-in: STS AssumeRoleWithWebIdentity', () => {
   let longRoleArn: string
 
   before(async () => {
-    gitlab = await startGitLab()
+    gitlab = await startGitLab({ audience: 'sts.amazonaws.com' })
     aws = await startAws()
     aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ 'sts.amazonaws.com' ] })
     const trustPolicy = gitlabTrustPolicy({ accountId: aws.accountId, providerUrl: gitlab.providerUrl, aud: 'sts.amazonaws.com', sub: SUB_MAIN })
@@ -245,7 +251,7 @@ describe('AWS stand-in: SigV4 and credentials', () => {
   let session: Credentials
 
   before(async () => {
-    gitlab = await startGitLab()
+    gitlab = await startGitLab({ audience: 'sts.amazonaws.com' })
     aws = await startAws()
     aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ 'sts.amazonaws.com' ] })
     const roleArn = aws.addRole({
@@ -265,8 +271,8 @@ describe('AWS stand-in: SigV4 and credentials', () => {
   it('accepts a request signed by the SDK signer (@smithy/signature-v4)', async () => {
     class Sha256 {
       private readonly h
-      constructor (secret?: Uint8Array | string) { this.h = secret ? createHmac('sha256', secret) : createHash('sha256') }
-      update (data: Uint8Array | string): void { this.h.update(data) }
+      constructor (secret?: string | ArrayBuffer | ArrayBufferView) { this.h = secret ? createHmac('sha256', toBytes(secret)) : createHash('sha256') }
+      update (data: string | ArrayBuffer | ArrayBufferView): void { this.h.update(toBytes(data)) }
       async digest (): Promise<Uint8Array> { return this.h.digest() }
     }
     const signer = new SignatureV4({ service: 'ssm', region: 'us-west-2', credentials: session as Required<Credentials>, sha256: Sha256 })
@@ -341,6 +347,12 @@ describe('AWS stand-in: SigV4 and credentials', () => {
     assert.equal(ok.status, 200)
   })
 
+  it('answers GetCallerIdentity for the session', async () => {
+    const res = await signed(aws, session, { service: 'sts', body: 'Action=GetCallerIdentity&Version=2011-06-15', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    assert.equal(res.status, 200, res.body)
+    assert.equal(xmlText(res.body, 'Arn'), `arn:aws:sts::${aws.accountId}:assumed-role/ssm-only/gitlab-7`)
+  })
+
   it('refuses requests signed too long ago, and the role\'s missing permissions', async () => {
     const old = await signed(aws, dev, { ...ssmCall('GetParametersByPath', { Path: '/x' }), date: new Date(Date.now() - 20 * 60_000) })
     assert.equal(old.code, 'InvalidSignatureException')
@@ -361,7 +373,7 @@ describe('AWS stand-in: SigV4 and credentials', () => {
   it('works with aws-lite, the client Architect uses', async () => {
     const lite = await awsLite({
       region: 'us-west-2', endpoint: aws.endpoint, accessKeyId: dev.accessKeyId, secretAccessKey: dev.secretAccessKey, retries: 0,
-      plugins: [ import('@aws-lite/s3'), import('@aws-lite/ssm'), import('@aws-lite/cloudformation') ],
+      plugins: [ litePlugin('@aws-lite/s3'), litePlugin('@aws-lite/ssm'), litePlugin('@aws-lite/cloudformation') ],
     })
     await lite.s3.CreateBucket({ Bucket: 'lite-bucket', CreateBucketConfiguration: { LocationConstraint: 'us-west-2' } })
     await lite.s3.PutObject({ Bucket: 'lite-bucket', Key: 'static/café & co.css', Body: 'body{}', ContentType: 'text/css', CacheControl: 'max-age=60' })
@@ -389,7 +401,7 @@ describe('AWS stand-in: STS faults', () => {
   let params: () => Record<string, string>
 
   before(async () => {
-    gitlab = await startGitLab()
+    gitlab = await startGitLab({ audience: 'sts.amazonaws.com' })
     aws = await startAws()
     aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ 'sts.amazonaws.com' ] })
     const roleArn = aws.addRole({ name: 'deploy', trustPolicy: gitlabTrustPolicy({ accountId: aws.accountId, providerUrl: gitlab.providerUrl, aud: 'sts.amazonaws.com', sub: '*' }) })
@@ -454,5 +466,32 @@ describe('AWS stand-in: STS faults', () => {
     await other.close()
     assert.equal(await pending, 'connection dropped')
     assert.ok(Date.now() - t0 < 1000)
+  })
+})
+
+describe('e2e harness helpers', () => {
+  it('strips the plugin pragmas from a manifest', () => {
+    const arc = '@app\nx\n\n@http\nget /\n\n@plugins\narc-plugin-gitlab-oidc\n\n@gitlab-oidc\nproduction-role arn:aws:iam::1:role/r\n\n@aws\nregion us-west-2\n'
+    assert.equal(stripPragmas(arc), '@app\nx\n\n@http\nget /\n\n@aws\nregion us-west-2\n')
+  })
+
+  it('builds a clean environment for arc: nothing inherited, no AWS config, no network helpers', () => {
+    const saved = process.env.AWS_ACCESS_KEY_ID
+    process.env.AWS_ACCESS_KEY_ID = 'AKIALEAKED'
+    try {
+      const env = cleanEnv(NODE22, { endpoint: 'http://127.0.0.1:1', env: { CI: 'true', LANG: undefined } })
+      assert.equal(env.AWS_ACCESS_KEY_ID, undefined)
+      assert.equal(env.AWS_ENDPOINT_URL, 'http://127.0.0.1:1')
+      assert.equal(env.AWS_EC2_METADATA_DISABLED, 'true')
+      assert.equal(env.NO_UPDATE_NOTIFIER, '1')
+      assert.equal(env.CI, 'true')
+      assert.equal(env.LANG, undefined)
+      assert.ok(env.AWS_CONFIG_FILE!.startsWith(env.HOME!))
+      assert.ok(!Object.keys(env).some(k => /^(GITLAB|CI_)|PROXY/i.test(k)))
+    }
+    finally {
+      if (saved === undefined) delete process.env.AWS_ACCESS_KEY_ID
+      else process.env.AWS_ACCESS_KEY_ID = saved
+    }
   })
 })
