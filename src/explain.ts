@@ -68,7 +68,7 @@ export function explainExchange (error: ExchangeError, ctx: ExchangeContext): Pr
           `Make the trust policy of ${ctx.roleArn} allow this job. A condition that matches it:`,
           ...trustCondition(),
           `with Principal { "Federated": "arn:aws:iam::${accountOf(ctx.roleArn)}:oidc-provider/${issuerHost}" } and Action sts:AssumeRoleWithWebIdentity.`,
-          'Generate a whole policy with: npx arc-gitlab-oidc trust-policy --project <group/project> --branch <branch>',
+          `Generate a whole policy with: npx arc-gitlab-oidc trust-policy --project ${claims.project_path ?? '<group/project>'} --${claims.ref_type === 'tag' ? 'tag' : 'branch'} ${claims.ref ?? '<ref>'} --role-arn ${ctx.roleArn}${claims.iss && claims.iss !== 'https://gitlab.com' ? ` --issuer ${claims.iss}` : ''}${aud[0] && aud[0] !== claims.iss ? ` --audience ${aud[0]}` : ''}`,
           'Or, if this ref should not deploy with this role, use another role for this stage (production-role / staging-role).',
         ],
       }

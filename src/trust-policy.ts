@@ -375,7 +375,9 @@ export function conditionForClaims (claims: GitLabClaims, issuer?: string): Trus
   if (typeof iss !== 'string' || iss === '') {
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no iss claim and no issuer was given')
   }
-  let { host } = normalizeIssuer(iss)
+  // The token's issuer is what it is: name the condition keys after it as IAM does (scheme
+  // dropped), without the checks that apply to an issuer a user types in.
+  let host = iss.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '')
   if (typeof claims.sub !== 'string' || claims.sub === '') {
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no sub claim')
   }
