@@ -18,7 +18,7 @@ import {
   sha256Hex, signatureFor, signaturesEqual, signingKey,
 } from './aws/sigv4.ts'
 import { createState, iamId, newSecret, type AwsState, type DeveloperKey, type Session } from './aws/state.ts'
-import { describeFault, faultError, StsService, STS_XMLNS, type StsFault } from './aws/sts.ts'
+import { describeFault, faultError, StsService, stsSigned, STS_XMLNS, type StsFault } from './aws/sts.ts'
 import { cloudformation } from './aws/cloudformation.ts'
 import { cloudfront } from './aws/cloudfront.ts'
 import { logs } from './aws/logs.ts'
@@ -30,7 +30,7 @@ export type { PolicyDocument } from './aws/iam-policy.ts'
 export { gitlabTrustPolicy } from './aws/iam-policy.ts'
 export { signRequest } from './aws/sigv4.ts'
 
-const SERVICES: Record<string, Service> = { ssm, s3, cloudformation, cloudfront, logs }
+const SERVICES: Record<string, Service> = { ssm, s3, cloudformation, cloudfront, logs, sts: stsSigned }
 const SKEW_MS = 15 * 60_000
 
 export interface CallRecord {
@@ -215,7 +215,8 @@ export async function startAws (options: StartAwsOptions = {}): Promise<AwsStand
   }
 
   function authorize (svc: Service, action: string, identity: Identity, params: Record<string, string>, region: string): void {
-    const iamAction = svc.iamAction?.(action) ?? `${svc.name}:${action}`
+    const iamAction = svc.iamAction ? svc.iamAction(action) : `${svc.name}:${action}`
+    if (iamAction === null) return
     const patterns = identity.kind === 'developer' ? identity.key.permissions : state.roles.get(identity.session.roleArn)?.permissions ?? []
     if (actionAllowed(patterns, iamAction)) return
     const principal = identity.kind === 'developer' ? identity.key.arn : identity.session.assumedRoleArn
@@ -274,8 +275,6 @@ export async function startAws (options: StartAwsOptions = {}): Promise<AwsStand
     }
     calls.push(record)
 
-    let svc: Service
-    let protocol: Protocol
     let requestId = newRequestId()
     let result: HttpResult | 'no-answer'
     const baseReq = (): ServiceRequest => ({
@@ -288,7 +287,6 @@ export async function startAws (options: StartAwsOptions = {}): Promise<AwsStand
         record.service = 'sts'
         record.action = 'AssumeRoleWithWebIdentity'
         record.principal = 'anonymous'
-        protocol = 'query'
         try {
           result = await handleSts(req, formParams, record, requestId)
         }
@@ -298,31 +296,24 @@ export async function startAws (options: StartAwsOptions = {}): Promise<AwsStand
         }
       }
       else {
-        if (scope === 'sts') {
-          svc = {
-            name: 'sts', protocol: 'query', xmlns: STS_XMLNS, action: r => queryParams(r).get('Action') ?? 'Unknown', handle: () => { throw new Error('unreachable') },
-          }
-        }
-        else svc = SERVICES[scope ?? ''] ?? unknownService(scope ?? 'unknown', guessProtocol(req))
-        protocol = svc.protocol
+        const svc = SERVICES[scope ?? ''] ?? unknownService(scope ?? 'unknown', guessProtocol(req))
+        const protocol = svc.protocol
         if (protocol === 's3') requestId = newS3RequestId()
         record.action = svc.action(baseReq())
+        record.params = svc.summarize?.(baseReq(), record.action) ?? {}
         try {
           const authed = authenticate(req, rawPath, rawQuery, body, svc, record)
           body = authed.body
           record.principal = authed.identity.kind
-          const sreq = baseReq()
-          record.params = svc.summarize?.(sreq, record.action) ?? {}
-          if (svc.name === 'sts') {
-            if (scope === 'sts' && record.action === 'GetCallerIdentity') {
-              result = sts.getCallerIdentity(authed.identity.kind === 'session' ? { session: authed.identity.session } : { developer: authed.identity.key }, requestId)
-            }
-            else throw notImplemented('sts', record.action)
+          const identity = authed.identity
+          const sreq = {
+            ...baseReq(),
+            caller: identity.kind === 'session'
+              ? { arn: identity.session.assumedRoleArn, userId: identity.session.assumedRoleId }
+              : { arn: identity.key.arn, userId: identity.key.accessKeyId },
           }
-          else {
-            authorize(svc, record.action, authed.identity, record.params, sreq.region)
-            result = await svc.handle(sreq, record.action)
-          }
+          authorize(svc, record.action, identity, record.params, sreq.region)
+          result = await svc.handle(sreq, record.action)
         }
         catch (err) {
           if (err instanceof AwsError) result = errorResult(protocol, err, requestId, { method: record.method, xmlns: svc.xmlns })

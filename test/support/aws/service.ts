@@ -15,6 +15,8 @@ export interface ServiceRequest {
   region: string
   requestId: string
   state: AwsState
+  /** The authenticated caller (set once SigV4 verification passed). */
+  caller?: { arn: string, userId: string }
 }
 
 export interface Service {
@@ -24,8 +26,8 @@ export interface Service {
   xmlns?: string
   /** API action the request asks for ('Unknown…' when not recognised). */
   action (req: ServiceRequest): string
-  /** IAM action to authorise (default `<name>:<action>`). */
-  iamAction? (action: string): string
+  /** IAM action to authorise (default `<name>:<action>`); null when no permission is needed. */
+  iamAction? (action: string): string | null
   /** Interesting parameters for the call log (stack name, bucket/key, parameter name...). */
   summarize? (req: ServiceRequest, action: string): Record<string, string>
   /** Answer the request; throw AwsError to refuse. */

@@ -2,8 +2,9 @@
 // (signed), and the fault injection applied to STS requests.
 import { evaluateTrustPolicy } from './iam-policy.ts'
 import { MSG_VERIFICATION_KEY, OidcVerifier } from './oidc.ts'
-import { AwsError, queryResult, t, x, type HttpResult } from './protocol.ts'
-import { iamId, newSecret, newSessionToken, type AwsState, type DeveloperKey, type Session } from './state.ts'
+import { AwsError, notImplemented, queryResult, t, x, type HttpResult } from './protocol.ts'
+import { queryParams, type Service } from './service.ts'
+import { iamId, newSecret, newSessionToken, type AwsState, type Session } from './state.ts'
 
 export const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/'
 
@@ -152,10 +153,19 @@ export class StsService {
     return { result, session, roleArn, sessionName, durationSeconds: duration, subject: verified.subject }
   }
 
-  /** GetCallerIdentity for an already authenticated caller. */
-  getCallerIdentity (identity: { session?: Session, developer?: DeveloperKey }, requestId: string): HttpResult {
-    const arn = identity.session?.assumedRoleArn ?? identity.developer?.arn ?? ''
-    const userId = identity.session?.assumedRoleId ?? identity.developer?.accessKeyId ?? ''
-    return queryResult('GetCallerIdentity', STS_XMLNS, t('UserId', userId) + t('Account', this.state.accountId) + t('Arn', arn), requestId)
-  }
+}
+
+/** The signed STS actions (GetCallerIdentity), answered for the authenticated caller. */
+export const stsSigned: Service = {
+  name: 'sts',
+  protocol: 'query',
+  xmlns: STS_XMLNS,
+  action: req => queryParams(req).get('Action') ?? 'Unknown',
+  // GetCallerIdentity needs no permission, even when a policy denies it
+  iamAction: action => action === 'GetCallerIdentity' ? null : `sts:${action}`,
+  handle (req, action) {
+    if (action !== 'GetCallerIdentity' || !req.caller) throw notImplemented('sts', action)
+    return queryResult('GetCallerIdentity', STS_XMLNS,
+      t('UserId', req.caller.userId) + t('Account', req.state.accountId) + t('Arn', req.caller.arn), req.requestId)
+  },
 }
