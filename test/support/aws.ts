@@ -345,7 +345,7 @@ export async function startAws (options: StartAwsOptions = {}): Promise<AwsStand
     options.log?.(line)
     const payload = result.body === undefined ? undefined : Buffer.isBuffer(result.body) ? result.body : Buffer.from(result.body)
     const headers: Record<string, string> = { ...result.headers }
-    if (!headers['content-length'] && !(record.method === 'HEAD')) headers['content-length'] = String(payload?.length ?? 0)
+    if (!headers['content-length'] && record.method !== 'HEAD' && result.status !== 204) headers['content-length'] = String(payload?.length ?? 0)
     res.writeHead(result.status, headers)
     res.end(record.method === 'HEAD' ? undefined : payload)
   }
