@@ -10,6 +10,7 @@ import { startGitLab, type GitLabStandIn } from '../support/gitlab.ts'
 import { gitlabTrustPolicy, signRequest, startAws, type AwsStandIn, type Credentials } from '../support/aws.ts'
 import { evaluateTrustPolicy, type PolicyDocument } from '../support/aws/iam-policy.ts'
 import { unescapeXml } from '../support/aws/protocol.ts'
+import { sha256Hex, signingKey, toAmzDate } from '../support/aws/sigv4.ts'
 import { cleanEnv, NODE22, stripPragmas } from '../support/harness.ts'
 
 const require = createRequire(import.meta.url)
@@ -368,6 +369,34 @@ describe('AWS stand-in: SigV4 and credentials', () => {
     assert.deepEqual([ res.status, res.code ], [ 400, 'ExpiredTokenException' ])
     const s3 = await signed(aws, session, { service: 's3', method: 'GET', path: '/' })
     assert.equal(s3.code, 'ExpiredToken')
+  })
+
+  it('verifies and unwraps signed aws-chunked uploads', async () => {
+    const data = Buffer.alloc(20_000, 'x')
+    const chunks = [ data.subarray(0, 8192), data.subarray(8192, 16384), data.subarray(16384), Buffer.alloc(0) ]
+    const date = new Date()
+    const amzDate = toAmzDate(date)
+    const frame = (c: Buffer, sig: string): Buffer => Buffer.concat([ Buffer.from(`${c.length.toString(16)};chunk-signature=${sig}\r\n`), c, Buffer.from('\r\n') ])
+    const encodedLength = chunks.reduce((n, c) => n + frame(c, '0'.repeat(64)).length, 0)
+    const headers = signRequest({
+      method: 'PUT', url: `${aws.endpoint}/my-bucket/big.bin`, service: 's3', region: 'us-west-2', credentials: dev, date,
+      contentSha256: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD',
+      headers: { 'content-encoding': 'aws-chunked', 'x-amz-decoded-content-length': String(data.length), 'content-length': String(encodedLength) },
+    })
+    const key = signingKey(dev.secretAccessKey, amzDate.slice(0, 8), 'us-west-2', 's3')
+    let previous = /Signature=([0-9a-f]{64})/.exec(headers.authorization!)![1]!
+    const framed = chunks.map(c => {
+      const toSign = [ 'AWS4-HMAC-SHA256-PAYLOAD', amzDate, `${amzDate.slice(0, 8)}/us-west-2/s3/aws4_request`, previous, sha256Hex(''), sha256Hex(c) ].join('\n')
+      previous = createHmac('sha256', key).update(toSign).digest('hex')
+      return frame(c, previous)
+    })
+    const { host: _h, ...send } = headers
+    const ok = await wire(await fetch(`${aws.endpoint}/my-bucket/big.bin`, { method: 'PUT', headers: send, body: Buffer.concat(framed) }))
+    assert.equal(ok.status, 200, ok.body)
+    assert.ok(aws.state.buckets.get('my-bucket')!.objects.get('big.bin')!.body.equals(data))
+    framed[1] = frame(chunks[1]!, 'f'.repeat(64))
+    const bad = await wire(await fetch(`${aws.endpoint}/my-bucket/big.bin`, { method: 'PUT', headers: send, body: Buffer.concat(framed) }))
+    assert.equal(bad.code, 'SignatureDoesNotMatch')
   })
 
   it('works with aws-lite, the client Architect uses', async () => {
