@@ -93,5 +93,5 @@ export function bothTimes (date: Date, timeZone?: string): string {
     year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
     timeZoneName: 'short', ...(timeZone ? { timeZone } : {}),
   }).format(date)
-  return `${local} (${date.toISOString().replace(/\.\d{3}Z$/, 'Z')} UTC)`
+  return `${local} (UTC ${date.toISOString().replace(/\.\d{3}Z$/, 'Z')})`
 }

@@ -159,6 +159,8 @@ export interface InstallAppOptions {
   files?: Record<string, string>
   /** Plugin tarball to install (default: packPlugin()); null installs Architect only. */
   tarball?: string | null
+  /** Files of the copied app to delete (e.g. ['app.arc'] to use another manifest format). */
+  omit?: string[]
 }
 
 export interface App {
@@ -177,6 +179,7 @@ export async function installApp (opts: InstallAppOptions = {}): Promise<App> {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'arc-e2e-app-')))
   const from = opts.from ?? EXAMPLE_APP
   cpSync(from, dir, { recursive: true, filter: src => !SKIP.has(relative(from, src).split(/[\\/]/)[0]!) })
+  for (const path of opts.omit ?? []) rmSync(join(dir, path), { force: true })
   if (opts.arc !== undefined) writeFileSync(join(dir, 'app.arc'), opts.arc)
   if (opts.stripPlugin) writeFileSync(join(dir, 'app.arc'), stripPragmas(readFileSync(join(dir, 'app.arc'), 'utf8')))
   for (const [ path, content ] of Object.entries(opts.files ?? {})) {

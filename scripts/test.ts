@@ -1,0 +1,31 @@
+/**
+ * `npm test`: typecheck, then one run of Node's test runner over the unit and end-to-end tests.
+ * The plugin is built and packed once here (as `npm pack` does for a user) and every
+ * end-to-end test installs that tarball, instead of each test process packing its own.
+ */
+import { spawnSync } from 'node:child_process'
+import { mkdirSync, readdirSync, rmSync } from 'node:fs'
+import { dirname, join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const bin = (name: string) => join(root, 'node_modules', '.bin', name)
+const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) => {
+  const r = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env })
+  if (r.status !== 0) process.exit(r.status ?? 1)
+}
+
+console.log(`# node ${process.version}: typecheck`)
+run(bin('tsc'), ['-p', 'tsconfig.json', '--noEmit'])
+
+const packDir = join(root, '.cache', 'pack')
+rmSync(packDir, { recursive: true, force: true })
+mkdirSync(packDir, { recursive: true })
+console.log('# npm pack (builds on prepack)')
+run('npm', ['pack', '--silent', '--pack-destination', packDir])
+const tarball = readdirSync(packDir).find(f => f.endsWith('.tgz'))
+if (!tarball) throw new Error('npm pack produced no tarball')
+
+const only = process.argv.slice(2)
+const files = only.length ? only : ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts']
+run(process.execPath, ['--test', '--test-concurrency=2', ...files], { ...process.env, E2E_PLUGIN_TARBALL: join(packDir, tarball) })

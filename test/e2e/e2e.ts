@@ -1,0 +1,87 @@
+/**
+ * Shared plumbing for the end-to-end tests: the stand-ins, a simulated GitLab job running the
+ * real `arc` from an app with the packed plugin installed, and the leak check that every
+ * scenario goes through.
+ */
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { installApp, runArc, stripAnsi, type App, type ArcResult, type InstallAppOptions } from '../support/harness.ts'
+import { startStandIns, type StandIns } from '../support/standins.ts'
+
+export interface Run extends ArcResult {
+  /** stdout and stderr, without colour and cursor codes. */
+  output: string
+  /** AWS SDK modules the arc process loaded. */
+  sdkModules: string[]
+}
+
+export interface Suite {
+  s: StandIns
+  /** Run `arc <args>` in a fresh copy of the app, with the given job variables; checks for leaks. */
+  arc (args: string[], opts?: { env?: Record<string, string | undefined>, app?: InstallAppOptions, node?: 'node22' | 'node24', timeoutMs?: number }): Promise<Run>
+  /** How many outputs the leak check has examined, and the secrets it looked for. */
+  leakChecks: { outputs: number, secretsSeen: Set<string> }
+  close (): Promise<void>
+}
+
+const TRACE = join(import.meta.dirname, 'module-trace.mjs')
+
+/** Values that must never appear in any output: ID tokens and issued secrets. */
+export function secretsOf (s: StandIns, env: Record<string, string | undefined>): string[] {
+  const secrets: string[] = []
+  for (const [name, value] of Object.entries(env)) {
+    if (!value) continue
+    if (/TOKEN|JWT/.test(name) && value.split('.').length === 3) {
+      secrets.push(value, value.split('.')[2]!)
+    }
+    if (name === 'AWS_SECRET_ACCESS_KEY' || name === 'AWS_SESSION_TOKEN') secrets.push(value)
+  }
+  for (const session of s.aws.sessions) secrets.push(session.secretAccessKey, session.sessionToken)
+  return secrets.filter(v => v.length >= 8)
+}
+
+export async function startSuite (): Promise<Suite> {
+  const s = await startStandIns()
+  const leakChecks = { outputs: 0, secretsSeen: new Set<string>() }
+  const apps: App[] = []
+  return {
+    s,
+    leakChecks,
+    async arc (args, opts = {}) {
+      const app = await installApp(opts.app ?? {})
+      apps.push(app)
+      const traceFile = join(mkdtempSync(join(tmpdir(), 'arc-trace-')), 'modules.txt')
+      const env = { ...opts.env, NODE_OPTIONS: `--import=${TRACE}`, ARC_E2E_MODULE_TRACE: traceFile }
+      const result = await runArc(app.dir, args, { env, endpoint: s.aws.endpoint, node: opts.node ?? 'node22', timeoutMs: opts.timeoutMs ?? 120_000 })
+      const output = stripAnsi(result.stdout + result.stderr)
+      // The leak check, for every scenario: the job's tokens and every secret STS has issued so far.
+      const secrets = secretsOf(s, opts.env ?? {})
+      for (const secret of secrets) {
+        leakChecks.secretsSeen.add(secret)
+        assert.ok(!result.stdout.includes(secret) && !result.stderr.includes(secret), `output of \`arc ${args.join(' ')}\` contains a secret (${secret.slice(0, 4)}…)`)
+      }
+      const email = opts.env?.GITLAB_USER_EMAIL
+      if (email) assert.ok(!output.includes(email), `output of \`arc ${args.join(' ')}\` contains the user's e-mail`)
+      leakChecks.outputs++
+      const sdkModules = existsSync(traceFile) ? readFileSync(traceFile, 'utf8').split('\n').filter(Boolean) : []
+      return { ...result, output, sdkModules }
+    },
+    async close () {
+      for (const app of apps) app.remove()
+      await s.close()
+    },
+  }
+}
+
+/** The non-STS calls made since `from` (a sequence number from aws.calls). */
+export function awsCallsSince (s: StandIns, from: number) {
+  return s.aws.awsCalls().filter(c => c.seq > from)
+}
+export function stsCallsSince (s: StandIns, from: number) {
+  return s.aws.stsCalls().filter(c => c.seq > from)
+}
+export function lastSeq (s: StandIns): number {
+  return s.aws.calls.at(-1)?.seq ?? 0
+}
