@@ -113,7 +113,7 @@ const installs = new Map<string, Promise<string>>()
  * tarball is null, the packed plugin; installed with `npm install --offline` so only npm's
  * cache is used. Shared across scenarios and processes (keyed by content); returns its directory.
  */
-export function installBase (tarball: string | null): Promise<string> {
+export function installBase (tarball: string | null, opts: { online?: boolean } = {}): Promise<string> {
   const key = createHash('sha256').update(ARCHITECT_VERSION).update('\0')
     .update(tarball ? readFileSync(tarball) : 'no-plugin').digest('hex').slice(0, 16)
   let pending = installs.get(key)
@@ -125,7 +125,20 @@ export function installBase (tarball: string | null): Promise<string> {
       const devDependencies: Record<string, string> = { '@architect/architect': ARCHITECT_VERSION }
       if (tarball) devDependencies[PACKAGE.name] = `file:${tarball}`
       writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'arc-e2e-install', private: true, devDependencies }, null, 2))
-      run('npm', [ 'install', '--offline', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error' ], staging)
+      // Tests never touch the network: `npm test` prepares this install beforehand (online: true,
+      // its install step, which may fetch package metadata a lockfile-based `npm ci` left out of
+      // npm's cache); a test process that finds no prepared install tries the cache alone.
+      const mode = opts.online ? '--prefer-offline' : '--offline'
+      try {
+        run('npm', [ 'install', mode, '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error' ], staging)
+      }
+      catch (err) {
+        rmSync(staging, { recursive: true, force: true })
+        if (!opts.online && /ENOTCACHED/.test(String(err))) {
+          throw new Error('npm\'s cache lacks packages for the end-to-end app install; run the tests with `npm test`, which installs them first', { cause: err })
+        }
+        throw err
+      }
       rmSync(dir, { recursive: true, force: true })
       renameSync(staging, dir)
       pruneCache('install-')
