@@ -161,6 +161,15 @@ for (const args of [['version'], ['help'], ['deploy', '--help']]) {
   })
 }
 
+test('with Architect\'s --debug and --verbose, still no secret in the output', async () => {
+  const { s } = suite
+  const job = s.job()
+  const r = await suite.arc(['deploy', '--production', '--debug', '--verbose'], { env: job.env })
+  assert.equal(r.code, 0, r.output)
+  assert.match(r.output, /GitLab OIDC Assumed/)
+  // suite.arc has checked the output against the token and every issued secret key and session token.
+})
+
 test('every scenario above went through the leak check', () => {
   assert.ok(suite.leakChecks.outputs >= 12, `checked ${suite.leakChecks.outputs} outputs`)
   assert.ok(suite.leakChecks.secretsSeen.size >= 10, 'tokens, secret keys and session tokens were looked for')
