@@ -17,8 +17,13 @@ export interface Run extends ArcResult {
   sdkModules: string[]
 }
 
+export const NODES = ['node22', 'node24'] as const
+export type NodeName = (typeof NODES)[number]
+
 export interface Suite {
   s: StandIns
+  /** The Node that runs `arc` when a call does not say (each file runs its scenarios on both). */
+  node: NodeName
   /** Run `arc <args>` in a fresh copy of the app, with the given job variables; checks for leaks. */
   arc (args: string[], opts?: { env?: Record<string, string | undefined>, app?: InstallAppOptions, node?: 'node22' | 'node24', timeoutMs?: number }): Promise<Run>
   /** How many outputs the leak check has examined, and the secrets it looked for. */
@@ -48,13 +53,14 @@ export async function startSuite (): Promise<Suite> {
   const apps: App[] = []
   return {
     s,
+    node: 'node22',
     leakChecks,
-    async arc (args, opts = {}) {
+    async arc (this: Suite, args, opts = {}) {
       const app = await installApp(opts.app ?? {})
       apps.push(app)
       const traceFile = join(mkdtempSync(join(tmpdir(), 'arc-trace-')), 'modules.txt')
       const env = { ...opts.env, NODE_OPTIONS: `--import=${TRACE}`, ARC_E2E_MODULE_TRACE: traceFile }
-      const result = await runArc(app.dir, args, { env, endpoint: s.aws.endpoint, node: opts.node ?? 'node22', timeoutMs: opts.timeoutMs ?? 120_000 })
+      const result = await runArc(app.dir, args, { env, endpoint: s.aws.endpoint, node: opts.node ?? this.node, timeoutMs: opts.timeoutMs ?? 120_000 })
       const output = stripAnsi(result.stdout + result.stderr)
       // The leak check, for every scenario: the job's tokens and every secret STS has issued so far.
       const secrets = secretsOf(s, opts.env ?? {})

@@ -3,7 +3,7 @@
  * non-zero with its specific message, and Architect must not have made a single SSM, S3 or
  * CloudFormation call. Every output also goes through the leak check (e2e.ts).
  */
-import { after, before, test } from 'node:test'
+import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -11,7 +11,7 @@ import { EXAMPLE_APP } from '../support/harness.ts'
 import type { ClaimOverrides, MintOptions } from '../support/gitlab.ts'
 import type { StsFault } from '../support/aws.ts'
 import type { StandIns } from '../support/standins.ts'
-import { awsCallsSince, lastSeq, startSuite, stsCallsSince, type Suite } from './e2e.ts'
+import { NODES, awsCallsSince, lastSeq, startSuite, stsCallsSince, type Suite } from './e2e.ts'
 
 let suite: Suite
 before(async () => { suite = await startSuite() })
@@ -84,21 +84,27 @@ const cases: Case[] = [
     expect: [/The session's policies or tags are too large \(PackedPolicyTooLarge\)/] },
 ]
 
-for (const c of cases) {
-  test(c.name, async () => {
-    const { s } = suite
-    const job = s.job(c.claims ?? {}, c.mint ?? {})
-    const env = { ...job.env, ...c.env?.(s, job.token) }
-    if (c.faults) s.aws.injectStsFaults(...c.faults)
-    const from = lastSeq(s)
-    const r = await suite.arc(c.args ?? ['deploy', '--production'], { env, ...(c.arc === undefined ? {} : { app: { arc: c.arc } }) })
-    assert.notEqual(r.code, 0, `exit code for: ${r.output}`)
-    for (const re of c.expect) assert.match(r.output, re)
-    assert.equal((r.output.match(/× GitLab OIDC:/g) ?? []).length, 1, 'one message')
-    assert.match(r.output, /Architect was stopped before any AWS call/)
-    assert.deepEqual(awsCallsSince(s, from).map(call => `${call.service}:${call.action}`), [], 'no SSM, S3 or CloudFormation call')
-    assert.equal(stsCallsSince(s, from).length, c.sts, 'STS calls')
-    assert.doesNotMatch(r.output, /deploy-bot@example\.com/, 'user_email is never printed')
+for (const node of NODES) {
+  describe(`arc on ${node}`, () => {
+    before(() => { suite.node = node })
+
+    for (const c of cases) {
+      test(c.name, async () => {
+        const { s } = suite
+        const job = s.job(c.claims ?? {}, c.mint ?? {})
+        const env = { ...job.env, ...c.env?.(s, job.token) }
+        if (c.faults) s.aws.injectStsFaults(...c.faults)
+        const from = lastSeq(s)
+        const r = await suite.arc(c.args ?? ['deploy', '--production'], { env, ...(c.arc === undefined ? {} : { app: { arc: c.arc } }) })
+        assert.notEqual(r.code, 0, `exit code for: ${r.output}`)
+        for (const re of c.expect) assert.match(r.output, re)
+        assert.equal((r.output.match(/× GitLab OIDC:/g) ?? []).length, 1, 'one message')
+        assert.match(r.output, /Architect was stopped before any AWS call/)
+        assert.deepEqual(awsCallsSince(s, from).map(call => `${call.service}:${call.action}`), [], 'no SSM, S3 or CloudFormation call')
+        assert.equal(stsCallsSince(s, from).length, c.sts, 'STS calls')
+        assert.doesNotMatch(r.output, /deploy-bot@example\.com/, 'user_email is never printed')
+      })
+    }
   })
 }
 
