@@ -44,37 +44,37 @@ for (const node of NODES) {
     before(() => { suite.node = node })
 
     describe('production from the default branch', () => {
-        test('arc deploy --production --dry-run', async () => {
-          const { s } = suite
-          const job = s.job()
-          const from = lastSeq(s)
-          const r = await suite.arc(['deploy', '--production', '--dry-run'], { env: job.env })
-          assert.equal(r.code, 0, r.output)
-          const calls = assertDeployedWithSession(from, s.roles.production, undefined, job.claims)
-          assert.ok(calls.some(c => c.service === 'ssm' && c.action === 'GetParametersByPath'), 'Inventory read SSM with the session')
-          assert.match(r.output, /GitLab OIDC Assumed arn:aws:sts::111111111111:assumed-role\/oidc-example-production-deploy\/gitlab-/)
-          assert.match(r.output, /GitLab OIDC Deploying production \(OidcExampleProduction\) \[dry-run\] as arn:aws:sts::/)
-          assert.match(r.output, /expires .* UTC/)
-          assert.ok(r.sdkModules.some(m => m.startsWith('@aws-sdk/client-sts')), 'the exchange used the AWS SDK')
-        })
+      test('arc deploy --production --dry-run', async () => {
+        const { s } = suite
+        const job = s.job()
+        const from = lastSeq(s)
+        const r = await suite.arc(['deploy', '--production', '--dry-run'], { env: job.env })
+        assert.equal(r.code, 0, r.output)
+        const calls = assertDeployedWithSession(from, s.roles.production, undefined, job.claims)
+        assert.ok(calls.some(c => c.service === 'ssm' && c.action === 'GetParametersByPath'), 'Inventory read SSM with the session')
+        assert.match(r.output, /GitLab OIDC Assumed arn:aws:sts::111111111111:assumed-role\/oidc-example-production-deploy\/gitlab-/)
+        assert.match(r.output, /GitLab OIDC Deploying production \(OidcExampleProduction\) \[dry-run\] as arn:aws:sts::/)
+        assert.match(r.output, /expires .* UTC/)
+        assert.ok(r.sdkModules.some(m => m.startsWith('@aws-sdk/client-sts')), 'the exchange used the AWS SDK')
+      })
 
-        test('a full arc deploy --production creates the production stack', async () => {
-          const { s } = suite
-          const job = s.job()
-          const from = lastSeq(s)
-          const r = await suite.arc(['deploy', '--production'], { env: job.env })
-          assert.equal(r.code, 0, r.output)
-          const calls = assertDeployedWithSession(from, s.roles.production, 'OidcExampleProduction', job.claims)
-          const names = calls.map(c => `${c.service}:${c.action}`)
-          for (const expected of ['ssm:GetParametersByPath', 's3:PutObject', 'cloudformation:DescribeStacks']) {
-            assert.ok(names.includes(expected), `${expected} in ${names.join(' ')}`)
-          }
-          // The first run creates the stack; the Node 24 run, later in this file, updates it.
-          assert.ok(names.includes('cloudformation:CreateStack') || names.includes('cloudformation:UpdateStack'))
-          const stackCall = calls.find(c => c.action === 'CreateStack' || c.action === 'UpdateStack')!
-          assert.equal(stackCall.params.StackName, 'OidcExampleProduction')
-          assert.match(r.output, /Deployed & built infrastructure/)
-        })
+      test('a full arc deploy --production creates the production stack', async () => {
+        const { s } = suite
+        const job = s.job()
+        const from = lastSeq(s)
+        const r = await suite.arc(['deploy', '--production'], { env: job.env })
+        assert.equal(r.code, 0, r.output)
+        const calls = assertDeployedWithSession(from, s.roles.production, 'OidcExampleProduction', job.claims)
+        const names = calls.map(c => `${c.service}:${c.action}`)
+        for (const expected of ['ssm:GetParametersByPath', 's3:PutObject', 'cloudformation:DescribeStacks']) {
+          assert.ok(names.includes(expected), `${expected} in ${names.join(' ')}`)
+        }
+        // The first run creates the stack; the Node 24 run, later in this file, updates it.
+        assert.ok(names.includes('cloudformation:CreateStack') || names.includes('cloudformation:UpdateStack'))
+        const stackCall = calls.find(c => c.action === 'CreateStack' || c.action === 'UpdateStack')!
+        assert.equal(stackCall.params.StackName, 'OidcExampleProduction')
+        assert.match(r.output, /Deployed & built infrastructure/)
+      })
     })
 
     test('the legacy CI_JOB_JWT_V2 works, with a warning', async () => {
