@@ -14,14 +14,10 @@ import { SettingsError, describeSource, resolveSettings } from './settings.ts'
 import { TokenError, checkClaims, decodeToken, findToken, humanDuration, type Claims, type FoundToken } from './token.ts'
 import { conditionForClaims } from './trust-policy.ts'
 import type { Stage } from './detect.ts'
+import type { CliIo } from './cli.ts'
 
-export interface DoctorIo {
-  env: NodeJS.ProcessEnv
-  cwd: string
-  stdout: (s: string) => void
-  stderr: (s: string) => void
-  now: () => Date
-}
+/** The same I/O as the rest of the CLI. */
+export type DoctorIo = CliIo
 
 export const DOCTOR_HELP = `Usage: arc-gitlab-oidc doctor [--token-file FILE] [--exchange] [--stage staging|production]
 
