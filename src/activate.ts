@@ -51,7 +51,7 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   const choice = chooseStage(invocation, env)
   if (choice.bareProduction) {
     throw new PluginError({
-      title: `\`arc ${invocation.command} production\` would deploy the STAGING stack: Architect ignores a bare \`production\` argument`,
+      title: `\`arc ${invocation.command} production\` would ${invocation.command} the STAGING stack: Architect ignores a bare \`production\` argument`,
       facts: [['command', ['arc', invocation.command ?? '', ...invocation.args].join(' ').trim()]],
       fix: [`Write the flag: arc ${invocation.command} --production ${invocation.args.filter(a => a !== 'production').join(' ')}`.trimEnd()],
     })
@@ -203,7 +203,8 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   }
 }
 
-function maxAttempts (env: NodeJS.ProcessEnv): number {
+/** AWS_MAX_ATTEMPTS (the SDK's own setting) when valid, else 5. */
+export function maxAttempts (env: NodeJS.ProcessEnv): number {
   const n = Number(env.AWS_MAX_ATTEMPTS)
   return Number.isInteger(n) && n >= 1 && n <= 20 ? n : 5
 }

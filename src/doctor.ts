@@ -5,6 +5,7 @@
  * Never prints the token, a secret key or a session token.
  */
 import { parseArgs } from 'node:util'
+import { maxAttempts } from './activate.ts'
 import { ExchangeError } from './exchange.ts'
 import { explainExchange } from './explain.ts'
 import { ManifestError, readManifest } from './manifest.ts'
@@ -139,7 +140,7 @@ export async function doctor (args: string[], io: DoctorIo): Promise<number> {
     try {
       const creds = await exchange({
         token: found.token, roleArn: role.value, sessionName, durationSeconds: settings.duration.value,
-        region: settings.region.value, timeoutMs: settings.timeout.value * 1000, maxAttempts: 5, ...(endpoint ? { endpoint } : {}),
+        region: settings.region.value, timeoutMs: settings.timeout.value * 1000, maxAttempts: maxAttempts(env), ...(endpoint ? { endpoint } : {}),
       })
       io.stdout(`\n✓ Exchange for ${stage}: assumed ${creds.assumedRoleArn}`)
       io.stdout(rows([['session', sessionName], ['expires', bothTimes(creds.expiration)], ['attempts', String(creds.attempts)]]).join('\n'))

@@ -40,7 +40,8 @@ export function chooseStage (inv: Invocation, env: NodeJS.ProcessEnv): StageChoi
   }
   const parsed = minimist(args, { boolean: ['production'], alias: { production: ['p'] } })
   const production = parsed.production === true
-  const bareProduction = !production && parsed._.some(a => String(a) === 'production')
+  // Only where Architect would act on the wrong stack: `arc logs production` fails on its own.
+  const bareProduction = !production && (inv.command === 'deploy' || inv.command === 'destroy') && parsed._.some(a => String(a) === 'production')
   return {
     stage: production ? 'production' : 'staging',
     reason: production ? '--production' : 'no --production flag',

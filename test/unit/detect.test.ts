@@ -49,6 +49,8 @@ test('`arc deploy production` (bare word) is recognised as the staging trap', ()
   assert.equal(choice.stage, 'staging')
   assert.equal(choice.bareProduction, true)
   assert.equal(chooseStage(detect(job, arc('deploy', '--production')), {}).bareProduction, false)
+  assert.equal(chooseStage(detect(job, arc('destroy', 'production', '--app', 'x')), {}).bareProduction, true)
+  assert.equal(chooseStage(detect(job, arc('logs', 'production')), {}).bareProduction, false)
 })
 
 test('a script picks its stage with ARC_OIDC_STAGE', () => {
