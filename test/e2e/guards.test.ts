@@ -63,6 +63,29 @@ for (const node of NODES) {
       finally { app.remove() }
     })
 
+    test('`arc env` and `arc destroy` get the role\'s credentials too, for their stage', async () => {
+      const { s } = suite
+      const job = s.job()
+      let from = lastSeq(s)
+      const env = await suite.arc(['env', '--add', '--env', 'production', 'GREETING', 'hello'], { env: job.env })
+      assert.equal(env.code, 0, env.output)
+      assert.equal(stsCallsSince(s, from)[0]?.assume?.roleArn, s.roles.production)
+      const put = awsCallsSince(s, from).find(c => c.action === 'PutParameter')
+      assert.ok(put, 'arc env wrote the parameter')
+      assert.equal(put.accessKeyId, s.aws.sessions.at(-1)!.accessKeyId)
+
+      const deployed = await suite.arc(['deploy', '--production'], { env: s.job().env })
+      assert.equal(deployed.code, 0, deployed.output)
+      from = lastSeq(s)
+      const destroy = await suite.arc(['destroy', '--app', 'oidc-example', '--production', '--now', '--force'], { env: s.job().env })
+      assert.equal(destroy.code, 0, destroy.output)
+      assert.equal(stsCallsSince(s, from).length, 1)
+      const calls = awsCallsSince(s, from)
+      assert.ok(calls.some(c => c.action === 'DeleteStack'), calls.map(c => c.action).join(' '))
+      assert.ok(calls.every(c => c.accessKeyId === s.aws.sessions.at(-1)!.accessKeyId))
+      assert.ok(!s.aws.stacks.includes('OidcExampleProduction'), 'the production stack is gone')
+    })
+
     test('credentials that expire within 15 minutes: a warning at deploy.start', async () => {
       const { s } = suite
       const job = s.job()
