@@ -1,0 +1,100 @@
+/**
+ * Small helpers shared by the benchmarks: statistics, formatting, timed child processes.
+ *
+ * Every timed child is spawned asynchronously: the loopback stand-ins live in this process,
+ * so a synchronous spawn would block the very server the child is talking to.
+ */
+import { spawn } from 'node:child_process'
+import { performance } from 'node:perf_hooks'
+
+// ---------------------------------------------------------------------------- statistics
+
+export function quantile (values: number[], q: number): number {
+  if (!values.length) return NaN
+  const sorted = [...values].sort((a, b) => a - b)
+  const pos = (sorted.length - 1) * q
+  const lo = Math.floor(pos)
+  const hi = Math.ceil(pos)
+  return sorted[lo]! + (sorted[hi]! - sorted[lo]!) * (pos - lo)
+}
+
+export const median = (values: number[]): number => quantile(values, 0.5)
+
+/** "12.3 ms (IQR 11.9–13.0, n=40)": the median with its interquartile range, for the detail lines. */
+export function describe (values: number[], unit = 'ms', digits = 1): string {
+  return `${median(values).toFixed(digits)} ${unit} (IQR ${quantile(values, 0.25).toFixed(digits)}–${quantile(values, 0.75).toFixed(digits)}, n=${values.length})`
+}
+
+export const ms = (v: number, digits = 1): string => `${v.toFixed(digits)} ms`
+export const signedMs = (v: number, digits = 1): string => `${v >= 0 ? '+' : '−'}${Math.abs(v).toFixed(digits)} ms`
+export const seconds = (vMs: number): string => `${(vMs / 1000).toFixed(2)} s`
+export const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(1)} MB`
+
+/**
+ * Run `variants` `runs` times each, interleaved: in round i the variants run one after the
+ * other, starting with variant (i mod k), so none always goes first (or always runs on the
+ * heels of another). One untimed warm-up round first (page cache, JIT of the stand-ins).
+ */
+export async function interleave<T> (
+  runs: number,
+  variants: Record<string, () => Promise<T>>,
+  onRound?: (round: number) => void,
+): Promise<Record<string, T[]>> {
+  const names = Object.keys(variants)
+  const results: Record<string, T[]> = Object.fromEntries(names.map(n => [n, [] as T[]]))
+  for (const name of names) await variants[name]!()
+  for (let round = 0; round < runs; round++) {
+    for (let k = 0; k < names.length; k++) {
+      const name = names[(round + k) % names.length]!
+      results[name]!.push(await variants[name]!())
+    }
+    onRound?.(round)
+  }
+  return results
+}
+
+// ---------------------------------------------------------------------------- processes
+
+export interface Timed {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+  /** Spawn to exit, as seen from here. */
+  wallMs: number
+}
+
+/** Spawn a command with exactly `env` (nothing inherited), wait for it, time it from outside. */
+export function timed (cmd: string, args: string[], opts: { cwd?: string, env: Record<string, string>, timeoutMs?: number }): Promise<Timed> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now()
+    const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.setEncoding('utf8').on('data', d => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', d => { stderr += d })
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 120_000)
+    child.on('error', err => { clearTimeout(timer); reject(err) })
+    child.on('close', (code, signal) => {
+      clearTimeout(timer)
+      resolve({ code, signal, stdout, stderr, wallMs: performance.now() - started })
+    })
+  })
+}
+
+/** The `BENCH {...}` line a probe prints last (the plugin may print its own lines before). */
+export function probeResult<T> (r: Timed, what: string): T {
+  const line = r.stdout.split('\n').reverse().find(l => l.startsWith('BENCH '))
+  if (r.code !== 0 || !line) {
+    throw new Error(`${what} failed (exit ${r.code ?? r.signal})\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`)
+  }
+  return JSON.parse(line.slice('BENCH '.length)) as T
+}
+
+/** Progress on stderr, so that stdout holds only the results. */
+export function progress (text: string): void {
+  if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${text}`)
+}
+export function progressDone (): void {
+  if (process.stderr.isTTY) process.stderr.write('\r\x1b[K')
+}
