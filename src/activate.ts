@@ -7,7 +7,7 @@
  */
 import type { Invocation, Stage } from './detect.ts'
 import type { ExchangeRequest, IssuedCredentials } from './exchange.ts'
-import { ExchangeError } from './exchange.ts'
+import { ExchangeError } from './sts-errors.ts'
 import { explainExchange } from './explain.ts'
 import { applyCredentials, hasOtherCredentials } from './handover.ts'
 import { ManifestError, readManifest } from './manifest.ts'

@@ -6,7 +6,7 @@
  */
 import { parseArgs } from 'node:util'
 import { maxAttempts } from './activate.ts'
-import { ExchangeError } from './exchange.ts'
+import { ExchangeError } from './sts-errors.ts'
 import { explainExchange } from './explain.ts'
 import { ManifestError, readManifest } from './manifest.ts'
 import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } from './report.ts'

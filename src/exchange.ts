@@ -12,6 +12,9 @@
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { StandardRetryStrategy } from '@smithy/core/retry'
 import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types'
+import { ExchangeError, isVerificationKeyFault, redact, type AttemptFailure } from './sts-errors.ts'
+
+export { ExchangeError, type AttemptFailure } from './sts-errors.ts'
 
 export interface ExchangeRequest {
   token: string
@@ -39,31 +42,6 @@ export interface IssuedCredentials {
   provider?: string
   attempts: number
   elapsedMs: number
-}
-
-/** What went wrong with one attempt: an AWS error code or a network fault, never a secret. */
-export interface AttemptFailure { code: string; message: string; status?: number }
-
-export class ExchangeError extends Error {
-  readonly code: string
-  readonly status: number | undefined
-  readonly attempts: AttemptFailure[]
-  readonly timedOut: boolean
-  readonly elapsedMs: number
-  constructor (code: string, message: string, status: number | undefined, attempts: AttemptFailure[], timedOut: boolean, elapsedMs: number) {
-    super(message)
-    this.name = 'ExchangeError'
-    this.code = code
-    this.status = status
-    this.attempts = attempts
-    this.timedOut = timedOut
-    this.elapsedMs = elapsedMs
-  }
-}
-
-/** Errors the SDK does not retry but which are transient at STS. */
-export function isVerificationKeyFault (error: { name?: string; message?: string }): boolean {
-  return /^InvalidIdentityToken/.test(error.name ?? '') && /retrieve verification key/i.test(error.message ?? '')
 }
 
 /** StandardRetryStrategy that also retries verification-key faults, and remembers every failure. */
@@ -145,9 +123,4 @@ function describeFailure (error: unknown): AttemptFailure {
   if (e.code && /^E[A-Z]+$/.test(e.code)) code = e.code
   const status = e.$metadata?.httpStatusCode
   return { code, message: redact(e.message ?? String(error)), ...(status ? { status } : {}) }
-}
-
-/** STS messages never contain the token, but a proxy's might: keep anything JWT-shaped out. */
-export function redact (text: string): string {
-  return text.replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[token]')
 }

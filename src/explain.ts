@@ -1,7 +1,7 @@
 /**
  * Turn an STS refusal or fault into one message: what it means, what GitLab asserted, the fix.
  */
-import type { ExchangeError } from './exchange.ts'
+import type { ExchangeError } from './sts-errors.ts'
 import type { Problem, Row } from './report.ts'
 import type { Claims } from './token.ts'
 import { audiences } from './token.ts'

@@ -87,11 +87,15 @@ export function warning (message: string, more: string[] = []): string {
   return [`${chars.warn} ${chalk.yellow(`${NAME} warning:`)} ${message}`, ...more.map(l => chalk.dim(`  | ${l}`))].join('\n')
 }
 
-/** Local time with its zone, and UTC, e.g. "2026-11-26 15:04:05 CET (2026-11-26T14:04:05Z)". */
-export function bothTimes (date: Date, timeZone?: string): string {
-  const local = new Intl.DateTimeFormat('sv-SE', {
-    year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit',
-    timeZoneName: 'short', ...(timeZone ? { timeZone } : {}),
-  }).format(date)
-  return `${local} (UTC ${date.toISOString().replace(/\.\d{3}Z$/, 'Z')})`
+/**
+ * Local time with its UTC offset, and UTC: "2026-11-26 15:04:05 +01:00 (UTC 2026-11-26T14:04:05Z)".
+ * Plain Date arithmetic: the first Intl.DateTimeFormat of a process costs ~10 ms, on every deploy.
+ */
+export function bothTimes (date: Date, offsetMinutes = date.getTimezoneOffset()): string {
+  const pad = (n: number) => String(n).padStart(2, '0')
+  const local = new Date(date.getTime() - offsetMinutes * 60_000)
+  const east = -offsetMinutes
+  const offset = `${east >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(east) / 60))}:${pad(Math.abs(east) % 60)}`
+  const wall = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())} ${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`
+  return `${wall} ${offset} (UTC ${date.toISOString().replace(/\.\d{3}Z$/, 'Z')})`
 }

@@ -54,7 +54,7 @@ for (const node of NODES) {
         assert.ok(calls.some(c => c.service === 'ssm' && c.action === 'GetParametersByPath'), 'Inventory read SSM with the session')
         assert.match(r.output, /GitLab OIDC Assumed arn:aws:sts::111111111111:assumed-role\/oidc-example-production-deploy\/gitlab-/)
         assert.match(r.output, /GitLab OIDC Deploying production \(OidcExampleProduction\) \[dry-run\] as arn:aws:sts::/)
-        assert.match(r.output, /expires .* UTC/)
+        assert.match(r.output, /expires \.+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d \(UTC \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/)
         assert.ok(r.sdkModules.some(m => m.startsWith('@aws-sdk/client-sts')), 'the exchange used the AWS SDK')
       })
 

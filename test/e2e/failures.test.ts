@@ -102,6 +102,7 @@ for (const node of NODES) {
         assert.match(r.output, /Architect was stopped before any AWS call/)
         assert.deepEqual(awsCallsSince(s, from).map(call => `${call.service}:${call.action}`), [], 'no SSM, S3 or CloudFormation call')
         assert.equal(stsCallsSince(s, from).length, c.sts, 'STS calls')
+        if (c.sts === 0) assert.deepEqual(r.sdkModules, [], 'a pre-flight refusal does not even load the AWS SDK')
         assert.doesNotMatch(r.output, /deploy-bot@example\.com/, 'user_email is never printed')
       })
     }

@@ -48,3 +48,11 @@ test('session name names the job and fits STS', () => {
   assert.match(toSessionName('a b/c'.repeat(30)), /^[\w+=,.@-]{2,64}$/)
   assert.equal(toSessionName('x'), 'gitlab-job')
 })
+
+test('expiry is shown in local time with its offset, and in UTC', async () => {
+  const { bothTimes } = await import('../../src/report.ts')
+  const at = new Date('2026-11-26T14:04:05.123Z')
+  assert.equal(bothTimes(at, -60), '2026-11-26 15:04:05 +01:00 (UTC 2026-11-26T14:04:05Z)')
+  assert.equal(bothTimes(at, 330), '2026-11-26 08:34:05 -05:30 (UTC 2026-11-26T14:04:05Z)')
+  assert.equal(bothTimes(at, 0), '2026-11-26 14:04:05 +00:00 (UTC 2026-11-26T14:04:05Z)')
+})
