@@ -191,7 +191,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   console.log(`   where the plugin's time goes, inside \`arc\` (fresh process, Architect's modules preloaded; medians of ${breakdownRuns}):`)
   console.log(`     loading @aws-sdk/client-sts + @smithy/core (exchange.js)       ${ms(part('sdkModules'))}`)
   console.log(`     loading the plugin's other modules (activate.js and imports)   ${ms(part('pluginModules'))}`)
-  console.log(`     first Intl.DateTimeFormat (report.js bothTimes, expiry line)   ${ms(part('firstIntl'))}`)
+  console.log(`     first bothTimes() (report.js, the expiry line)               ${ms(part('firstIntl'))}`)
   console.log(`     activate(): settings, token checks, report, process.env         ${ms(part('activateMs') - part('exchangeMs'))}`)
   console.log(`     exchange(): first SDK call (a bare POST's first, above: ${ms(median(inside('bare')))})  ${ms(part('exchangeMs'))}`)
   console.log(`   in one process after warm-up (${warmRounds} rounds, alternating): exchange() ${describe(warm.sdk)}, bare POST ${describe(warm.bare)}: ${signedMs(warmAbove)} per call; the very first exchange() ${ms(warm.first)}`)

@@ -84,7 +84,7 @@ console.log('BENCH ' + JSON.stringify({ first, sdk, bare: plain }))
  * \`node probe-breakdown.mjs <dist/ url>\` in a simulated job: where the plugin's time goes, step by
  * step, with Architect's own modules loaded first (as they are inside \`arc\` when it imports
  * plugins). Uses the plugin's built modules directly: the SDK (exchange.js), the rest of the
- * plugin (activate.js), the first Intl.DateTimeFormat (report.js bothTimes, for the expiry
+ * plugin (activate.js), the first bothTimes() call (report.js, for the expiry
  * line), then activate() itself with its exchange timed separately.
  */
 const BREAKDOWN = `
