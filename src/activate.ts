@@ -13,9 +13,9 @@ import { applyCredentials, hasOtherCredentials } from './handover.ts'
 import { ManifestError, readManifest } from './manifest.ts'
 import { PluginError, bothTimes, done, status, warning, type Problem, type Row } from './report.ts'
 import { defaultSessionName } from './session.ts'
-import { SettingsError, accountOf, describeSource, resolveSettings, type Settings, PRAGMA } from './settings.ts'
-import { chooseStage } from './stage.ts'
-import { DEFAULT_TOKEN_VARIABLE, TokenError, checkClaims, decodeToken, findToken, type Claims } from './token.ts'
+import { SettingsError, accountOf, describeSource, resolveSettings, type Setting, type Settings, PRAGMA } from './settings.ts'
+import { chooseStage, type StageChoice } from './stage.ts'
+import { DEFAULT_TOKEN_VARIABLE, TokenError, checkClaims, decodeToken, findToken, type Claims, type FoundToken } from './token.ts'
 
 export interface Io {
   env: NodeJS.ProcessEnv
@@ -48,6 +48,47 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   if (!invocation.gitlab) return { kind: 'idle', reason: 'not a GitLab job' }
   if (!invocation.awsBound) return { kind: 'idle', reason: `\`${invocation.command ?? 'arc'}\` does not talk to AWS` }
 
+  const choice = stageOf(invocation, env)
+  const settings = settingsFor(env, io.cwd, choice)
+  const found = tokenFor(env, settings)
+
+  const role = settings.role
+  if (!role) {
+    if (invocation.loader === 'script') return { kind: 'idle', reason: 'no role configured' }
+    if (hasOtherCredentials(env)) {
+      io.out(status(`No role configured for ${choice.stage}: using the AWS credentials already in this job`))
+      return { kind: 'existing-credentials', stage: choice.stage }
+    }
+    throw new PluginError(noRole(settings, found !== undefined))
+  }
+  if (!found) throw new PluginError(noToken(settings, env, role.value))
+
+  const claims = claimsOf(found, now())
+  guard(settings, role, claims, choice, env)
+
+  const sessionName = settings.sessionName?.value ?? defaultSessionName(claims, env)
+  io.out(status(`Assuming ${role.value} for ${choice.stage}`, [
+    ['role from', describeSource(role.source)],
+    ['token from', found.source],
+    ['subject', claims.sub ?? '?'],
+  ]))
+  if (found.legacy) io.err(warning('CI_JOB_JWT_V2 was removed in GitLab 17.0: declare an ID token with id_tokens: instead.'))
+
+  const creds = await exchangeFor({ found, role, settings, sessionName, claims, env }, io.exchange)
+  handOver(env, creds, sessionName, io)
+  return {
+    kind: 'assumed',
+    stage: choice.stage,
+    roleArn: role.value,
+    assumedRoleArn: creds.assumedRoleArn,
+    sessionName,
+    expiration: creds.expiration,
+    claims,
+  }
+}
+
+/** The stage, as Architect reads it; `arc deploy production` (a bare word) is refused. */
+function stageOf (invocation: Invocation, env: NodeJS.ProcessEnv): StageChoice {
   const choice = chooseStage(invocation, env)
   if (choice.bareProduction) {
     throw new PluginError({
@@ -56,10 +97,12 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
       fix: [`Write the flag: arc ${invocation.command} --production ${invocation.args.filter(a => a !== 'production').join(' ')}`.trimEnd()],
     })
   }
+  return choice
+}
 
-  let settings: Settings
+function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice): Settings {
   try {
-    settings = resolveSettings({ env, manifest: readManifest(io.cwd), stage: choice.stage })
+    return resolveSettings({ env, manifest: readManifest(cwd), stage: choice.stage })
   }
   catch (err) {
     if (err instanceof SettingsError) {
@@ -74,25 +117,18 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
     }
     throw err
   }
+}
 
-  let found
-  try { found = findToken(env, settings.tokenVariable) }
+function tokenFor (env: NodeJS.ProcessEnv, settings: Settings): FoundToken | undefined {
+  try { return findToken(env, settings.tokenVariable) }
   catch (err) {
     if (err instanceof TokenError) throw new PluginError({ title: err.message, fix: ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the ID token, or unset it.'] })
     throw err
   }
+}
 
-  const role = settings.role
-  if (!role) {
-    if (invocation.loader === 'script') return { kind: 'idle', reason: 'no role configured' }
-    if (hasOtherCredentials(env)) {
-      io.out(status(`No role configured for ${choice.stage}: using the AWS credentials already in this job`))
-      return { kind: 'existing-credentials', stage: choice.stage }
-    }
-    throw new PluginError(noRole(settings, found !== undefined))
-  }
-  if (!found) throw new PluginError(noToken(settings, env, role.value))
-
+/** The token's claims, if AWS could accept it: a JWT, not expired, not early, with an audience. */
+function claimsOf (found: FoundToken, now: Date): Claims {
   let claims: Claims
   try { claims = decodeToken(found.token, found.source) }
   catch (err) {
@@ -105,11 +141,11 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
     }
     throw err
   }
-  const tokenProblems = checkClaims(claims, now())
-  if (tokenProblems.length) {
+  const problems = checkClaims(claims, now)
+  if (problems.length) {
     throw new PluginError({
-      title: `The ID token cannot be used: ${tokenProblems.join('; ')}`,
-      facts: [['token from', found.source], ['checked at', now().toISOString()]],
+      title: `The ID token cannot be used: ${problems.join('; ')}`,
+      facts: [['token from', found.source], ['checked at', now.toISOString()]],
       claims,
       fix: [
         'Use the token GitLab issues to this job: declare it under id_tokens: with an aud, and deploy in the job that received it.',
@@ -117,7 +153,11 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
       ],
     })
   }
+  return claims
+}
 
+/** The plugin's own rules: allowed accounts, and no production from an unprotected ref. */
+function guard (settings: Settings, role: Setting<string>, claims: Claims, choice: StageChoice, env: NodeJS.ProcessEnv): void {
   const account = accountOf(role.value)
   if (settings.allowedAccounts && account && !settings.allowedAccounts.value.includes(account)) {
     throw new PluginError({
@@ -127,7 +167,6 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
       fix: ['Check the role setting (a CI variable scoped to the wrong project or environment?), or add the account to the allowed list.'],
     })
   }
-
   const refProtected = claims.ref_protected ?? env.CI_COMMIT_REF_PROTECTED
   if (choice.stage === 'production' && refProtected !== 'true' && !settings.allowUnprotectedProduction.value) {
     throw new PluginError({
@@ -140,8 +179,20 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
       ],
     })
   }
+}
 
-  const sessionName = settings.sessionName?.value ?? defaultSessionName(claims, env)
+interface ExchangeInputs {
+  found: FoundToken
+  role: Setting<string>
+  settings: Settings
+  sessionName: string
+  claims: Claims
+  env: NodeJS.ProcessEnv
+}
+
+/** AssumeRoleWithWebIdentity; a refusal or fault becomes the message explaining it. */
+async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): Promise<IssuedCredentials> {
+  const { found, role, settings, sessionName, claims, env } = inputs
   const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
   const request: ExchangeRequest = {
     token: found.token,
@@ -153,32 +204,26 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
     maxAttempts: maxAttempts(env),
     ...(endpoint ? { endpoint } : {}),
   }
-  io.out(status(`Assuming ${role.value} for ${choice.stage}`, [
-    ['role from', describeSource(role.source)],
-    ['token from', found.source],
-    ['subject', claims.sub ?? '?'],
-  ]))
-  if (found.legacy) io.err(warning('CI_JOB_JWT_V2 was removed in GitLab 17.0: declare an ID token with id_tokens: instead.'))
-
-  const run = io.exchange ?? (await import('./exchange.ts')).exchange
-  let creds: IssuedCredentials
-  try { creds = await run(request) }
+  // The SDK is loaded here, once every check has passed.
+  const run = injected ?? (await import('./exchange.ts')).exchange
+  try { return await run(request) }
   catch (err) {
-    if (err instanceof ExchangeError) {
-      throw new PluginError(explainExchange(err, {
-        roleArn: role.value,
-        roleSource: describeSource(role.source),
-        sessionName,
-        durationSeconds: settings.duration.value,
-        durationSource: describeSource(settings.duration.source),
-        region: settings.region.value,
-        claims,
-        tokenSource: found.source,
-      }))
-    }
-    throw err
+    if (!(err instanceof ExchangeError)) throw err
+    throw new PluginError(explainExchange(err, {
+      roleArn: role.value,
+      roleSource: describeSource(role.source),
+      sessionName,
+      durationSeconds: settings.duration.value,
+      durationSource: describeSource(settings.duration.source),
+      region: settings.region.value,
+      claims,
+      tokenSource: found.source,
+    }))
   }
+}
 
+/** Credentials into process.env, and the report of who this job now is. */
+function handOver (env: NodeJS.ProcessEnv, creds: IssuedCredentials, sessionName: string, io: Io): void {
   const handover = applyCredentials(env, creds)
   const facts: Row[] = [
     ['session', sessionName],
@@ -191,15 +236,6 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
       ...(handover.replaced.length ? [`replaced: ${handover.replaced.join(', ')}`] : []),
       ...(handover.removed.length ? [`unset (it would take precedence in AWS SDKs): ${handover.removed.join(', ')}`] : []),
     ]))
-  }
-  return {
-    kind: 'assumed',
-    stage: choice.stage,
-    roleArn: role.value,
-    assumedRoleArn: creds.assumedRoleArn,
-    sessionName,
-    expiration: creds.expiration,
-    claims,
   }
 }
 
