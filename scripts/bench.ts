@@ -13,7 +13,7 @@
  *   4. footprint packages and MB the plugin adds to a production install
  *
  * The plugin is measured as a user has it: `npm pack`ed (its prepack builds dist/), installed
- * next to @architect/architect 12 offline from npm's cache (test/support/harness.ts). Every
+ * next to @architect/architect 12 (test/support/harness.ts). Every
  * child process runs on the project's Node 22 with a clean environment (nothing inherited).
  */
 import { spawnSync } from 'node:child_process'
@@ -21,7 +21,7 @@ import { readFileSync } from 'node:fs'
 import { availableParallelism, cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { ARCHITECT_VERSION, cleanEnv, installApp, nodeBinary, packPlugin } from '../test/support/harness.ts'
+import { ARCHITECT_VERSION, cleanEnv, installApp, installBase, nodeBinary, packPlugin } from '../test/support/harness.ts'
 import { startStandIns } from '../test/support/standins.ts'
 import { benchDeploy } from './bench/deploy.ts'
 import { benchExchange, findAwsClis } from './bench/exchange.ts'
@@ -81,8 +81,10 @@ console.log(`machine:   ${machine}; load average ${load()} at start`)
 console.log(`compared:  @architect/architect ${ARCHITECT_VERSION}${wants('exchange') ? `; AWS CLI: ${clis.map(c => c.version).join(', ') || 'none installed'}` : ''}`)
 console.log(`rounds:    load ${rounds.load}, exchange ${rounds.exchange} (+${rounds.warm} in one process), deploy ${rounds.deploy} (each round runs every variant once, in rotating order)`)
 
-process.stderr.write('preparing: npm pack, offline install next to Architect (cached under .cache/e2e)…\n')
+process.stderr.write('preparing: npm pack, install next to Architect (cached under .cache/e2e)…\n')
 const tarball = await packPlugin()
+// An install step: npm may fetch package metadata its cache lacks (after a lockfile `npm ci`).
+await installBase(tarball, { online: true })
 const app = await installApp({ tarball })
 const s = await startStandIns()
 const probes = writeProbes()

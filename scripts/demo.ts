@@ -13,7 +13,7 @@
  *   npm run demo -- --node node24      run arc on Node 24
  */
 import { parseArgs } from 'node:util'
-import { installApp, runArc } from '../test/support/harness.ts'
+import { installApp, installBase, packPlugin, runArc } from '../test/support/harness.ts'
 import { startStandIns } from '../test/support/standins.ts'
 
 const { values } = parseArgs({
@@ -33,7 +33,10 @@ const node = values.node === 'node24' ? 'node24' : 'node22'
 const rule = (title: string) => console.log(`\n\x1b[1m── ${title} ${'─'.repeat(Math.max(0, 72 - title.length))}\x1b[0m`)
 
 rule('Packing the plugin and installing it in a copy of example-app')
-const app = await installApp()
+const tarball = await packPlugin()
+// The install step: npm may fetch package metadata that a lockfile `npm install` left out of its cache.
+await installBase(tarball, { online: true })
+const app = await installApp({ tarball })
 console.log(`app: ${app.dir}`)
 const s = await startStandIns()
 let exitCode = 0

@@ -1,8 +1,8 @@
 /**
  * 4. Install footprint: what the plugin adds to an app's production install.
  *
- * Three throwaway apps, installed with `npm install --offline --omit=dev` (npm's cache serves
- * everything; nothing is fetched), in parallel:
+ * Three throwaway apps, installed with `npm install --prefer-offline --omit=dev` (npm's cache serves
+ * what it holds; the registry only what it lacks), in parallel:
  *  - arc:           dependencies { @architect/architect }             (the app without the plugin)
  *  - arc + plugin:  dependencies { @architect/architect, <packed plugin tarball> }
  *  - plugin alone:  dependencies { <packed plugin tarball> }
@@ -63,7 +63,7 @@ async function install (dependencies: Record<string, string>): Promise<Install> 
   try {
     writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'footprint', private: true, dependencies }, null, 2))
     const env = Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => e[1] !== undefined))
-    const r = await timed('npm', ['install', '--offline', '--omit=dev', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error'], { cwd: dir, env, timeoutMs: 300_000 })
+    const r = await timed('npm', ['install', '--prefer-offline', '--omit=dev', '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error'], { cwd: dir, env, timeoutMs: 300_000 })
     if (r.code !== 0) throw new Error(`npm install ${Object.keys(dependencies).join(' ')} failed (exit ${r.code})\n${r.stdout}\n${r.stderr}`)
     const du = async (flag: string) => {
       const d = await timed('du', ['-s', flag, join(dir, 'node_modules')], { env: { PATH: '/usr/bin:/bin', LANG: 'C' } })
@@ -97,7 +97,7 @@ export async function benchFootprint (ctx: Context): Promise<Row[]> {
   const breakdown = [...groups.entries()].sort((a, b) => b[1].bytes - a[1].bytes)
     .map(([name, g]) => `${name} ${g.count} (${mb(g.bytes)})`).join(', ')
 
-  console.log('\n## 4. Install footprint (`npm install --offline --omit=dev`, node_modules)')
+  console.log('\n## 4. Install footprint (`npm install --omit=dev`, node_modules)')
   const line = (label: string, i: Install) => console.log(`   ${label.padEnd(24)} ${String(i.packages.size).padStart(4)} packages  ${mb(i.apparentBytes).padStart(9)} (du -sb)  ${mb(i.diskBytes).padStart(9)} on disk   [${i.seconds.toFixed(1)} s]`)
   line('@architect/architect', arc)
   line('architect + plugin', both)
