@@ -7,7 +7,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main, parseTrustPolicyArgs, type CliIo } from '../../src/cli.ts'
-import { buildTrustPolicy, evaluateTrustPolicy, type TrustPolicy } from '../../src/trust-policy.ts'
+import { buildTrustPolicy, type TrustPolicy } from '../../src/trust-policy.ts'
+import { evaluateTrustPolicy, type PolicyDocument } from '../support/aws/iam-policy.ts'
 
 const cliPath = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 // eslint-disable-next-line no-control-regex
@@ -92,9 +93,13 @@ describe('trust-policy', () => {
       project: 'acme/web/shop', branches: [ 'trunk' ], issuer: 'https://gitlab.example.com', account: '123456789012',
     }))
     // The default-branch policy lets the default branch in, not the branch this job runs on.
-    let claims = { iss: 'https://gitlab.example.com', aud: 'https://gitlab.example.com' }
-    assert.equal(evaluateTrustPolicy(p, { ...claims, sub: 'project_path:acme/web/shop:ref_type:branch:ref:trunk' }).allowed, true)
-    assert.equal(evaluateTrustPolicy(p, { ...claims, sub: 'project_path:acme/web/shop:ref_type:branch:ref:feature/x' }).allowed, false)
+    let decide = (sub: string) => evaluateTrustPolicy(p as unknown as PolicyDocument, {
+      federatedPrincipal: 'arn:aws:iam::123456789012:oidc-provider/gitlab.example.com',
+      action: 'sts:AssumeRoleWithWebIdentity',
+      keys: { 'gitlab.example.com:aud': 'https://gitlab.example.com', 'gitlab.example.com:sub': sub },
+    })
+    assert.equal(decide('project_path:acme/web/shop:ref_type:branch:ref:trunk'), 'allow')
+    assert.equal(decide('project_path:acme/web/shop:ref_type:branch:ref:feature/x'), 'implicit-deny')
     assert.match(r.stderr, /from this job \.+ project \(CI_PROJECT_PATH\), issuer \(CI_SERVER_URL\), branch \(CI_DEFAULT_BRANCH\)/)
   })
 

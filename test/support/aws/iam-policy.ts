@@ -45,14 +45,38 @@ function actionMatches (st: Statement, ctx: TrustContext): boolean {
   return asList(st.Action).some(a => wildcardMatch(a, ctx.action, true))
 }
 
+/**
+ * A condition value as IAM reads it: `${*}`, `${?}` and `${$}` are a literal *, ? and $; any other
+ * `${...}` is a policy variable, which this stand-in does not resolve (the value never matches).
+ * With `like`, * and ? are wildcards.
+ */
+function policyValue (pattern: string, like: boolean, ignoreCase: boolean): RegExp | null {
+  let out = ''
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!
+    if (c === '$' && pattern[i + 1] === '{') {
+      const end = pattern.indexOf('}', i + 2)
+      const inner = end === -1 ? '' : pattern.slice(i + 2, end)
+      if (inner !== '*' && inner !== '?' && inner !== '$') return null
+      out += '\\' + inner
+      i = end
+    }
+    else if (like && c === '*') out += '.*'
+    else if (like && c === '?') out += '.'
+    else out += c.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')
+  }
+  return new RegExp(`^${out}$`, ignoreCase ? 'is' : 's')
+}
+
 type Matcher = (policyValue: string, value: string) => boolean
+const matcher = (like: boolean, ignoreCase: boolean): Matcher => (p, v) => policyValue(p, like, ignoreCase)?.test(v) ?? false
 const BASE_OPERATORS: Record<string, { match: Matcher, negated: boolean }> = {
-  StringEquals: { match: (p, v) => p === v, negated: false },
-  StringNotEquals: { match: (p, v) => p === v, negated: true },
-  StringEqualsIgnoreCase: { match: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: false },
-  StringNotEqualsIgnoreCase: { match: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: true },
-  StringLike: { match: (p, v) => wildcardMatch(p, v), negated: false },
-  StringNotLike: { match: (p, v) => wildcardMatch(p, v), negated: true },
+  StringEquals: { match: matcher(false, false), negated: false },
+  StringNotEquals: { match: matcher(false, false), negated: true },
+  StringEqualsIgnoreCase: { match: matcher(false, true), negated: false },
+  StringNotEqualsIgnoreCase: { match: matcher(false, true), negated: true },
+  StringLike: { match: matcher(true, false), negated: false },
+  StringNotLike: { match: matcher(true, false), negated: true },
 }
 
 function lookup (keys: Record<string, string | string[]>, name: string): string[] | undefined {
