@@ -1,0 +1,231 @@
+/**
+ * example-app/iam/gitlab-oidc.yaml as CloudFormation would read it: YAML with CloudFormation's
+ * short-form tags (parsed with the js-yaml that Architect's parser ships), and a small evaluator
+ * for the intrinsic functions the template uses, so tests can look at the policies a given set of
+ * parameters produces.
+ */
+import assert from 'node:assert/strict'
+import { readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const require = createRequire(import.meta.url)
+export const root = fileURLToPath(new URL('../../', import.meta.url))
+export const appDir = join(root, 'example-app')
+export const templatePath = join(appDir, 'iam', 'gitlab-oidc.yaml')
+
+/* ------------------------------------------------------------------------ */
+/* YAML with CloudFormation's short-form tags                                */
+/* ------------------------------------------------------------------------ */
+
+// The YAML parser Architect's own parser ships (js-yaml 4).
+interface YamlType { readonly tag: string }
+interface YamlSchema { extend (types: YamlType[]): YamlSchema }
+export interface JsYaml {
+  Type: new (tag: string, options: { kind: 'scalar' | 'sequence' | 'mapping'; construct: (data: unknown) => unknown }) => YamlType
+  DEFAULT_SCHEMA: YamlSchema
+  load (text: string, options?: { schema?: YamlSchema; filename?: string }): unknown
+}
+export const yaml = require('@architect/parser/src/compat/vendor/js-yaml.min.js') as JsYaml
+
+const cfnTags: [string, 'scalar' | 'sequence' | 'mapping'][] = [
+  [ 'Ref', 'scalar' ], [ 'Condition', 'scalar' ], [ 'Sub', 'scalar' ], [ 'Sub', 'sequence' ],
+  [ 'GetAtt', 'scalar' ], [ 'GetAtt', 'sequence' ], [ 'If', 'sequence' ], [ 'Select', 'sequence' ],
+  [ 'Split', 'sequence' ], [ 'Join', 'sequence' ], [ 'Equals', 'sequence' ], [ 'Not', 'sequence' ],
+  [ 'And', 'sequence' ], [ 'Or', 'sequence' ], [ 'FindInMap', 'sequence' ], [ 'Base64', 'scalar' ],
+]
+const cfnSchema = yaml.DEFAULT_SCHEMA.extend(cfnTags.map(([ name, kind ]) => new yaml.Type(`!${name}`, {
+  kind,
+  construct: data => {
+    if (name === 'Ref' || name === 'Condition') return { [name]: data }
+    if (name === 'GetAtt' && typeof data === 'string') return { 'Fn::GetAtt': data.split('.') }
+    return { [`Fn::${name}`]: data }
+  },
+})))
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
+export type JsonObject = { [key: string]: Json }
+
+export function isObject (v: unknown): v is JsonObject {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+export function get (v: Json | undefined, ...path: (string | number)[]): Json | undefined {
+  let cur: Json | undefined = v
+  for (let key of path) {
+    if (Array.isArray(cur) && typeof key === 'number') cur = cur[key]
+    else if (isObject(cur) && typeof key === 'string') cur = cur[key]
+    else return undefined
+  }
+  return cur
+}
+
+export const template = yaml.load(readFileSync(templatePath, 'utf8'), { schema: cfnSchema, filename: templatePath }) as JsonObject
+
+/* ------------------------------------------------------------------------ */
+/* A small evaluator for the intrinsic functions the template uses           */
+/* ------------------------------------------------------------------------ */
+
+export interface Deployment {
+  params: Record<string, string>
+  account: string
+  partition: string
+  region?: string
+}
+
+export class Stack {
+  readonly values: Record<string, string>
+  readonly conditions: Record<string, boolean> = {}
+  readonly d: Deployment
+  constructor (d: Deployment) {
+    this.d = d
+    let declared = (template.Parameters ?? {}) as JsonObject
+    this.values = {}
+    for (let [ name, decl ] of Object.entries(declared)) {
+      let given = d.params[name]
+      let def = get(decl, 'Default')
+      let value = given ?? (typeof def === 'string' ? def : undefined)
+      assert.ok(value !== undefined, `parameter ${name} has no default and was not given`)
+      let pattern = get(decl, 'AllowedPattern')
+      if (typeof pattern === 'string') assert.match(value, new RegExp(pattern), `${name}=${value} violates its AllowedPattern`)
+      let allowed = get(decl, 'AllowedValues')
+      if (Array.isArray(allowed)) assert.ok(allowed.includes(value), `${name}=${value} not in AllowedValues`)
+      this.values[name] = value
+    }
+    for (let name of Object.keys(d.params)) assert.ok(name in declared, `unknown parameter ${name}`)
+    Object.assign(this.values, {
+      'AWS::AccountId': d.account,
+      'AWS::Partition': d.partition,
+      'AWS::Region': d.region ?? 'us-west-2',
+      'AWS::StackName': 'gitlab-oidc',
+    })
+    for (let [ name, expr ] of Object.entries((template.Conditions ?? {}) as JsonObject)) {
+      this.conditions[name] = this.eval(expr) as unknown as boolean
+    }
+  }
+
+  resourceExists (logicalId: string): boolean {
+    let cond = get(template, 'Resources', logicalId, 'Condition')
+    return typeof cond !== 'string' || this.conditions[cond] === true
+  }
+
+  // What Ref returns for a resource.
+  ref (logicalId: string): string {
+    assert.ok(this.resourceExists(logicalId), `Ref to ${logicalId}, which this deployment does not create`)
+    let type = get(template, 'Resources', logicalId, 'Type')
+    if (type === 'AWS::IAM::OIDCProvider') {
+      // Ref of an OIDC provider is its ARN: the provider URL without its scheme.
+      let url = this.eval(get(template, 'Resources', logicalId, 'Properties', 'Url') ?? null) as string
+      return `arn:${this.d.partition}:iam::${this.d.account}:oidc-provider/${url.replace(/^https:\/\//, '')}`
+    }
+    if (type === 'AWS::IAM::Role') return this.eval(get(template, 'Resources', logicalId, 'Properties', 'RoleName') ?? null) as string
+    throw new Error(`Ref to ${String(type)} is not modelled`)
+  }
+
+  getAtt (logicalId: string, attr: string): string {
+    let type = get(template, 'Resources', logicalId, 'Type')
+    if (type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:${this.d.partition}:iam::${this.d.account}:role/${this.ref(logicalId)}`
+    throw new Error(`GetAtt ${logicalId}.${attr} is not modelled`)
+  }
+
+  sub (text: string, vars: Record<string, string>): string {
+    return text.replace(/\$\{([^}]*)\}/g, (_, name: string) => {
+      if (name.startsWith('!')) return `\${${name.slice(1)}}`
+      if (name in vars) return vars[name] as string
+      if (name in this.values) return this.values[name] as string
+      if (name.includes('.')) {
+        let [ id, attr ] = name.split('.') as [string, string]
+        return this.getAtt(id, attr)
+      }
+      if (get(template, 'Resources', name) !== undefined) return this.ref(name)
+      throw new Error(`Fn::Sub: unknown variable \${${name}}`)
+    })
+  }
+
+  eval (node: Json): Json {
+    if (Array.isArray(node)) return node.map(n => this.eval(n))
+    if (!isObject(node)) return node
+    let keys = Object.keys(node)
+    let key = keys[0]
+    if (keys.length === 1 && key !== undefined && (key === 'Ref' || key === 'Condition' || key.startsWith('Fn::'))) {
+      let arg = node[key] as Json
+      switch (key) {
+        case 'Ref': {
+          let name = arg as string
+          if (name in this.values) return this.values[name] as string
+          return this.ref(name)
+        }
+        case 'Condition': return this.conditions[arg as string] ?? assert.fail(`unknown condition ${String(arg)}`)
+        case 'Fn::Sub': {
+          if (typeof arg === 'string') return this.sub(arg, {})
+          let [ text, varMap ] = arg as [string, JsonObject]
+          let vars: Record<string, string> = {}
+          for (let [ k, v ] of Object.entries(varMap)) vars[k] = this.eval(v) as string
+          return this.sub(text, vars)
+        }
+        case 'Fn::If': {
+          let [ cond, yes, no ] = arg as [string, Json, Json]
+          assert.ok(cond in this.conditions, `unknown condition ${cond}`)
+          return this.conditions[cond] ? this.eval(yes) : this.eval(no)
+        }
+        case 'Fn::Select': {
+          let [ index, list ] = arg as [Json, Json]
+          let items = this.eval(list) as Json[]
+          let item = items[Number(this.eval(index))]
+          assert.ok(item !== undefined, 'Fn::Select index out of range')
+          return item
+        }
+        case 'Fn::Split': {
+          let [ sep, text ] = arg as [string, Json]
+          return (this.eval(text) as string).split(sep)
+        }
+        case 'Fn::Join': {
+          let [ sep, list ] = arg as [string, Json]
+          return (this.eval(list) as string[]).join(sep)
+        }
+        case 'Fn::Equals': {
+          let [ a, b ] = arg as [Json, Json]
+          return this.eval(a) === this.eval(b)
+        }
+        case 'Fn::Not': return !(this.eval((arg as Json[])[0] ?? null) as boolean)
+        case 'Fn::And': return (arg as Json[]).every(a => this.eval(a) === true)
+        case 'Fn::Or': return (arg as Json[]).some(a => this.eval(a) === true)
+        case 'Fn::GetAtt': {
+          let [ id, attr ] = arg as [string, string]
+          return this.getAtt(id, attr)
+        }
+        default: throw new Error(`${key} is not modelled`)
+      }
+    }
+    let out: JsonObject = {}
+    for (let [ k, v ] of Object.entries(node)) out[k] = this.eval(v)
+    return out
+  }
+
+  resource (logicalId: string): JsonObject {
+    let res = get(template, 'Resources', logicalId)
+    assert.ok(isObject(res), `no resource ${logicalId}`)
+    return this.eval(res) as JsonObject
+  }
+
+  // A trust policy written as a JSON string inside Fn::Sub (for its dynamic keys).
+  trustPolicy (roleId: string): Json {
+    let doc = get(this.resource(roleId), 'Properties', 'AssumeRolePolicyDocument')
+    return typeof doc === 'string' ? JSON.parse(doc) as Json : doc ?? null
+  }
+
+  permissions (roleId: string): Statement[] {
+    let policies = get(this.resource(roleId), 'Properties', 'Policies')
+    assert.ok(Array.isArray(policies))
+    return policies.flatMap(p => get(p, 'PolicyDocument', 'Statement') as unknown as Statement[])
+  }
+}
+
+export interface Statement {
+  Sid?: string
+  Effect: string
+  Action: string | string[]
+  Resource: string | string[]
+  Condition?: JsonObject
+}
