@@ -8,9 +8,9 @@
  * Off GitLab (and for commands that don't talk to AWS) it stops at `detect`: nothing printed,
  * nothing else imported, no AWS SDK loaded.
  */
-import { detect } from './detect.ts'
-import type { Outcome } from './activate.ts'
-import type { DeployStartParams } from './guard.ts'
+import { detect } from './plugin/detect.ts'
+import type { Outcome } from './plugin/activate.ts'
+import type { DeployStartParams } from './hooks/deploy-start.ts'
 
 const invocation = detect(process.env, process.argv)
 const fromCli = invocation.loader !== 'script'
@@ -18,7 +18,7 @@ let outcome: Outcome = { kind: 'idle', reason: 'not a GitLab job, or a command t
 
 /** One message, then stop `arc`; a script calling Architect gets an Error it can catch instead. */
 async function fail (error: unknown): Promise<never> {
-  const { PluginError, formatProblem } = await import('./report.ts')
+  const { PluginError, formatProblem } = await import('./report/format.ts')
   if (fromCli && error instanceof PluginError) {
     console.error(formatProblem(error.problem))
     process.exit(1)
@@ -28,7 +28,7 @@ async function fail (error: unknown): Promise<never> {
 }
 
 if (invocation.gitlab && invocation.awsBound) {
-  const { activate } = await import('./activate.ts')
+  const { activate } = await import('./plugin/activate.ts')
   try {
     outcome = await activate(invocation, {
       env: process.env,
@@ -47,7 +47,7 @@ const plugin = {
   deploy: {
     async start (params: DeployStartParams): Promise<undefined> {
       if (outcome.kind !== 'assumed') return undefined
-      const { deployStart } = await import('./guard.ts')
+      const { deployStart } = await import('./hooks/deploy-start.ts')
       try {
         deployStart(outcome, params, new Date(), text => console.log(text), text => console.error(text))
       }

@@ -155,7 +155,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   const job = newJob()
   const request = { token: job.token, roleArn, sessionName: job.sessionName, durationSeconds: 3600, region: 'us-west-2', timeoutMs: 60_000, maxAttempts: 5, endpoint }
   progress('2/4 exchange: in-process rounds')
-  const warmRun = await timed(ctx.node, [ctx.probes.warm, pathToFileURL(join(ctx.pluginDir, 'dist', 'exchange.js')).href, String(warmRounds)], {
+  const warmRun = await timed(ctx.node, [ctx.probes.warm, pathToFileURL(join(ctx.pluginDir, 'dist', 'plugin', 'exchange.js')).href, String(warmRounds)], {
     cwd: ctx.app.dir, env: ctx.devEnv({ BENCH_REQUEST: JSON.stringify(request), BENCH_STS: endpoint, BENCH_FORM: job.form }),
   })
   progressDone()

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { detect } from '../../src/detect.ts'
-import { chooseStage } from '../../src/stage.ts'
+import { detect } from '../../src/plugin/detect.ts'
+import { chooseStage } from '../../src/plugin/stage.ts'
 
 const job = { GITLAB_CI: 'true', CI: 'true' }
 const arc = (...args: string[]) => ['/usr/bin/node', '/builds/app/node_modules/.bin/arc', ...args]

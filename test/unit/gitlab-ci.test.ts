@@ -10,7 +10,7 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
-import { DEFAULT_TOKEN_VARIABLE } from '../../src/token.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../../src/plugin/token.ts'
 import { appDir, get, isObject, template, yaml, type JsonObject } from '../support/cfn-template.ts'
 
 const require = createRequire(import.meta.url)

@@ -11,8 +11,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { buildTrustPolicy, providerArn, validateProjectPath, type TrustPolicyOptions } from '../../src/trust-policy.ts'
-import { DEFAULTS } from '../../src/settings.ts'
+import { buildTrustPolicy, providerArn, validateProjectPath, type TrustPolicyOptions } from '../../src/iam/trust-policy.ts'
+import { DEFAULTS } from '../../src/plugin/settings.ts'
 import { Stack, appDir, get, template, type Deployment, type Json, type JsonObject, type Statement } from '../support/cfn-template.ts'
 
 const require = createRequire(import.meta.url)

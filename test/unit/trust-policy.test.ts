@@ -12,7 +12,7 @@ import {
   TrustPolicyError,
   type GitLabClaims,
   type TrustPolicy,
-} from '../../src/trust-policy.ts'
+} from '../../src/iam/trust-policy.ts'
 import { evaluateTrustPolicy, type PolicyDocument } from '../support/aws/iam-policy.ts'
 
 const account = '123456789012'

@@ -1,19 +1,10 @@
-#!/usr/bin/env node
 /**
- * arc-gitlab-oidc: helpers for setting up arc-plugin-gitlab-oidc.
- *
- *   arc-gitlab-oidc trust-policy --project acme/shop --branch main --account 123456789012
- *   arc-gitlab-oidc doctor
- *
- * JSON goes to stdout (pipe it to a file or to `aws iam`), everything else to
- * stderr in the style of Architect's own CLI. Exit codes: 0 ok, 1 failure,
- * 2 usage error.
+ * `arc-gitlab-oidc trust-policy`: print the IAM trust policy (JSON) that lets this project's jobs
+ * assume a role with their ID token, and a summary of what it allows on stderr.
  */
-import { readFileSync, realpathSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { done, warning } from './report.ts'
+import { done, warning } from '../report/format.ts'
 import {
   buildTrustPolicy,
   DEFAULT_ISSUER,
@@ -22,60 +13,10 @@ import {
   TrustPolicyError,
   type TrustPolicy,
   type TrustPolicyOptions,
-} from './trust-policy.ts'
+} from '../iam/trust-policy.ts'
+import { BIN, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
-export const BIN = 'arc-gitlab-oidc'
-
-export const EXIT_OK = 0
-export const EXIT_FAILURE = 1
-export const EXIT_USAGE = 2
-
-/** Everything the CLI touches, so tests can run it without a process. */
-export interface CliIo {
-  env: NodeJS.ProcessEnv
-  cwd: string
-  stdout: (s: string) => void
-  stderr: (s: string) => void
-  now: () => Date
-}
-
-const ERR = process.platform.startsWith('win') ? 'x' : '×'
-const red = (s: string): string => (colorOn() ? `\u001b[31m${s}\u001b[39m` : s)
-function colorOn (): boolean {
-  let env = process.env
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
-  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0'
-  return process.stderr.isTTY === true
-}
-
-class UsageError extends Error {
-  readonly command: string | undefined
-  constructor (message: string, command?: string) {
-    super(message)
-    this.name = 'UsageError'
-    this.command = command
-  }
-}
-
-const MAIN_HELP = `Usage: ${BIN} <command> [options]
-
-Helpers for arc-plugin-gitlab-oidc, which lets \`arc deploy\` in a GitLab CI/CD job
-use the job's OIDC ID token instead of AWS keys.
-
-Commands:
-  trust-policy   Print the IAM trust policy (JSON) that lets this project's jobs
-                 assume a role with their ID token
-  doctor         Check a job's OIDC setup and say what would fail, and why
-  help [command] Show help for a command
-
-Options:
-  -h, --help     Show this help
-  --version      Print the version
-
-Run '${BIN} help <command>' for a command's options.
-`
-
-const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
+export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
                     (--account <id> | --role-arn <arn>) [options]
 
 Print the IAM role trust policy (JSON, on stdout) that allows GitLab CI/CD jobs of a
@@ -108,30 +49,6 @@ Examples:
   ${BIN} trust-policy --project acme/shop --branch '*' --role-arn arn:aws:iam::123456789012:role/shop-staging
   ${BIN} trust-policy --project acme/shop --tag 'v*' --account 123456789012 --issuer https://git.example.com
 `
-
-function readVersion (): string {
-  try {
-    let pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown }
-    return typeof pkg.version === 'string' ? pkg.version : 'unknown'
-  }
-  catch {
-    return 'unknown'
-  }
-}
-
-function parseErrorMessage (err: unknown): string {
-  let message = err instanceof Error ? err.message : String(err)
-  // Node's messages mention `args`/`tokens` internals at times; keep the first sentence.
-  return message.split('\n')[0] ?? message
-}
-
-function fail (io: CliIo, message: string, more: string[] = []): void {
-  io.stderr([ `${ERR} ${red('GitLab OIDC:')} ${message}`, ...more.map(l => `  | ${l}`) ].join('\n'))
-}
-
-/* ------------------------------------------------------------------------ */
-/* trust-policy                                                              */
-/* ------------------------------------------------------------------------ */
 
 export interface TrustPolicyCommand {
   options: TrustPolicyOptions
@@ -255,7 +172,7 @@ function summary (policy: TrustPolicy, command: TrustPolicyCommand): string[] {
   return out
 }
 
-async function trustPolicy (args: readonly string[], io: CliIo): Promise<number> {
+export async function trustPolicy (args: readonly string[], io: CliIo): Promise<number> {
   let command = parseTrustPolicyArgs(args, io.env)
   if (command.help) {
     io.stdout(TRUST_POLICY_HELP)
@@ -272,123 +189,4 @@ async function trustPolicy (args: readonly string[], io: CliIo): Promise<number>
   io.stdout(`${JSON.stringify(policy, null, 2)}\n`)
   io.stderr(summary(policy, command).join('\n'))
   return EXIT_OK
-}
-
-/* ------------------------------------------------------------------------ */
-/* doctor                                                                    */
-/* ------------------------------------------------------------------------ */
-
-async function runDoctor (args: readonly string[], io: CliIo): Promise<number> {
-  let { doctor } = await import('./doctor.ts')
-  return doctor([ ...args ], io)
-}
-
-/* ------------------------------------------------------------------------ */
-/* main                                                                      */
-/* ------------------------------------------------------------------------ */
-
-const COMMANDS = [ 'trust-policy', 'doctor', 'help' ] as const
-
-function helpFor (command: string | undefined): string | undefined {
-  if (command === undefined) return MAIN_HELP
-  if (command === 'trust-policy') return TRUST_POLICY_HELP
-  return undefined
-}
-
-/**
- * Run the CLI. `argv` is the arguments after the program name
- * (process.argv.slice(2)). Resolves to the exit code; never calls process.exit.
- */
-export async function main (argv: readonly string[], io: CliIo): Promise<number> {
-  let [ first, ...rest ] = argv
-  try {
-    if (first === undefined) {
-      io.stderr(MAIN_HELP)
-      return EXIT_USAGE
-    }
-    if (first.startsWith('-')) {
-      let parsed
-      try {
-        parsed = parseArgs({
-          args: [ ...argv ],
-          strict: true,
-          allowPositionals: true,
-          options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
-        })
-      }
-      catch (err) {
-        throw new UsageError(parseErrorMessage(err))
-      }
-      if (parsed.values.version) {
-        io.stdout(`${readVersion()}\n`)
-        return EXIT_OK
-      }
-      if (parsed.values.help) {
-        // `--help trust-policy` reads as `help trust-policy`.
-        let topic = parsed.positionals[0]
-        if (topic === 'doctor') return await runDoctor([ '--help' ], io)
-        let text = helpFor(topic)
-        if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
-        io.stdout(text)
-        return EXIT_OK
-      }
-      throw new UsageError(`Expected a command before ${first}`)
-    }
-    switch (first) {
-      case 'trust-policy':
-        return await trustPolicy(rest, io)
-      case 'doctor':
-        return await runDoctor(rest, io)
-      case 'help': {
-        let topic = rest[0]
-        if (topic === 'doctor') return await runDoctor([ '--help' ], io)
-        let text = helpFor(topic)
-        if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
-        io.stdout(text)
-        return EXIT_OK
-      }
-      default:
-        throw new UsageError(`Unknown command: ${first}${suggest(first)}`)
-    }
-  }
-  catch (err) {
-    if (err instanceof UsageError) {
-      let hint = err.command ? `${BIN} help ${err.command}` : `${BIN} help`
-      fail(io, err.message, [ `See: ${hint}` ])
-      return EXIT_USAGE
-    }
-    fail(io, err instanceof Error ? err.message : String(err))
-    return EXIT_FAILURE
-  }
-}
-
-function suggest (word: string): string {
-  let close = COMMANDS.find(c => c.startsWith(word.slice(0, 3)) || word.startsWith(c))
-  return close ? ` (did you mean ${close}?)` : ''
-}
-
-/* ------------------------------------------------------------------------ */
-/* bin entry                                                                 */
-/* ------------------------------------------------------------------------ */
-
-function isDirectRun (): boolean {
-  let entry = process.argv[1]
-  if (!entry) return false
-  try {
-    // npm's bin shims are symlinks: compare real paths.
-    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url))
-  }
-  catch {
-    return false
-  }
-}
-
-if (isDirectRun()) {
-  process.exitCode = await main(process.argv.slice(2), {
-    env: process.env,
-    cwd: process.cwd(),
-    stdout: s => { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`) },
-    stderr: s => { process.stderr.write(s.endsWith('\n') ? s : `${s}\n`) },
-    now: () => new Date(),
-  })
 }

@@ -1,11 +1,11 @@
 /**
  * Turn an STS refusal or fault into one message: what it means, what GitLab asserted, the fix.
  */
-import type { ExchangeError } from './sts-errors.ts'
-import type { Problem, Row } from './report.ts'
-import type { Claims } from './token.ts'
-import { audiences } from './token.ts'
-import { conditionForClaims } from './trust-policy.ts'
+import type { ExchangeError } from '../plugin/sts-errors.ts'
+import type { Problem, Row } from './format.ts'
+import type { Claims } from '../plugin/token.ts'
+import { audiences } from '../plugin/token.ts'
+import { conditionForClaims } from '../iam/trust-policy.ts'
 
 export interface ExchangeContext {
   roleArn: string

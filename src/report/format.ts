@@ -5,8 +5,8 @@
  * Nothing here is given a token, a secret key or a session token to print.
  */
 import { createRequire } from 'node:module'
-import type { Claims } from './token.ts'
-import { audiences } from './token.ts'
+import type { Claims } from '../plugin/token.ts'
+import { audiences } from '../plugin/token.ts'
 
 const require = createRequire(import.meta.url)
 

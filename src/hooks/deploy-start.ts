@@ -2,9 +2,9 @@
  * deploy.start: the credentials were obtained while Architect loaded the plugin; here the
  * plugin confirms they are for the stage Architect is actually deploying, and says who deploys.
  */
-import type { Outcome } from './activate.ts'
-import { PluginError, bothTimes, done, warning } from './report.ts'
-import { humanDuration } from './token.ts'
+import type { Outcome } from '../plugin/activate.ts'
+import { PluginError, bothTimes, done, warning } from '../report/format.ts'
+import { humanDuration } from '../plugin/token.ts'
 
 export interface DeployStartParams { stage?: string; stackName?: string; dryRun?: boolean }
 

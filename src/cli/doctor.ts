@@ -5,17 +5,17 @@
  * Never prints the token, a secret key or a session token.
  */
 import { parseArgs } from 'node:util'
-import { maxAttempts } from './activate.ts'
-import { ExchangeError } from './sts-errors.ts'
-import { explainExchange } from './explain.ts'
-import { ManifestError, readManifest } from './manifest.ts'
-import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } from './report.ts'
-import { defaultSessionName } from './session.ts'
-import { SettingsError, describeSource, resolveSettings } from './settings.ts'
-import { TokenError, checkClaims, decodeToken, findToken, humanDuration, type Claims, type FoundToken } from './token.ts'
-import { conditionForClaims } from './trust-policy.ts'
-import type { Stage } from './detect.ts'
-import type { CliIo } from './cli.ts'
+import { maxAttempts } from '../plugin/activate.ts'
+import { ExchangeError } from '../plugin/sts-errors.ts'
+import { explainExchange } from '../report/explain.ts'
+import { ManifestError, readManifest } from '../plugin/manifest.ts'
+import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } from '../report/format.ts'
+import { defaultSessionName } from '../plugin/session.ts'
+import { SettingsError, describeSource, resolveSettings } from '../plugin/settings.ts'
+import { TokenError, checkClaims, decodeToken, findToken, humanDuration, type Claims, type FoundToken } from '../plugin/token.ts'
+import { conditionForClaims } from '../iam/trust-policy.ts'
+import type { Stage } from '../plugin/detect.ts'
+import type { CliIo } from './io.ts'
 
 /** The same I/O as the rest of the CLI. */
 export type DoctorIo = CliIo
@@ -136,7 +136,7 @@ export async function doctor (args: string[], io: DoctorIo): Promise<number> {
     }
     const sessionName = settings.sessionName?.value ?? defaultSessionName(claims, env)
     const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
-    const { exchange } = await import('./exchange.ts')
+    const { exchange } = await import('../plugin/exchange.ts')
     try {
       const creds = await exchange({
         token: found.token, roleArn: role.value, sessionName, durationSeconds: settings.duration.value,

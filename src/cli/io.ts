@@ -1,0 +1,58 @@
+/**
+ * What every `arc-gitlab-oidc` command shares: its I/O (passed in, so tests run it without a
+ * process), exit codes, usage errors and the one-line failure format.
+ */
+import { readFileSync } from 'node:fs'
+
+export const BIN = 'arc-gitlab-oidc'
+
+export const EXIT_OK = 0
+export const EXIT_FAILURE = 1
+export const EXIT_USAGE = 2
+
+/** Everything the CLI touches, so tests can run it without a process. */
+export interface CliIo {
+  env: NodeJS.ProcessEnv
+  cwd: string
+  stdout: (s: string) => void
+  stderr: (s: string) => void
+  now: () => Date
+}
+
+const ERR = process.platform.startsWith('win') ? 'x' : '×'
+const red = (s: string): string => (colorOn() ? `\u001b[31m${s}\u001b[39m` : s)
+function colorOn (): boolean {
+  let env = process.env
+  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
+  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0'
+  return process.stderr.isTTY === true
+}
+
+export class UsageError extends Error {
+  readonly command: string | undefined
+  constructor (message: string, command?: string) {
+    super(message)
+    this.name = 'UsageError'
+    this.command = command
+  }
+}
+
+export function readVersion (): string {
+  try {
+    let pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+    return typeof pkg.version === 'string' ? pkg.version : 'unknown'
+  }
+  catch {
+    return 'unknown'
+  }
+}
+
+export function parseErrorMessage (err: unknown): string {
+  let message = err instanceof Error ? err.message : String(err)
+  // Node's messages mention `args`/`tokens` internals at times; keep the first sentence.
+  return message.split('\n')[0] ?? message
+}
+
+export function fail (io: CliIo, message: string, more: string[] = []): void {
+  io.stderr([ `${ERR} ${red('GitLab OIDC:')} ${message}`, ...more.map(l => `  | ${l}`) ].join('\n'))
+}

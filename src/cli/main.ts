@@ -1,0 +1,149 @@
+#!/usr/bin/env node
+/**
+ * arc-gitlab-oidc: helpers for setting up arc-plugin-gitlab-oidc.
+ *
+ *   arc-gitlab-oidc trust-policy --project acme/shop --branch main --account 123456789012
+ *   arc-gitlab-oidc doctor
+ *
+ * JSON goes to stdout (pipe it to a file or to `aws iam`), everything else to
+ * stderr in the style of Architect's own CLI. Exit codes: 0 ok, 1 failure,
+ * 2 usage error.
+ */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+import { BIN, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
+import { TRUST_POLICY_HELP, trustPolicy } from './trust-policy.ts'
+
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.ts'
+export { parseTrustPolicyArgs } from './trust-policy.ts'
+
+const MAIN_HELP = `Usage: ${BIN} <command> [options]
+
+Helpers for arc-plugin-gitlab-oidc, which lets \`arc deploy\` in a GitLab CI/CD job
+use the job's OIDC ID token instead of AWS keys.
+
+Commands:
+  trust-policy   Print the IAM trust policy (JSON) that lets this project's jobs
+                 assume a role with their ID token
+  doctor         Check a job's OIDC setup and say what would fail, and why
+  help [command] Show help for a command
+
+Options:
+  -h, --help     Show this help
+  --version      Print the version
+
+Run '${BIN} help <command>' for a command's options.
+`
+
+async function runDoctor (args: readonly string[], io: CliIo): Promise<number> {
+  let { doctor } = await import('./doctor.ts')
+  return doctor([ ...args ], io)
+}
+
+const COMMANDS = [ 'trust-policy', 'doctor', 'help' ] as const
+
+function helpFor (command: string | undefined): string | undefined {
+  if (command === undefined) return MAIN_HELP
+  if (command === 'trust-policy') return TRUST_POLICY_HELP
+  return undefined
+}
+
+/**
+ * Run the CLI. `argv` is the arguments after the program name
+ * (process.argv.slice(2)). Resolves to the exit code; never calls process.exit.
+ */
+export async function main (argv: readonly string[], io: CliIo): Promise<number> {
+  let [ first, ...rest ] = argv
+  try {
+    if (first === undefined) {
+      io.stderr(MAIN_HELP)
+      return EXIT_USAGE
+    }
+    if (first.startsWith('-')) {
+      let parsed
+      try {
+        parsed = parseArgs({
+          args: [ ...argv ],
+          strict: true,
+          allowPositionals: true,
+          options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+        })
+      }
+      catch (err) {
+        throw new UsageError(parseErrorMessage(err))
+      }
+      if (parsed.values.version) {
+        io.stdout(`${readVersion()}\n`)
+        return EXIT_OK
+      }
+      if (parsed.values.help) {
+        // `--help trust-policy` reads as `help trust-policy`.
+        let topic = parsed.positionals[0]
+        if (topic === 'doctor') return await runDoctor([ '--help' ], io)
+        let text = helpFor(topic)
+        if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
+        io.stdout(text)
+        return EXIT_OK
+      }
+      throw new UsageError(`Expected a command before ${first}`)
+    }
+    switch (first) {
+      case 'trust-policy':
+        return await trustPolicy(rest, io)
+      case 'doctor':
+        return await runDoctor(rest, io)
+      case 'help': {
+        let topic = rest[0]
+        if (topic === 'doctor') return await runDoctor([ '--help' ], io)
+        let text = helpFor(topic)
+        if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
+        io.stdout(text)
+        return EXIT_OK
+      }
+      default:
+        throw new UsageError(`Unknown command: ${first}${suggest(first)}`)
+    }
+  }
+  catch (err) {
+    if (err instanceof UsageError) {
+      let hint = err.command ? `${BIN} help ${err.command}` : `${BIN} help`
+      fail(io, err.message, [ `See: ${hint}` ])
+      return EXIT_USAGE
+    }
+    fail(io, err instanceof Error ? err.message : String(err))
+    return EXIT_FAILURE
+  }
+}
+
+function suggest (word: string): string {
+  let close = COMMANDS.find(c => c.startsWith(word.slice(0, 3)) || word.startsWith(c))
+  return close ? ` (did you mean ${close}?)` : ''
+}
+
+/* ------------------------------------------------------------------------ */
+/* bin entry                                                                 */
+/* ------------------------------------------------------------------------ */
+
+function isDirectRun (): boolean {
+  let entry = process.argv[1]
+  if (!entry) return false
+  try {
+    // npm's bin shims are symlinks: compare real paths.
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url))
+  }
+  catch {
+    return false
+  }
+}
+
+if (isDirectRun()) {
+  process.exitCode = await main(process.argv.slice(2), {
+    env: process.env,
+    cwd: process.cwd(),
+    stdout: s => { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`) },
+    stderr: s => { process.stderr.write(s.endsWith('\n') ? s : `${s}\n`) },
+    now: () => new Date(),
+  })
+}

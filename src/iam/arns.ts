@@ -1,0 +1,170 @@
+/**
+ * Names IAM and GitLab use, checked before they go into a policy or a message: GitLab project
+ * paths and refs, AWS account IDs, partitions, role and policy ARNs, issuer URLs (pure functions).
+ */
+/** The issuer (and so the default audience) of GitLab.com's ID tokens. */
+export const DEFAULT_ISSUER = 'https://gitlab.com'
+export const DEFAULT_PARTITION = 'aws'
+
+export type TrustPolicyErrorCode =
+  | 'INVALID_PROJECT'
+  | 'INVALID_REF'
+  | 'INVALID_ACCOUNT'
+  | 'MISSING_ACCOUNT'
+  | 'INVALID_PARTITION'
+  | 'INVALID_ROLE_ARN'
+  | 'INVALID_ISSUER'
+  | 'INVALID_AUDIENCE'
+  | 'NO_REFS'
+  | 'CONFLICTING_OPTIONS'
+  | 'ENVIRONMENT_UNSUPPORTED'
+  | 'INVALID_CLAIMS'
+
+/** Every input problem is reported with one of these; `code` is stable, `message` is for humans. */
+export class TrustPolicyError extends Error {
+  readonly code: TrustPolicyErrorCode
+  constructor (code: TrustPolicyErrorCode, message: string) {
+    super(message)
+    this.name = 'TrustPolicyError'
+    this.code = code
+  }
+}
+
+export interface Issuer {
+  /** Normalised issuer URL: https, no trailing slash. */
+  url: string
+  /** Host plus path, no scheme: the IAM provider name and the condition-key prefix. */
+  host: string
+}
+
+export interface RoleArn {
+  partition: string
+  account: string
+  /** Role name including any path, e.g. `deploy/oidc-example-staging` */
+  name: string
+}
+
+const ACCOUNT_RE = /^\d{12}$/
+const PARTITION_RE = /^aws(-[a-z]+)*$/
+// One path segment of a GitLab namespace or project: letters, digits, '_', '-', '.',
+// starting with a letter, digit or '_' (GitLab refuses a leading '-' or '.').
+const PATH_SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
+
+/** Validate a GitLab project path (`group[/subgroup...]/project`) and return it unchanged. */
+export function validateProjectPath (project: unknown): string {
+  if (typeof project !== 'string' || project.trim() === '') {
+    throw new TrustPolicyError('INVALID_PROJECT', 'A GitLab project path is required, e.g. my-group/my-project (CI_PROJECT_PATH in a job)')
+  }
+  let hint = ''
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(project) || project.startsWith('git@')) {
+    hint = ' Pass the path only (what CI_PROJECT_PATH holds), not the project URL.'
+  }
+  else if (project.endsWith('.git')) {
+    hint = ' Drop the trailing .git.'
+  }
+  else if (project.startsWith('/') || project.endsWith('/')) {
+    hint = ' Remove the leading/trailing slash.'
+  }
+  else if (project.includes('*') || project.includes('?')) {
+    hint = ' Wildcards are not allowed in the project path.'
+  }
+  let segments = project.split('/')
+  let ok = hint === '' &&
+    segments.length >= 2 &&
+    segments.every(s => PATH_SEGMENT_RE.test(s) && !s.endsWith('.') && !s.endsWith('.atom'))
+  if (!ok) {
+    throw new TrustPolicyError('INVALID_PROJECT',
+      `Invalid GitLab project path ${JSON.stringify(project)}: expected <group>/<project> or <group>/<subgroup>/.../<project>.${hint}`)
+  }
+  return project
+}
+
+/** Validate a 12-digit account ID. */
+export function validateAccount (account: unknown): string {
+  if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) {
+    throw new TrustPolicyError('INVALID_ACCOUNT',
+      `Invalid AWS account ID ${JSON.stringify(account)}: expected exactly 12 digits, e.g. 123456789012`)
+  }
+  return account
+}
+
+export function validatePartition (partition: unknown): string {
+  if (typeof partition !== 'string' || !PARTITION_RE.test(partition)) {
+    throw new TrustPolicyError('INVALID_PARTITION',
+      `Invalid AWS partition ${JSON.stringify(partition)}: expected aws, aws-cn, aws-us-gov, ...`)
+  }
+  return partition
+}
+
+/** Parse `arn:<partition>:iam::<account>:role/<path/name>`. */
+export function parseRoleArn (arn: string): RoleArn {
+  let m = /^arn:([^:]+):iam::([^:]*):role\/([\w+=,.@/-]+)$/.exec(arn)
+  if (!m || m[1] === undefined || m[2] === undefined || m[3] === undefined) {
+    throw new TrustPolicyError('INVALID_ROLE_ARN',
+      `Invalid IAM role ARN ${JSON.stringify(arn)}: expected arn:aws:iam::123456789012:role/<name>`)
+  }
+  return { partition: validatePartition(m[1]), account: validateAccount(m[2]), name: m[3] }
+}
+
+/**
+ * Normalise an issuer URL. AWS requires https, no port, no query or fragment;
+ * GitLab self-managed instances may live under a path (relative URL root).
+ */
+export function normalizeIssuer (issuer: string = DEFAULT_ISSUER): Issuer {
+  let url: URL
+  try {
+    url = new URL(issuer)
+  }
+  catch {
+    throw new TrustPolicyError('INVALID_ISSUER', `Invalid GitLab issuer URL ${JSON.stringify(issuer)}: expected e.g. https://gitlab.com or https://gitlab.example.com/gitlab`)
+  }
+  let problem =
+    url.protocol !== 'https:' ? 'it must use https (AWS only trusts https OIDC issuers)'
+      : url.username || url.password ? 'it must not contain credentials'
+        : url.port ? 'AWS IAM OIDC providers cannot have a port in their URL'
+          : url.search || url.hash || issuer.includes('?') || issuer.includes('#') ? 'it must not have a query or fragment'
+            : ''
+  if (problem) {
+    throw new TrustPolicyError('INVALID_ISSUER', `Invalid GitLab issuer URL ${JSON.stringify(issuer)}: ${problem}`)
+  }
+  let path = url.pathname.replace(/\/+$/, '')
+  let host = `${url.hostname}${path}`
+  return { url: `https://${host}`, host }
+}
+
+/** `arn:<partition>:iam::<account>:oidc-provider/<host[/path]>` */
+export function providerArn (params: { account: string; partition?: string; issuer?: string }): string {
+  let account = validateAccount(params.account)
+  let partition = validatePartition(params.partition ?? DEFAULT_PARTITION)
+  let { host } = normalizeIssuer(params.issuer)
+  return `arn:${partition}:iam::${account}:oidc-provider/${host}`
+}
+
+/**
+ * IAM treats `${...}` inside condition values as a policy variable. Git refs
+ * may contain `${`, so a literal `$` before `{` is written as `${$}`.
+ */
+export function escapePolicyValue (value: string): string {
+  return value.replace(/\$(?=\{)/g, '${$}')
+}
+
+/**
+ * Validate a branch or tag name (or pattern) against git's ref-name rules,
+ * with `*` and `?` allowed as IAM wildcards (git forbids both in names, so a
+ * pattern can never be confused with a real ref).
+ */
+export function validateRefName (kind: 'branch' | 'tag', name: unknown): string {
+  let fail = (why: string): never => {
+    throw new TrustPolicyError('INVALID_REF', `Invalid ${kind} ${JSON.stringify(name)}: ${why}`)
+  }
+  if (typeof name !== 'string' || name === '') return fail('it is empty')
+  if (/^refs\//.test(name)) fail(`give the short name (GitLab's sub uses ${name.replace(/^refs\/(heads|tags)\//, '')}, not ${name})`)
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x20\x7f~^:\\[]/.test(name)) fail('git ref names cannot contain spaces, control characters or any of ~ ^ : \\ [')
+  if (name.includes('..')) fail('git ref names cannot contain ..')
+  if (name.includes('@{') || name === '@') fail('git ref names cannot contain @{ or be @')
+  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) fail('git ref names cannot start or end with / or contain //')
+  if (name.endsWith('.')) fail('git ref names cannot end with .')
+  if (name.split('/').some(c => c.startsWith('.') || c.endsWith('.lock'))) fail('no path component may start with . or end with .lock')
+  return name
+}
