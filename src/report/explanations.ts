@@ -1,0 +1,183 @@
+/**
+ * What each STS refusal means and how to fix it, as data: an entry matches AWS's error code
+ * (and, for codes AWS uses for several things, a pattern of its message) and builds the title
+ * and the fix from the situation. The first matching entry wins; explain.ts picks it.
+ * Nothing here is given the ID token; `user_email` is never read.
+ */
+import type { Claims } from '../plugin/token.ts'
+import { conditionForClaims } from '../iam/trust-policy.ts'
+
+/** Everything an explanation may name, already worked out by explain.ts. */
+export interface Situation {
+  roleArn: string
+  /** From the role ARN: `aws`, `aws-cn`, `aws-us-gov`... */
+  partition: string
+  /** 12 digits, or `<account>` when the ARN does not say. */
+  account: string
+  /** The role's name without its path, as `aws iam update-role --role-name` wants it. */
+  roleName: string
+  /** The token's `iss`, when it has one. */
+  issuer: string | undefined
+  /** The issuer without scheme or trailing slash: the IAM provider's name. */
+  issuerHost: string
+  audiences: string[]
+  claims: Claims
+  /** The CI variable holding the token, for the `id_tokens:` example. */
+  tokenVariable: string
+  sessionName: string
+  durationSeconds: number
+  durationSource: string
+  region: string
+}
+
+export interface Explained { title: string; fix: string[] }
+
+export interface Explanation {
+  /** AWS's code without the SDK's "Exception" suffix. */
+  code: string
+  /** When set, the entry applies only if AWS's message matches. */
+  message?: RegExp
+  explain: (s: Situation) => Explained
+}
+
+/** `arn:<partition>:iam::<account>:oidc-provider/<issuer host[/path]>`, in the role's partition. */
+export function providerArnFor (s: Situation): string {
+  return `arn:${s.partition}:iam::${s.account}:oidc-provider/${s.issuerHost}`
+}
+
+/** A trust-policy Condition matching this job, indented; none when the claims cannot make one. */
+function trustCondition (claims: Claims): string[] {
+  try {
+    return JSON.stringify({ Condition: conditionForClaims(claims, claims.iss ?? '') }, null, 2).split('\n').map(l => `  ${l}`)
+  }
+  catch { return [] }
+}
+
+/** The CLI command that writes a whole trust policy for this job's project and ref. */
+function trustPolicyCommand (s: Situation): string {
+  const { claims, issuer } = s
+  const aud = s.audiences[0]
+  return [
+    `npx arc-gitlab-oidc trust-policy --project ${claims.project_path ?? '<group/project>'}`,
+    ` --${claims.ref_type === 'tag' ? 'tag' : 'branch'} ${claims.ref ?? '<ref>'} --role-arn ${s.roleArn}`,
+    issuer && issuer !== 'https://gitlab.com' ? ` --issuer ${issuer}` : '',
+    aud && aud !== issuer ? ` --audience ${aud}` : '',
+  ].join('')
+}
+
+const accessDenied = (s: Situation): Explained => ({
+  title: 'AWS refused to let this job assume the role: its trust policy does not match this job (AccessDenied)',
+  fix: [
+    `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it:`,
+    ...trustCondition(s.claims),
+    `with Principal { "Federated": "${providerArnFor(s)}" } and Action sts:AssumeRoleWithWebIdentity.`,
+    `Generate a whole policy with: ${trustPolicyCommand(s)}`,
+    'Or, if this ref should not deploy with this role, use another role for this stage (production-role / staging-role).',
+  ],
+})
+
+const noProvider = (s: Situation): Explained => ({
+  title: `AWS account ${s.account} has no IAM OIDC identity provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
+  fix: [
+    `Create one for this GitLab instance, with the audience your job uses (${s.audiences.join(', ') || 'see id_tokens: aud'}):`,
+    `  aws iam create-open-id-connect-provider --url ${s.issuer ?? 'https://gitlab.com'} --client-id-list ${s.audiences[0] ?? 'https://gitlab.com'}`,
+    '(or deploy example-app/iam/gitlab-oidc.yaml from this package, which creates it with the roles).',
+    'The issuer must be exactly the token\'s `iss`, including any path for self-managed GitLab.',
+  ],
+})
+
+const wrongAudience = (s: Situation): Explained => ({
+  title: `The token's audience (${s.audiences.join(', ') || 'none'}) is not a client ID of the IAM OIDC provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
+  fix: [
+    'The audience is set by `aud:` under `id_tokens:` in .gitlab-ci.yml. Either make it match the provider:',
+    '  id_tokens:',
+    `    ${s.tokenVariable}:`,
+    `      aud: <a client ID of the provider, e.g. ${s.issuer ?? 'https://gitlab.com'}>`,
+    `or add ${s.audiences[0] ?? 'the audience'} to the provider's audiences: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArnFor(s)} --client-id ${s.audiences[0] ?? '<aud>'}`,
+    'and check the trust policy\'s `<host>:aud` condition names the same audience.',
+  ],
+})
+
+const unreachableKeys = (s: Situation): Explained => ({
+  title: `AWS could not fetch the signing keys of ${s.issuer ?? 'the issuer'} (InvalidIdentityToken), even after retries`,
+  fix: [
+    `AWS must reach ${s.issuer ?? 'the GitLab instance'}/.well-known/openid-configuration and its JWKS over the internet.`,
+    'For self-managed GitLab, make those two URLs public (and served with a certificate AWS trusts); then retry the job.',
+  ],
+})
+
+const tokenNotAccepted = (s: Situation): Explained => ({
+  title: 'AWS did not accept the ID token (InvalidIdentityToken)',
+  fix: [
+    'The token was not signed by a key of the IAM OIDC provider\'s issuer, or its issuer/claims are not what the provider expects.',
+    `Check the provider URL is exactly ${s.issuer ?? 'the token\'s issuer'} and that the token is the job's own (id_tokens:), not copied from elsewhere.`,
+  ],
+})
+
+const expired = (): Explained => ({
+  title: 'AWS says the ID token has expired (ExpiredTokenException)',
+  fix: [
+    'GitLab ID tokens live as long as the job timeout allows; a job that waited a long time before deploying can outlive it.',
+    'Retry the job; if deploys start late in long jobs, move the deploy to its own short job. Also check the runner\'s clock.',
+  ],
+})
+
+const rejectedClaim = (s: Situation): Explained => ({
+  title: 'AWS rejected a claim of the ID token (IDPRejectedClaim)',
+  fix: [
+    'The IAM OIDC provider rejected the token (for example a thumbprint or issuer mismatch).',
+    `Recreate the provider for ${s.issuer ?? 'this issuer'} and check the token's issuer and audience match it.`,
+  ],
+})
+
+const tooLong = (s: Situation): Explained => ({
+  title: `The requested session of ${s.durationSeconds} s is longer than the role allows (ValidationError)`,
+  fix: [
+    `Lower \`duration\` in @gitlab-oidc or ARC_ROLE_DURATION (now ${s.durationSeconds}, from ${s.durationSource}),`,
+    `or raise the role's MaxSessionDuration: aws iam update-role --role-name ${s.roleName} --max-session-duration ${s.durationSeconds}`,
+  ],
+})
+
+const badSessionName = (s: Situation): Explained => ({
+  title: `STS refused the session name "${s.sessionName}" (ValidationError)`,
+  fix: ['Set ARC_ROLE_SESSION_NAME to 2 to 64 characters of letters, digits and _+=,.@- (or unset it to use the default).'],
+})
+
+const invalidRequest = (): Explained => ({
+  title: 'STS refused the request (ValidationError)',
+  fix: ['Check the role ARN, duration and session name above against what AWS said.'],
+})
+
+const regionDisabled = (s: Situation): Explained => ({
+  title: `STS is not activated in ${s.region} for this account (RegionDisabledException)`,
+  fix: [
+    `Activate STS in ${s.region} (IAM console → Account settings → Security Token Service endpoints),`,
+    'or deploy to a region where it is active (`@aws region` in the manifest, or AWS_REGION).',
+  ],
+})
+
+const tooLarge = (): Explained => ({
+  title: 'The session\'s policies or tags are too large (PackedPolicyTooLarge)',
+  fix: ['The plugin sends no session policy: reduce the session tags or claims mapped to tags in the role\'s trust configuration.'],
+})
+
+/** In order: for one code, the entries with a message pattern come before the one without. */
+export const EXPLANATIONS: readonly Explanation[] = [
+  { code: 'AccessDenied', explain: accessDenied },
+  { code: 'InvalidIdentityToken', message: /No OpenIDConnect provider/i, explain: noProvider },
+  { code: 'InvalidIdentityToken', message: /audience/i, explain: wrongAudience },
+  { code: 'InvalidIdentityToken', message: /verification key/i, explain: unreachableKeys },
+  { code: 'InvalidIdentityToken', explain: tokenNotAccepted },
+  { code: 'ExpiredToken', explain: expired },
+  { code: 'IDPRejectedClaim', explain: rejectedClaim },
+  { code: 'ValidationError', message: /DurationSeconds|MaxSessionDuration/i, explain: tooLong },
+  { code: 'ValidationError', message: /roleSessionName|session name/i, explain: badSessionName },
+  { code: 'ValidationError', explain: invalidRequest },
+  { code: 'RegionDisabled', explain: regionDisabled },
+  { code: 'PackedPolicyTooLarge', explain: tooLarge },
+]
+
+/** The first entry for this code whose message pattern (if any) matches what AWS said. */
+export function findExplanation (code: string, message: string): Explanation | undefined {
+  return EXPLANATIONS.find(e => e.code === code && (!e.message || e.message.test(message)))
+}
