@@ -26,11 +26,14 @@ run('npm', ['pack', '--silent', '--pack-destination', packDir])
 const tarball = readdirSync(packDir).find(f => f.endsWith('.tgz'))
 if (!tarball) throw new Error('npm pack produced no tarball')
 
-// Install step: the e2e app (the packed plugin next to @architect/architect 12) is installed
-// here, where npm may fetch what its cache lacks; the tests themselves then run offline.
-const { installBase } = await import('../test/support/harness.ts')
-console.log('# installing the end-to-end app: the packed plugin next to @architect/architect')
-await installBase(join(packDir, tarball), { online: true })
+// Install step: the e2e apps (the packed plugin next to @architect/architect 12, and next to
+// Architect 11 for test/e2e/architect11.test.ts) are installed here, where npm may fetch what
+// its cache lacks; the tests themselves then run offline.
+const { ARCHITECT11_VERSION, ARCHITECT_VERSION, installBase } = await import('../test/support/install.ts')
+for (const architect of [ARCHITECT_VERSION, ARCHITECT11_VERSION]) {
+  console.log(`# installing an end-to-end app: the packed plugin next to @architect/architect ${architect}`)
+  await installBase(join(packDir, tarball), { online: true, architect })
+}
 
 const only = process.argv.slice(2)
 const files = only.length ? only : ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts']

@@ -1,153 +1,15 @@
 // End-to-end plumbing: pack the plugin as npm would publish it, install it next
 // to Architect in a throwaway app (offline, from npm's cache), and run the real
 // `arc` CLI with a clean, network-free environment pointed at the stand-ins.
-import { spawn, spawnSync } from 'node:child_process'
-import { createHash } from 'node:crypto'
-import {
-  cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync,
-} from 'node:fs'
+import { spawn } from 'node:child_process'
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join, relative, resolve } from 'node:path'
+import { dirname, join, relative } from 'node:path'
+import { EXAMPLE_APP, NODE22, NODE24, installBase, packPlugin } from './install.ts'
 
-export const ROOT = resolve(import.meta.dirname, '..', '..')
-export const EXAMPLE_APP = join(ROOT, 'example-app')
-/** Node 22 from the `node` devDependency (Architect 12 needs >= 22). */
-export const NODE22 = join(ROOT, 'node_modules', '.bin', 'node')
-/** Node 24 from the `node24` devDependency. */
-export const NODE24 = join(ROOT, 'node_modules', 'node24', 'bin', 'node')
-const CACHE = join(ROOT, '.cache', 'e2e')
-const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  name: string, version: string, devDependencies: Record<string, string>
-}
-/** The exact @architect/architect version the project tests against. */
-export const ARCHITECT_VERSION = PACKAGE.devDependencies['@architect/architect']!
-
-function hashFiles (paths: string[]): string {
-  const h = createHash('sha256')
-  const walk = (p: string): void => {
-    if (!existsSync(p)) return
-    if (statSync(p).isDirectory()) {
-      for (const name of readdirSync(p).sort()) walk(join(p, name))
-      return
-    }
-    h.update(relative(ROOT, p)).update('\0').update(readFileSync(p)).update('\0')
-  }
-  paths.forEach(walk)
-  return h.digest('hex').slice(0, 16)
-}
-
-/** Run a command synchronously; throw with its output when it fails. */
-function run (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = process.env): string {
-  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 })
-  if (r.status !== 0) {
-    throw new Error(`${cmd} ${args.join(' ')} (in ${cwd}) failed with ${r.status ?? r.signal}\n${r.stdout}\n${r.stderr}`)
-  }
-  return r.stdout
-}
-
-/** A directory-based lock across test processes (stale after 10 minutes). */
-async function withLock<T> (name: string, fn: () => T | Promise<T>): Promise<T> {
-  const lock = join(CACHE, `${name}.lock`)
-  mkdirSync(CACHE, { recursive: true })
-  for (;;) {
-    try {
-      mkdirSync(lock)
-      break
-    }
-    catch {
-      try {
-        if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true })
-      }
-      catch { /* released meanwhile */ }
-      await new Promise(r => setTimeout(r, 200))
-    }
-  }
-  try {
-    return await fn()
-  }
-  finally {
-    rmSync(lock, { recursive: true, force: true })
-  }
-}
-
-/** Keep the newest few cached packs/installs; drop older ones unused for an hour (sources change often). */
-function pruneCache (prefix: 'pack-' | 'install-', keep = 3): void {
-  const entries = readdirSync(CACHE).filter(n => n.startsWith(prefix) && !n.includes('-tmp-'))
-    .map(n => ({ path: join(CACHE, n), mtime: statSync(join(CACHE, n)).mtimeMs }))
-    .sort((a, b) => b.mtime - a.mtime)
-  for (const old of entries.slice(keep)) {
-    if (Date.now() - old.mtime > 60 * 60_000) rmSync(old.path, { recursive: true, force: true })
-  }
-}
-
-let packed: Promise<string> | undefined
-
-/**
- * Build and `npm pack` the plugin (its prepack script runs the TypeScript build) once per
- * process; the tarball is cached under .cache/e2e by a hash of the sources, so other test
- * processes reuse it. E2E_PLUGIN_TARBALL=/path/to.tgz uses a given tarball instead.
- */
-export function packPlugin (): Promise<string> {
-  packed ??= (async () => {
-    if (process.env.E2E_PLUGIN_TARBALL) return resolve(process.env.E2E_PLUGIN_TARBALL)
-    const key = hashFiles([ join(ROOT, 'src'), join(ROOT, 'package.json'), join(ROOT, 'tsconfig.json'), join(ROOT, 'README.md') ])
-    const dir = join(CACHE, `pack-${key}`)
-    const tarball = join(dir, `${PACKAGE.name}-${PACKAGE.version}.tgz`)
-    return withLock('pack', () => {
-      if (existsSync(tarball)) return tarball
-      mkdirSync(dir, { recursive: true })
-      // npm puts node_modules/.bin first on PATH for the prepack script, so the build runs on Node 22
-      run('npm', [ 'pack', '--pack-destination', dir, '--silent' ], ROOT)
-      if (!existsSync(tarball)) throw new Error(`npm pack did not produce ${tarball}`)
-      pruneCache('pack-')
-      return tarball
-    })
-  })()
-  return packed
-}
-
-const installs = new Map<string, Promise<string>>()
-
-/**
- * node_modules with @architect/architect (the exact devDependency version) and, unless
- * tarball is null, the packed plugin; installed with `npm install --offline` so only npm's
- * cache is used. Shared across scenarios and processes (keyed by content); returns its directory.
- */
-export function installBase (tarball: string | null, opts: { online?: boolean } = {}): Promise<string> {
-  const key = createHash('sha256').update(ARCHITECT_VERSION).update('\0')
-    .update(tarball ? readFileSync(tarball) : 'no-plugin').digest('hex').slice(0, 16)
-  let pending = installs.get(key)
-  if (!pending) {
-    pending = withLock(`install-${key}`, () => {
-      const dir = join(CACHE, `install-${key}`)
-      if (existsSync(join(dir, 'node_modules', '@architect', 'architect', 'package.json'))) return dir
-      const staging = mkdtempSync(join(CACHE, `install-${key}-tmp-`))
-      const devDependencies: Record<string, string> = { '@architect/architect': ARCHITECT_VERSION }
-      if (tarball) devDependencies[PACKAGE.name] = `file:${tarball}`
-      writeFileSync(join(staging, 'package.json'), JSON.stringify({ name: 'arc-e2e-install', private: true, devDependencies }, null, 2))
-      // Tests never touch the network: `npm test` prepares this install beforehand (online: true,
-      // its install step, which may fetch package metadata a lockfile-based `npm ci` left out of
-      // npm's cache); a test process that finds no prepared install tries the cache alone.
-      const mode = opts.online ? '--prefer-offline' : '--offline'
-      try {
-        run('npm', [ 'install', mode, '--no-audit', '--no-fund', '--no-update-notifier', '--loglevel=error' ], staging)
-      }
-      catch (err) {
-        rmSync(staging, { recursive: true, force: true })
-        if (!opts.online && /ENOTCACHED/.test(String(err))) {
-          throw new Error('npm\'s cache lacks packages for the end-to-end app install; run the tests with `npm test`, which installs them first', { cause: err })
-        }
-        throw err
-      }
-      rmSync(dir, { recursive: true, force: true })
-      renameSync(staging, dir)
-      pruneCache('install-')
-      return dir
-    })
-    installs.set(key, pending)
-  }
-  return pending
-}
+export {
+  ARCHITECT11_VERSION, ARCHITECT_VERSION, EXAMPLE_APP, NODE22, NODE24, ROOT, installBase, packPlugin, type InstallBaseOptions,
+} from './install.ts'
 
 /** Remove @pragma sections (default: the plugin's own, @plugins and @gitlab-oidc) from an app.arc text. */
 export function stripPragmas (arc: string, pragmas: string[] = [ 'plugins', 'gitlab-oidc' ]): string {
@@ -174,6 +36,8 @@ export interface InstallAppOptions {
   tarball?: string | null
   /** Files of the copied app to delete (e.g. ['app.arc'] to use another manifest format). */
   omit?: string[]
+  /** @architect/architect version to run (default: ARCHITECT_VERSION; e.g. ARCHITECT11_VERSION). */
+  architect?: string
 }
 
 export interface App {
@@ -188,7 +52,7 @@ const SKIP = new Set([ 'node_modules', 'sam.json', '.arc-env', 'static.json' ])
 /** A fresh app directory for one scenario: copied app files, node_modules linked to the shared install. */
 export async function installApp (opts: InstallAppOptions = {}): Promise<App> {
   const tarball = opts.tarball === undefined ? await packPlugin() : opts.tarball
-  const installDir = await installBase(tarball)
+  const installDir = await installBase(tarball, opts.architect ? { architect: opts.architect } : {})
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'arc-e2e-app-')))
   const from = opts.from ?? EXAMPLE_APP
   cpSync(from, dir, { recursive: true, filter: src => !SKIP.has(relative(from, src).split(/[\\/]/)[0]!) })

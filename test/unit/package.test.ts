@@ -1,0 +1,116 @@
+/**
+ * Issue 9: the package as `npm pack` makes it (the tarball every end-to-end test installs): what it
+ * contains and what it leaves out, publint --strict and Are the Types Wrong on it (both from
+ * devDependencies, offline), and example-app depending on the current version.
+ */
+import { before, test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { NODE22, ROOT, packPlugin } from '../support/install.ts'
+
+interface Manifest {
+  name: string, version: string, license: string, description: string, keywords: string[], type: string,
+  main: string, types: string, bin: Record<string, string>, exports: Record<string, Record<string, string> | string>
+}
+
+const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name)
+const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as Manifest
+let tarball: string
+let files: string[]
+let unpacked: string
+
+before(async () => {
+  tarball = await packPlugin()
+  const list = spawnSync('tar', ['-tzf', tarball], { encoding: 'utf8' })
+  assert.equal(list.status, 0, list.stderr)
+  files = list.stdout.split('\n').filter(f => f && !f.endsWith('/')).map(f => f.replace(/^package\//, '')).sort()
+  unpacked = mkdtempSync(join(tmpdir(), 'arc-oidc-package-'))
+  const x = spawnSync('tar', ['-xzf', tarball, '-C', unpacked, '--strip-components=1'])
+  assert.equal(x.status, 0, String(x.stderr))
+})
+process.once('exit', () => { if (unpacked) rmSync(unpacked, { recursive: true, force: true }) })
+
+const packed = (path: string) => readFileSync(join(unpacked, path), 'utf8')
+
+test('the tarball holds the documents, the IAM template and dist with types', () => {
+  for (const path of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'example-app/iam/gitlab-oidc.yaml', 'dist/index.js', 'dist/index.d.ts']) {
+    assert.ok(files.includes(path), `${path} in ${files.join(' ')}`)
+  }
+  for (const path of ['README.md', 'LICENSE', 'CHANGELOG.md', 'example-app/iam/gitlab-oidc.yaml']) {
+    assert.equal(packed(path), readFileSync(join(ROOT, path), 'utf8'), `${path} is the repository's`)
+  }
+  const js = files.filter(f => f.endsWith('.js'))
+  assert.ok(js.length >= 10, `dist has the plugin's modules: ${js.join(' ')}`)
+  for (const file of js) assert.ok(files.includes(file.replace(/\.js$/, '.d.ts')), `${file} has its .d.ts`)
+})
+
+test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {
+  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|example-app\/iam\/gitlab-oidc\.yaml|dist\/[\w/-]+\.(js|d\.ts))$/
+  assert.deepEqual(files.filter(f => !allowed.test(f)), [], 'files outside the allow-list')
+  assert.deepEqual(files.filter(f => /(^|\/)(test|src|scripts|\.cache|node_modules|\.ci)\//.test(f) || /\.test\.|\.tgz$|\.map$/.test(f)), [])
+})
+
+test('dist has no stale modules: each one is built from a source that exists now', () => {
+  const stale = files.filter(f => f.startsWith('dist/') && f.endsWith('.js'))
+    .filter(f => !existsSync(join(ROOT, 'src', f.slice('dist/'.length).replace(/\.js$/, '.ts'))))
+  assert.deepEqual(stale, [], 'dist modules without a source in src/ (the build must start from an empty dist)')
+})
+
+test('every entry point the manifest names is in the tarball; the CLI starts with a shebang', () => {
+  const manifest = JSON.parse(packed('package.json')) as Manifest
+  assert.equal(manifest.license, 'Apache-2.0')
+  assert.match(packed('LICENSE'), /^\s+Apache License\n\s+Version 2\.0, January 2004\n/)
+  const targets = [manifest.main, manifest.types, ...Object.values(manifest.bin), ...Object.values(manifest.exports).flatMap(v => typeof v === 'string' ? [v] : Object.values(v))]
+  for (const target of targets) assert.ok(files.includes(target.replace(/^\.\//, '')), `${target} is packed`)
+  // npm makes bin targets executable when it installs them; the shebang is ours to provide.
+  for (const cli of Object.values(manifest.bin)) assert.match(packed(cli), /^#!\/usr\/bin\/env node\n/)
+})
+
+test('the description and keywords say it serves the AWS-standard web-identity variables too', () => {
+  assert.match(PACKAGE.description, /AWS_ROLE_ARN/)
+  assert.match(PACKAGE.description, /AWS_WEB_IDENTITY_TOKEN_FILE/)
+  assert.match(PACKAGE.description, /GitLab/)
+  for (const k of ['gitlab', 'oidc', 'web-identity', 'arc-plugin']) assert.ok(PACKAGE.keywords.includes(k), k)
+})
+
+test('publint --strict finds nothing, not even a suggestion', () => {
+  const r = spawnSync(NODE22, [bin('publint'), '--strict', tarball], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stdout + r.stderr)
+  assert.match(r.stdout, /All good!/, r.stdout)
+})
+
+test('Are the Types Wrong (profile esm-only): types resolve for ESM consumers, and no other problem', () => {
+  const r = spawnSync(NODE22, [bin('attw'), '--profile', 'esm-only', '--format', 'json', tarball], { encoding: 'utf8' })
+  assert.equal(r.status, 0, r.stdout + r.stderr)
+  const report = JSON.parse(r.stdout) as {
+    analysis: { types: { kind: string }, entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string } }> }> },
+    problems?: Record<string, Array<{ resolutionKind?: string }>>
+  }
+  assert.equal(report.analysis.types.kind, 'included', 'the package ships its own types')
+  for (const kind of ['node16-esm', 'bundler']) {
+    assert.match(report.analysis.entrypoints['.']?.resolutions[kind]?.resolution?.fileName ?? '', /\/dist\/index\.d\.ts$/, `"." resolves to its types for ${kind}`)
+  }
+  // The one problem the profile ignores is CommonJS `require()` of an ES module; the next test
+  // shows that no profile could make it work.
+  const problems = Object.entries(report.problems ?? {}).flatMap(([kind, list]) => list.map(p => `${kind} (${p.resolutionKind ?? '-'})`))
+  assert.deepEqual(problems.filter(p => !/^CJSResolvesToESM \(node16-cjs\)$/.test(p)), [])
+})
+
+test('why esm-only: require() of the plugin fails on its top-level await, so CommonJS consumers need import()', () => {
+  symlinkSync(join(ROOT, 'node_modules'), join(unpacked, 'node_modules'), 'dir')
+  const required = spawnSync(NODE22, ['-e', 'require("./dist/index.js")'], { cwd: unpacked, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
+  assert.notEqual(required.status, 0)
+  assert.match(required.stderr, /ERR_REQUIRE_ASYNC_MODULE/)
+  const imported = spawnSync(NODE22, ['--input-type=module', '-e', 'await import("./dist/index.js"); console.log("imported")'], { cwd: unpacked, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
+  assert.equal(imported.status, 0, imported.stderr)
+  assert.equal(imported.stdout, 'imported\n', 'off GitLab the plugin prints nothing')
+})
+
+test('example-app depends on the plugin\'s current version', () => {
+  const app = JSON.parse(readFileSync(join(ROOT, 'example-app', 'package.json'), 'utf8')) as { devDependencies?: Record<string, string>, dependencies?: Record<string, string> }
+  const range = app.devDependencies?.[PACKAGE.name] ?? app.dependencies?.[PACKAGE.name]
+  assert.equal(range, `^${PACKAGE.version}`)
+})
