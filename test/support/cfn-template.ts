@@ -120,12 +120,24 @@ export class Stack {
       return `arn:${this.d.partition}:iam::${this.d.account}:oidc-provider/${url.replace(/^https:\/\//, '')}`
     }
     if (type === 'AWS::IAM::Role') return this.eval(get(template, 'Resources', logicalId, 'Properties', 'RoleName') ?? null) as string
+    if (type === 'AWS::IAM::ManagedPolicy') return this.managedPolicyArn(logicalId)
     throw new Error(`Ref to ${String(type)} is not modelled`)
+  }
+
+  // Ref of a managed policy is its ARN: arn:<partition>:iam::<account>:policy<Path><ManagedPolicyName>.
+  managedPolicyArn (logicalId: string): string {
+    let props = get(template, 'Resources', logicalId, 'Properties')
+    let name = this.eval(get(props, 'ManagedPolicyName') ?? null)
+    let path = this.eval(get(props, 'Path') ?? '/')
+    assert.ok(typeof name === 'string' && typeof path === 'string', `${logicalId}: ManagedPolicyName and Path`)
+    assert.match(path, /^\/(.+\/)?$/, `${logicalId}: Path starts and ends with /`)
+    return `arn:${this.d.partition}:iam::${this.d.account}:policy${path}${name}`
   }
 
   getAtt (logicalId: string, attr: string): string {
     let type = get(template, 'Resources', logicalId, 'Type')
     if (type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:${this.d.partition}:iam::${this.d.account}:role/${this.ref(logicalId)}`
+    if (type === 'AWS::IAM::ManagedPolicy' && attr === 'PolicyArn') return this.ref(logicalId)
     throw new Error(`GetAtt ${logicalId}.${attr} is not modelled`)
   }
 
@@ -215,6 +227,24 @@ export class Stack {
     return typeof doc === 'string' ? JSON.parse(doc) as Json : doc ?? null
   }
 
+  // A managed policy's document (e.g. a permissions boundary).
+  policyDocument (logicalId: string): { Version?: string; Statement: Statement[] } {
+    let doc = get(this.resource(logicalId), 'Properties', 'PolicyDocument')
+    assert.ok(isObject(doc) && Array.isArray(doc.Statement), `${logicalId} has a PolicyDocument with a Statement list`)
+    return doc as unknown as { Version?: string; Statement: Statement[] }
+  }
+
+  // The outputs this deployment has (Outputs may carry a Condition), evaluated.
+  outputs (): Record<string, string> {
+    let out: Record<string, string> = {}
+    for (let [ name, decl ] of Object.entries((template.Outputs ?? {}) as JsonObject)) {
+      let cond = get(decl, 'Condition')
+      if (typeof cond === 'string' && this.conditions[cond] !== true) continue
+      out[name] = this.eval(get(decl, 'Value') ?? null) as string
+    }
+    return out
+  }
+
   permissions (roleId: string): Statement[] {
     let policies = get(this.resource(roleId), 'Properties', 'Policies')
     assert.ok(Array.isArray(policies))
@@ -224,8 +254,8 @@ export class Stack {
 
 export interface Statement {
   Sid?: string
-  Effect: string
+  Effect: 'Allow' | 'Deny'
   Action: string | string[]
   Resource: string | string[]
-  Condition?: JsonObject
+  Condition?: Record<string, Record<string, string | string[]>>
 }

@@ -264,8 +264,10 @@ describe('deploy role permissions', () => {
     }
   })
 
-  it('are the same for both stages but for the stage name', () => {
+  it('are the same for both stages but for the stage name and the staging role\'s review apps', () => {
     let swap = (s: Statement[]): string => JSON.stringify(s).replace(/Production/g, 'Staging').replace(/production/g, 'staging')
-    assert.equal(swap(policies.Production), swap(policies.Staging))
+    let review = policies.Staging.filter(s => s.Sid?.startsWith('ReviewApp'))
+    assert.deepEqual(review.map(s => s.Sid), [ 'ReviewAppStacksDelete', 'ReviewAppDestroyDeployBucket' ])
+    assert.equal(swap(policies.Production), swap(policies.Staging.filter(s => !review.includes(s))))
   })
 })

@@ -1,7 +1,8 @@
-// IAM role trust policy evaluation for sts:AssumeRoleWithWebIdentity, following
-// IAM's rules: an explicit Deny wins, otherwise some Allow statement must match
-// principal, action and every condition; absent keys fail positive operators
-// and satisfy negated ones.
+// IAM policy pieces, following IAM's documented rules: role trust policy evaluation for
+// sts:AssumeRoleWithWebIdentity (an explicit Deny wins, otherwise some Allow statement must match
+// principal, action and every condition; absent keys fail positive operators and satisfy negated
+// ones), and the condition operators (String*, Arn*, Bool, Null, ForAnyValue/ForAllValues,
+// ...IfExists) that identity policies and boundaries use too (see iam-authz.ts).
 
 export type ConditionBlock = Record<string, Record<string, string | string[] | boolean>>
 
@@ -10,6 +11,9 @@ export interface Statement {
   Effect: 'Allow' | 'Deny'
   Principal?: '*' | { Federated?: string | string[], AWS?: string | string[], Service?: string | string[] }
   Action?: string | string[]
+  NotAction?: string | string[]
+  Resource?: string | string[]
+  NotResource?: string | string[]
   Condition?: ConditionBlock
 }
 
@@ -28,7 +32,7 @@ export interface TrustContext {
 
 export type Decision = 'allow' | 'explicit-deny' | 'implicit-deny'
 
-const asList = <T>(v: T | T[] | undefined): T[] => v === undefined ? [] : Array.isArray(v) ? v : [ v ]
+export const asList = <T>(v: T | T[] | undefined): T[] => v === undefined ? [] : Array.isArray(v) ? v : [ v ]
 
 /** IAM wildcard match: * any run of characters, ? exactly one. */
 export function wildcardMatch (pattern: string, value: string, ignoreCase = false): boolean {
@@ -70,6 +74,26 @@ function policyValue (pattern: string, like: boolean, ignoreCase: boolean): RegE
 
 type Matcher = (policyValue: string, value: string) => boolean
 const matcher = (like: boolean, ignoreCase: boolean): Matcher => (p, v) => policyValue(p, like, ignoreCase)?.test(v) ?? false
+
+/** arn:partition:service:region:account:resource, the resource part keeping its own colons. */
+function arnParts (arn: string): string[] | null {
+  const parts = arn.split(':')
+  if (parts.length < 6 || parts[0] !== 'arn') return null
+  return [ ...parts.slice(0, 5), parts.slice(5).join(':') ]
+}
+
+/**
+ * ArnLike / ArnEquals (IAM treats them alike): case-sensitive, each of the six colon-delimited
+ * components matched on its own, * and ? wildcards within a component. A value that is not an
+ * ARN never matches.
+ */
+export function arnMatch (pattern: string, value: string): boolean {
+  if (pattern === '*') return true
+  const p = arnParts(pattern)
+  const v = arnParts(value)
+  if (!p || !v) return false
+  return p.every((part, i) => policyValue(part, true, false)?.test(v[i] as string) ?? false)
+}
 const BASE_OPERATORS: Record<string, { match: Matcher, negated: boolean }> = {
   StringEquals: { match: matcher(false, false), negated: false },
   StringNotEquals: { match: matcher(false, false), negated: true },
@@ -77,6 +101,11 @@ const BASE_OPERATORS: Record<string, { match: Matcher, negated: boolean }> = {
   StringNotEqualsIgnoreCase: { match: matcher(false, true), negated: true },
   StringLike: { match: matcher(true, false), negated: false },
   StringNotLike: { match: matcher(true, false), negated: true },
+  ArnEquals: { match: arnMatch, negated: false },
+  ArnLike: { match: arnMatch, negated: false },
+  ArnNotEquals: { match: arnMatch, negated: true },
+  ArnNotLike: { match: arnMatch, negated: true },
+  Bool: { match: (p, v) => p.toLowerCase() === v.toLowerCase(), negated: false },
 }
 
 function lookup (keys: Record<string, string | string[]>, name: string): string[] | undefined {
