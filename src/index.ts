@@ -5,16 +5,26 @@
  * client and before any hook runs; top-level await makes Architect wait for the exchange, so
  * the role's credentials are in process.env in time for Architect's first AWS call.
  *
- * Off GitLab (and for commands that don't talk to AWS) it stops at `detect`: nothing printed,
- * nothing else imported, no AWS SDK loaded.
+ * Off GitLab (and without AWS's standard web-identity variables), and for commands that don't
+ * talk to AWS, it stops at `detect`: nothing printed, nothing else imported, no AWS SDK loaded.
+ *
+ * The hooks act on the outcome:
+ *   deploy.start     confirm the stage, say who deploys, put the permissions boundary on every role
+ *   deploy.services  check that no plugin after this one added a role without it
+ *   deploy.end       tell GitLab where the app is (dotenv and annotations reports)
  */
 import { detect } from './plugin/detect.ts'
 import type { Outcome } from './plugin/activate.ts'
 import type { DeployStartParams } from './hooks/deploy-start.ts'
+import type { DeployServicesParams } from './hooks/deploy-services.ts'
+import type { DeployEndParams } from './hooks/deploy-end.ts'
+import type { Template } from './hooks/boundary.ts'
 
 const invocation = detect(process.env, process.argv)
 const fromCli = invocation.loader !== 'script'
 let outcome: Outcome = { kind: 'idle', reason: 'not a GitLab job, or a command that does not talk to AWS' }
+const out = (text: string) => console.log(text)
+const err = (text: string) => console.error(text)
 
 /** One message, then stop `arc`; a script calling Architect gets an Error it can catch instead. */
 async function fail (error: unknown): Promise<never> {
@@ -27,36 +37,37 @@ async function fail (error: unknown): Promise<never> {
   throw error
 }
 
-if (invocation.gitlab && invocation.awsBound) {
+if ((invocation.gitlab || invocation.webIdentity) && invocation.awsBound) {
   const { activate } = await import('./plugin/activate.ts')
   try {
-    outcome = await activate(invocation, {
-      env: process.env,
-      cwd: process.cwd(),
-      now: () => new Date(),
-      out: text => console.log(text),
-      err: text => console.error(text),
-    })
+    outcome = await activate(invocation, { env: process.env, cwd: process.cwd(), now: () => new Date(), out, err })
   }
   catch (error) {
     await fail(error)
   }
 }
 
-const plugin = {
-  deploy: {
-    async start (params: DeployStartParams): Promise<undefined> {
-      if (outcome.kind !== 'assumed') return undefined
-      const { deployStart } = await import('./hooks/deploy-start.ts')
-      try {
-        deployStart(outcome, params, new Date(), text => console.log(text), text => console.error(text))
-      }
-      catch (error) {
-        await fail(error)
-      }
-      return undefined
-    },
-  },
+async function start (params: DeployStartParams): Promise<Template | undefined> {
+  if (outcome.kind === 'idle') return undefined
+  const { deployStart } = await import('./hooks/deploy-start.ts')
+  try { return deployStart(outcome, params, { now: new Date(), out, err }) }
+  catch (error) { return fail(error) }
 }
+
+async function services (params: DeployServicesParams): Promise<undefined> {
+  if (outcome.kind === 'idle') return undefined
+  const { checkBoundaries } = await import('./hooks/deploy-services.ts')
+  try { checkBoundaries(outcome, params, start) }
+  catch (error) { await fail(error) }
+  return undefined
+}
+
+async function end (params: DeployEndParams): Promise<void> {
+  if (outcome.kind !== 'assumed') return
+  const { deployEnd } = await import('./hooks/deploy-end.ts')
+  await deployEnd(outcome, params, { out, err })
+}
+
+const plugin = { deploy: { start, services, end } }
 
 export default plugin

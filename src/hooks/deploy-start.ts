@@ -1,18 +1,32 @@
 /**
  * deploy.start: the credentials were obtained while Architect loaded the plugin; here the
- * plugin confirms they are for the stage Architect is actually deploying, and says who deploys.
+ * plugin confirms they are for the stage Architect is actually deploying, says who deploys,
+ * and puts the stage's permissions boundary on every role of the template.
  */
 import type { Outcome } from '../plugin/activate.ts'
-import { PluginError, bothTimes, done, warning } from '../report/format.ts'
+import { describeSource } from '../plugin/settings.ts'
 import { humanDuration } from '../plugin/token.ts'
+import { PluginError, bothTimes, done, warning, type Row } from '../report/format.ts'
+import { BoundaryConflict, applyBoundary, type Template } from './boundary.ts'
 
-export interface DeployStartParams { stage?: string; stackName?: string; dryRun?: boolean }
+export interface DeployStartParams { stage?: string; stackName?: string; dryRun?: boolean; cloudformation?: Template }
+
+export interface HookIo { now: Date; out: (s: string) => void; err: (s: string) => void }
+
+/** How a refusal in a deploy hook ends: Architect has read from AWS by then, but changed nothing. */
+export const STOPPED = 'Architect was stopped before it deployed anything.'
 
 /** A deploy that needs longer than the credentials last fails half-way; warn below this. */
 export const MIN_REMAINING_MS = 15 * 60 * 1000
 
-export function deployStart (outcome: Outcome, params: DeployStartParams, now: Date, out: (s: string) => void, err: (s: string) => void): void {
-  if (outcome.kind !== 'assumed') return
+/** Returns the template with boundaries when one is configured (Architect deploys what the hook returns). */
+export function deployStart (outcome: Outcome, params: DeployStartParams, io: HookIo): Template | undefined {
+  if (outcome.kind === 'idle') return undefined
+  if (outcome.kind === 'assumed') confirmStage(outcome, params, io)
+  return withBoundary(outcome, params, io)
+}
+
+function confirmStage (outcome: Extract<Outcome, { kind: 'assumed' }>, params: DeployStartParams, io: HookIo): void {
   const stage = params.stage ?? 'staging'
   if (stage !== outcome.stage) {
     throw new PluginError({
@@ -22,16 +36,48 @@ export function deployStart (outcome: Outcome, params: DeployStartParams, now: D
         'Pass the same stage to everything: `arc deploy --production` for production, `arc deploy` for staging.',
         'A script calling @architect/deploy sets ARC_OIDC_STAGE=production for production.',
       ],
+      footer: STOPPED,
     })
   }
-  const remaining = outcome.expiration.getTime() - now.getTime()
-  out(done(`Deploying ${stage}${params.stackName ? ` (${params.stackName})` : ''}${params.dryRun ? ' [dry-run]' : ''} as ${outcome.assumedRoleArn}`, [
+  const remaining = outcome.expiration.getTime() - io.now.getTime()
+  const { claims } = outcome
+  const facts: Row[] = [
     ['session', outcome.sessionName],
     ['expires', `${bothTimes(outcome.expiration)}, in ${humanDuration(remaining / 1000)}`],
-  ]))
+  ]
+  if (typeof claims.environment === 'string') {
+    const details = [claims.environment_protected === 'true' ? 'protected' : 'not protected', ...(typeof claims.deployment_tier === 'string' ? [`tier ${claims.deployment_tier}`] : [])]
+    facts.push(['environment', `${claims.environment} (${details.join(', ')})`])
+  }
+  io.out(done(`Deploying ${stage}${params.stackName ? ` (${params.stackName})` : ''}${params.dryRun ? ' [dry-run]' : ''} as ${outcome.assumedRoleArn}`, facts))
   if (remaining < MIN_REMAINING_MS) {
-    err(warning(`The credentials expire in ${humanDuration(remaining / 1000)}; a deploy can take longer.`, [
+    io.err(warning(`The credentials expire in ${humanDuration(remaining / 1000)}; a deploy can take longer.`, [
       'Raise `duration` in @gitlab-oidc (or ARC_ROLE_DURATION), within the role\'s MaxSessionDuration.',
     ]))
+  }
+}
+
+function withBoundary (outcome: Exclude<Outcome, { kind: 'idle' }>, params: DeployStartParams, io: HookIo): Template | undefined {
+  const boundary = outcome.settings.boundary
+  if (!boundary || !params.cloudformation) return undefined
+  try {
+    const { template, roles } = applyBoundary(params.cloudformation, boundary.value)
+    io.out(done(`Permissions boundary on ${roles.length} role${roles.length === 1 ? '' : 's'}: ${boundary.value}`, [['boundary from', describeSource(boundary.source)]]))
+    return template
+  }
+  catch (err) {
+    if (!(err instanceof BoundaryConflict)) throw err
+    throw new PluginError({
+      title: `${err.conflicts.length === 1 ? 'A role' : `${err.conflicts.length} roles`} of the template already name${err.conflicts.length === 1 ? 's' : ''} another permissions boundary than ${boundary.value}`,
+      facts: [
+        ...err.conflicts.map(c => [c.id, `${c.type}, PermissionsBoundary ${JSON.stringify(c.current)}`] as Row),
+        ['boundary from', describeSource(boundary.source)],
+      ],
+      fix: [
+        'One boundary per stage: remove the other PermissionsBoundary (a plugin or a custom template step sets it),',
+        `or make the ${outcome.stage} boundary setting name that policy.`,
+      ],
+      footer: STOPPED,
+    })
   }
 }

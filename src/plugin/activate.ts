@@ -1,6 +1,6 @@
 /**
  * The plugin's work while Architect loads it, one step after the other:
- * detect the job → read settings → read and check the token → exchange → process.env → report.
+ * detect the job → read settings → read and check the token → guards → exchange → process.env → report.
  *
  * Everything the steps need from the world (env, argv, cwd, the clock, output, the exchange
  * itself) comes in as arguments, so every path can be tested without touching globals.
@@ -9,13 +9,15 @@ import type { Invocation, Stage } from './detect.ts'
 import type { ExchangeRequest, IssuedCredentials } from './exchange.ts'
 import { ExchangeError } from './sts-errors.ts'
 import { explainExchange } from '../report/explain.ts'
+import { bareProduction, runGuards } from './guards.ts'
 import { applyCredentials, hasOtherCredentials } from './handover.ts'
 import { ManifestError, readManifest } from './manifest.ts'
-import { PluginError, bothTimes, done, status, warning, type Problem, type Row } from '../report/format.ts'
-import { defaultSessionName } from './session.ts'
-import { SettingsError, accountOf, describeSource, resolveSettings, type Setting, type Settings, PRAGMA } from './settings.ts'
+import { noRole, noToken, settingsProblem } from './problems.ts'
+import { PluginError, bothTimes, done, status, warning, type Row } from '../report/format.ts'
+import { defaultSessionName, webIdentitySessionName } from './session.ts'
+import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from './settings.ts'
 import { chooseStage, type StageChoice } from './stage.ts'
-import { DEFAULT_TOKEN_VARIABLE, TokenError, checkClaims, decodeToken, findToken, type Claims, type FoundToken } from './token.ts'
+import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, type Claims, type FoundToken } from './token.ts'
 
 export interface Io {
   env: NodeJS.ProcessEnv
@@ -31,42 +33,47 @@ export interface Io {
 
 export type Outcome =
   | { kind: 'idle'; reason: string }
-  | { kind: 'existing-credentials'; stage: Stage }
+  | { kind: 'existing-credentials'; stage: Stage; settings: Settings }
   | {
     kind: 'assumed'
+    /** Where the token came from: a GitLab job, or AWS's standard web-identity variables. */
+    origin: 'gitlab' | 'web-identity'
     stage: Stage
     roleArn: string
     assumedRoleArn: string
     sessionName: string
     expiration: Date
     claims: Claims
+    settings: Settings
   }
 
 /** Runs the exchange if this job needs one. Throws PluginError with the one message to show. */
 export async function activate (invocation: Invocation, io: Io): Promise<Outcome> {
   const { env, now } = io
-  if (!invocation.gitlab) return { kind: 'idle', reason: 'not a GitLab job' }
+  if (!invocation.gitlab && !invocation.webIdentity) return { kind: 'idle', reason: 'not a GitLab job' }
   if (!invocation.awsBound) return { kind: 'idle', reason: `\`${invocation.command ?? 'arc'}\` does not talk to AWS` }
+  const origin = invocation.gitlab ? 'gitlab' : 'web-identity'
 
-  const choice = stageOf(invocation, env)
+  const choice = chooseStage(invocation, env)
+  bareProduction(invocation, choice)
   const settings = settingsFor(env, io.cwd, choice)
-  const found = tokenFor(env, settings)
+  const found = tokenFor(env, settings, origin)
 
   const role = settings.role
   if (!role) {
     if (invocation.loader === 'script') return { kind: 'idle', reason: 'no role configured' }
     if (hasOtherCredentials(env)) {
       io.out(status(`No role configured for ${choice.stage}: using the AWS credentials already in this job`))
-      return { kind: 'existing-credentials', stage: choice.stage }
+      return { kind: 'existing-credentials', stage: choice.stage, settings }
     }
     throw new PluginError(noRole(settings, found !== undefined))
   }
   if (!found) throw new PluginError(noToken(settings, env, role.value))
 
   const claims = claimsOf(found, now())
-  guard(settings, role, claims, choice, env)
+  runGuards({ settings, role, claims, choice, env, gitlab: origin === 'gitlab' })
 
-  const sessionName = settings.sessionName?.value ?? defaultSessionName(claims, env)
+  const sessionName = settings.sessionName?.value ?? (origin === 'gitlab' ? defaultSessionName(claims, env) : webIdentitySessionName(now()))
   io.out(status(`Assuming ${role.value} for ${choice.stage}`, [
     ['role from', describeSource(role.source)],
     ['token from', found.source],
@@ -74,30 +81,19 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   ]))
   if (found.legacy) io.err(warning('CI_JOB_JWT_V2 was removed in GitLab 17.0: declare an ID token with id_tokens: instead.'))
 
-  const creds = await exchangeFor({ found, role, settings, sessionName, claims, env }, io.exchange)
+  const creds = await exchangeFor({ found, role, settings, sessionName, claims, env, origin }, io.exchange)
   handOver(env, creds, sessionName, io)
   return {
     kind: 'assumed',
+    origin,
     stage: choice.stage,
     roleArn: role.value,
     assumedRoleArn: creds.assumedRoleArn,
     sessionName,
     expiration: creds.expiration,
     claims,
+    settings,
   }
-}
-
-/** The stage, as Architect reads it; `arc deploy production` (a bare word) is refused. */
-function stageOf (invocation: Invocation, env: NodeJS.ProcessEnv): StageChoice {
-  const choice = chooseStage(invocation, env)
-  if (choice.bareProduction) {
-    throw new PluginError({
-      title: `\`arc ${invocation.command} production\` would ${invocation.command} the STAGING stack: Architect ignores a bare \`production\` argument`,
-      facts: [['command', ['arc', invocation.command ?? '', ...invocation.args].join(' ').trim()]],
-      fix: [`Write the flag: arc ${invocation.command} --production ${invocation.args.filter(a => a !== 'production').join(' ')}`.trimEnd()],
-    })
-  }
-  return choice
 }
 
 function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice): Settings {
@@ -105,24 +101,23 @@ function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice):
     return resolveSettings({ env, manifest: readManifest(cwd), stage: choice.stage })
   }
   catch (err) {
-    if (err instanceof SettingsError) {
-      throw new PluginError({
-        title: `Invalid @${PRAGMA} setting${err.problems.length > 1 ? 's' : ''}`,
-        facts: err.problems.map((p, i) => [`problem ${i + 1}`, p] as Row),
-        fix: ['Correct the values above (CI variables: Settings → CI/CD → Variables; or the app manifest).'],
-      })
-    }
-    if (err instanceof ManifestError) {
-      throw new PluginError({ title: `Cannot read the app manifest: ${err.message}`, fix: ['Fix the manifest so that `arc` can read it.'] })
-    }
+    if (err instanceof SettingsError || err instanceof ManifestError) throw new PluginError(settingsProblem(err))
     throw err
   }
 }
 
-function tokenFor (env: NodeJS.ProcessEnv, settings: Settings): FoundToken | undefined {
-  try { return findToken(env, settings.tokenVariable) }
+/** In a GitLab job: the job's ID token (several places); elsewhere: AWS_WEB_IDENTITY_TOKEN_FILE only. */
+function tokenFor (env: NodeJS.ProcessEnv, settings: Settings, origin: 'gitlab' | 'web-identity'): FoundToken | undefined {
+  try { return origin === 'gitlab' ? findToken(env, settings.tokenVariable) : findWebIdentityToken(env) }
   catch (err) {
-    if (err instanceof TokenError) throw new PluginError({ title: err.message, fix: ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the ID token, or unset it.'] })
+    if (err instanceof TokenError) {
+      throw new PluginError({
+        title: err.message,
+        fix: origin === 'gitlab'
+          ? ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the ID token, or unset it.']
+          : ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the OIDC token your platform issues (write it there before `arc` runs),', 'or unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN to use other credentials.'],
+      })
+    }
     throw err
   }
 }
@@ -136,7 +131,7 @@ function claimsOf (found: FoundToken, now: Date): Claims {
       throw new PluginError({
         title: err.message,
         facts: [['token from', found.source]],
-        fix: [`${found.source} must hold the job's ID token as GitLab issues it (declare it under id_tokens: and don't modify it).`],
+        fix: [`${found.source} must hold the ID token exactly as it was issued (for GitLab: declared under id_tokens:, unmodified).`],
       })
     }
     throw err
@@ -156,31 +151,6 @@ function claimsOf (found: FoundToken, now: Date): Claims {
   return claims
 }
 
-/** The plugin's own rules: allowed accounts, and no production from an unprotected ref. */
-function guard (settings: Settings, role: Setting<string>, claims: Claims, choice: StageChoice, env: NodeJS.ProcessEnv): void {
-  const account = accountOf(role.value)
-  if (settings.allowedAccounts && account && !settings.allowedAccounts.value.includes(account)) {
-    throw new PluginError({
-      title: `The role is in AWS account ${account}, which is not an allowed account`,
-      facts: [['role', `${role.value} (from ${describeSource(role.source)})`], ['allowed', `${settings.allowedAccounts.value.join(', ')} (from ${describeSource(settings.allowedAccounts.source)})`]],
-      claims,
-      fix: ['Check the role setting (a CI variable scoped to the wrong project or environment?), or add the account to the allowed list.'],
-    })
-  }
-  const refProtected = claims.ref_protected ?? env.CI_COMMIT_REF_PROTECTED
-  if (choice.stage === 'production' && refProtected !== 'true' && !settings.allowUnprotectedProduction.value) {
-    throw new PluginError({
-      title: `Refusing a production deploy from ${claims.ref_type ?? 'ref'} \`${claims.ref ?? env.CI_COMMIT_REF_NAME ?? '?'}\`, which is not protected`,
-      facts: [['stage', `production (${choice.reason})`], ['role', role.value]],
-      claims,
-      fix: [
-        'Deploy production from a protected branch or tag (Settings → Repository → Protected branches),',
-        `or, if this is intended, set \`allow-unprotected-production true\` in @${PRAGMA} or ARC_ALLOW_UNPROTECTED_PRODUCTION=true.`,
-      ],
-    })
-  }
-}
-
 interface ExchangeInputs {
   found: FoundToken
   role: Setting<string>
@@ -188,15 +158,15 @@ interface ExchangeInputs {
   sessionName: string
   claims: Claims
   env: NodeJS.ProcessEnv
+  origin: 'gitlab' | 'web-identity'
 }
 
-/** AssumeRoleWithWebIdentity; a refusal or fault becomes the message explaining it. */
-async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): Promise<IssuedCredentials> {
-  const { found, role, settings, sessionName, claims, env } = inputs
+/** The request the exchange sends: the SDK's endpoint variables and AWS_MAX_ATTEMPTS honoured. */
+export function exchangeRequest (token: string, roleArn: string, sessionName: string, settings: Settings, env: NodeJS.ProcessEnv): ExchangeRequest {
   const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
-  const request: ExchangeRequest = {
-    token: found.token,
-    roleArn: role.value,
+  return {
+    token,
+    roleArn,
     sessionName,
     durationSeconds: settings.duration.value,
     region: settings.region.value,
@@ -204,12 +174,17 @@ async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): P
     maxAttempts: maxAttempts(env),
     ...(endpoint ? { endpoint } : {}),
   }
+}
+
+/** AssumeRoleWithWebIdentity; a refusal or fault becomes the message explaining it. */
+async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): Promise<IssuedCredentials> {
+  const { found, role, settings, sessionName, claims, env } = inputs
   // The SDK is loaded here, once every check has passed.
   const run = injected ?? (await import('./exchange.ts')).exchange
-  try { return await run(request) }
+  try { return await run(exchangeRequest(found.token, role.value, sessionName, settings, env)) }
   catch (err) {
     if (!(err instanceof ExchangeError)) throw err
-    throw new PluginError(explainExchange(err, {
+    const problem = explainExchange(err, {
       roleArn: role.value,
       roleSource: describeSource(role.source),
       sessionName,
@@ -218,7 +193,8 @@ async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): P
       region: settings.region.value,
       claims,
       tokenSource: found.source,
-    }))
+    })
+    throw new PluginError(inputs.origin === 'gitlab' ? problem : { ...problem, assertedBy: 'The token asserted' })
   }
 }
 
@@ -243,44 +219,4 @@ function handOver (env: NodeJS.ProcessEnv, creds: IssuedCredentials, sessionName
 export function maxAttempts (env: NodeJS.ProcessEnv): number {
   const n = Number(env.AWS_MAX_ATTEMPTS)
   return Number.isInteger(n) && n >= 1 && n <= 20 ? n : 5
-}
-
-function noRole (settings: Settings, hasToken: boolean): Problem {
-  const stage = settings.stage
-  const other = stage === 'production' ? 'staging' : 'production'
-  return {
-    title: hasToken
-      ? `This job has an ID token but no IAM role to assume for ${stage}, and no other AWS credentials`
-      : `No IAM role to assume for ${stage}, no ID token, and no other AWS credentials in this job`,
-    facts: [
-      ['manifest', settings.manifestFile ?? '(none found)'],
-      ...(settings.roles[other] ? [[`${other} role`, `${settings.roles[other]!.value} (from ${describeSource(settings.roles[other]!.source)})`] as Row] : []),
-    ],
-    fix: [
-      `Name the role for ${stage} in the app manifest:`,
-      `  @${PRAGMA}`,
-      `  ${stage}-role arn:aws:iam::<account>:role/<name>`,
-      'or set the CI variable ARC_ROLE_ARN (Settings → CI/CD → Variables).',
-      'Note: a *protected* CI variable is only given to jobs on protected branches and tags; on other refs the job sees nothing.',
-      ...(hasToken ? [] : ['And declare the ID token under id_tokens: in .gitlab-ci.yml (see the README).']),
-    ],
-  }
-}
-
-function noToken (settings: Settings, env: NodeJS.ProcessEnv, roleArn: string): Problem {
-  const variable = settings.tokenVariable?.value ?? DEFAULT_TOKEN_VARIABLE
-  const aud = env.CI_SERVER_URL || 'https://gitlab.com'
-  return {
-    title: settings.tokenVariable
-      ? `No ID token in ${variable} (named by ${describeSource(settings.tokenVariable.source)})`
-      : `A role is configured for ${settings.stage} but this job has no ID token`,
-    facts: [['role', `${roleArn} (from ${describeSource(settings.role!.source)})`], ['job', env.CI_JOB_NAME ?? '?']],
-    fix: [
-      'Add this to the deploy job in .gitlab-ci.yml:',
-      '  id_tokens:',
-      `    ${variable}:`,
-      `      aud: ${aud}`,
-      'The aud must be a client ID (audience) of the AWS IAM OIDC provider for this GitLab instance.',
-    ],
-  }
 }

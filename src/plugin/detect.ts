@@ -1,5 +1,6 @@
 /**
- * Step 1: is this a GitLab job, and what did the user ask Architect to do?
+ * Step 1: is this a GitLab job (or a place that set AWS's standard web-identity variables), and
+ * what did the user ask Architect to do?
  *
  * Cheap on purpose: this module is evaluated on every `arc` run, on a laptop too,
  * so it imports nothing but node:path and reads only `env` and `argv`.
@@ -14,6 +15,12 @@ export const AWS_COMMANDS = ['deploy', 'destroy', 'env', 'logs'] as const
 export interface Invocation {
   /** GitLab sets GITLAB_CI=true in every job. */
   gitlab: boolean
+  /**
+   * Not GitLab, but AWS's standard web-identity variables are set (AWS_ROLE_ARN and
+   * AWS_WEB_IDENTITY_TOKEN_FILE: EKS service accounts, other CI systems) and no static keys or
+   * profile would take precedence over them, as in the AWS SDKs.
+   */
+  webIdentity: boolean
   /**
    * Which Architect entry point loaded the plugin: `arc` (the main CLI), a command's own CLI
    * (`arc-deploy`...), or `script` when something else (a script calling @architect/deploy) did.
@@ -54,8 +61,15 @@ export function isGitLabJob (env: NodeJS.ProcessEnv): boolean {
   return env.GITLAB_CI === 'true'
 }
 
+/** AWS's standard web-identity variables, outside GitLab, with nothing in the way (static keys or a profile win). */
+export function usesWebIdentity (env: NodeJS.ProcessEnv): boolean {
+  if (isGitLabJob(env) || !env.AWS_ROLE_ARN?.trim() || !env.AWS_WEB_IDENTITY_TOKEN_FILE?.trim()) return false
+  return !(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) && !env.AWS_PROFILE
+}
+
 export function detect (env: NodeJS.ProcessEnv, argv: readonly string[]): Invocation {
   const gitlab = isGitLabJob(env)
+  const webIdentity = usesWebIdentity(env)
   const entry = argv[1] ?? ''
   const name = basename(entry).replace(/\.(c|m)?js$/, '')
 
@@ -64,7 +78,7 @@ export function detect (env: NodeJS.ProcessEnv, argv: readonly string[]): Invoca
     const [command, ...args] = argv.slice(2)
     const help = command === undefined || HELP.includes(command) || args.some(a => a === '-h' || a === '--help')
     const awsBound = !help && (AWS_COMMANDS as readonly string[]).includes(command)
-    return { gitlab, loader: 'arc', ...(command === undefined ? {} : { command }), awsBound, args }
+    return { gitlab, webIdentity, loader: 'arc', ...(command === undefined ? {} : { command }), awsBound, args }
   }
 
   const byName = COMMAND_CLIS[name]
@@ -73,9 +87,9 @@ export function detect (env: NodeJS.ProcessEnv, argv: readonly string[]): Invoca
   if (command) {
     const args = argv.slice(2)
     const help = args.some(a => a === '-h' || a === '--help')
-    return { gitlab, loader: 'command-cli', command, awsBound: !help && (AWS_COMMANDS as readonly string[]).includes(command), args }
+    return { gitlab, webIdentity, loader: 'command-cli', command, awsBound: !help && (AWS_COMMANDS as readonly string[]).includes(command), args }
   }
 
   // Loaded by a script (for example one calling @architect/deploy directly): it may deploy.
-  return { gitlab, loader: 'script', awsBound: true, args: argv.slice(2) }
+  return { gitlab, webIdentity, loader: 'script', awsBound: true, args: argv.slice(2) }
 }

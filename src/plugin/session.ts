@@ -18,3 +18,11 @@ export function toSessionName (raw: string): string {
   const cleaned = raw.replace(/[^\w+=,.@-]+/g, '-').slice(0, 64)
   return cleaned.length >= 2 ? cleaned : 'gitlab-job'
 }
+
+/**
+ * Outside GitLab, with AWS's standard variables and no AWS_ROLE_SESSION_NAME: a name that says
+ * where the session came from, and when (CloudTrail shows it as "who").
+ */
+export function webIdentitySessionName (now: Date): string {
+  return `arc-web-identity-${Math.floor(now.getTime() / 1000)}`
+}

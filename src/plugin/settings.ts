@@ -5,15 +5,9 @@
  */
 import type { Stage } from './detect.ts'
 import { pragmaEntries, type Manifest } from './manifest.ts'
+import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source } from './setting-sources.ts'
 
-export const PRAGMA = 'gitlab-oidc'
-
-export type Source =
-  | { kind: 'variable'; name: string }
-  | { kind: 'manifest'; name: string; file: string }
-  | { kind: 'default'; name: string }
-
-export interface Setting<T> { value: T; source: Source }
+export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
 
 export interface Settings {
   stage: Stage
@@ -21,34 +15,49 @@ export interface Settings {
   role?: Setting<string>
   /** The role each stage would use (for `doctor` and messages). */
   roles: Record<Stage, Setting<string> | undefined>
+  /** The permissions boundary for this stage's roles, if any setting names one. */
+  boundary?: Setting<string>
+  boundaries: Record<Stage, Setting<string> | undefined>
   tokenVariable?: Setting<string>
   duration: Setting<number>
   sessionName?: Setting<string>
   region: Setting<string>
   allowUnprotectedProduction: Setting<boolean>
+  /** Refuse a job whose GitLab deployment tier contradicts the stage. */
+  environmentCheck: Setting<boolean>
   allowedAccounts?: Setting<string[]>
   /** Upper bound, in seconds, for the whole exchange including retries. */
   timeout: Setting<number>
+  /** Reports written after a deploy in a GitLab job, relative to the app. */
+  dotenvReport: Setting<string>
+  annotationsReport: Setting<string>
   /** The manifest file the pragma was read from, if any. */
   manifestFile?: string
 }
 
-export const DEFAULTS = { duration: 3600, region: 'us-west-2', timeout: 60 }
+export const DEFAULTS = { duration: 3600, region: 'us-west-2', timeout: 60, dotenvReport: 'arc-deploy.env', annotationsReport: 'arc-deploy-annotations.json' }
 
-/** The pragma's keys, and the CI variable that overrides each (first set wins). */
+/** The pragma's keys, and the CI variables that override each (first set wins). */
 export const KEYS = {
   role: ['ARC_ROLE_ARN', 'AWS_ROLE_ARN'],
   'production-role': ['ARC_ROLE_ARN', 'AWS_ROLE_ARN'],
   'staging-role': ['ARC_ROLE_ARN', 'AWS_ROLE_ARN'],
+  'permissions-boundary': ['ARC_PERMISSIONS_BOUNDARY'],
+  'production-permissions-boundary': ['ARC_PERMISSIONS_BOUNDARY'],
+  'staging-permissions-boundary': ['ARC_PERMISSIONS_BOUNDARY'],
   'token-variable': ['ARC_OIDC_TOKEN_VARIABLE'],
   duration: ['ARC_ROLE_DURATION'],
   'allow-unprotected-production': ['ARC_ALLOW_UNPROTECTED_PRODUCTION'],
+  'environment-check': ['ARC_ENVIRONMENT_CHECK'],
   'allowed-accounts': ['ARC_ALLOWED_ACCOUNTS'],
   timeout: ['ARC_OIDC_TIMEOUT'],
+  'dotenv-report': ['ARC_DEPLOY_DOTENV'],
+  'annotations-report': ['ARC_DEPLOY_ANNOTATIONS'],
 } as const
 export type Key = keyof typeof KEYS
 
-export const ROLE_ARN = /^arn:aws[a-z-]*:iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/
+export const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/
+export const POLICY_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/
 export const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 export const ACCOUNT = /^\d{12}$/
 
@@ -58,19 +67,17 @@ export class SettingsError extends Error {
     super(problems.join('\n'))
     this.problems = problems
   }
-}
 
-export function describeSource (source: Source): string {
-  switch (source.kind) {
-    case 'variable': return `CI variable ${source.name}`
-    case 'manifest': return source.name.startsWith('@') ? `${source.name} (${source.file})` : `\`${source.name}\` in @${PRAGMA} (${source.file})`
-    case 'default': return `default ${source.name}`
+  /** Where the bad values are: CI variables, the manifest, or both. */
+  get where (): 'variables' | 'manifest' | 'both' {
+    const variables = this.problems.filter(p => p.startsWith('CI variable')).length
+    return variables === this.problems.length ? 'variables' : variables ? 'both' : 'manifest'
   }
 }
 
-/** The account ID in a role ARN, or undefined when the ARN is malformed. */
-export function accountOf (roleArn: string): string | undefined {
-  return ROLE_ARN.exec(roleArn)?.[1]
+/** The account ID in a role or policy ARN, or undefined when the ARN is malformed. */
+export function accountOf (arn: string): string | undefined {
+  return (ROLE_ARN.exec(arn) ?? POLICY_ARN.exec(arn))?.[2]
 }
 
 interface Inputs {
@@ -80,47 +87,25 @@ interface Inputs {
 }
 
 export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
-  const problems: string[] = []
-  const entries = manifest ? pragmaEntries(manifest.arc, PRAGMA) : new Map<string, string[]>()
-  const file = manifest?.file ?? 'app.arc'
+  const read = new SettingReader(env, manifest)
+  const problems = read.problems
+  for (const key of read.entries.keys()) {
+    if (!(key in KEYS)) problems.push(`Unknown setting \`${key}\` in @${PRAGMA} (${read.file}); known settings: ${Object.keys(KEYS).join(', ')}`)
+  }
+  const pick = (key: Key) => read.pick(key, KEYS[key])
 
-  for (const key of entries.keys()) {
-    if (!(key in KEYS)) problems.push(`Unknown setting \`${key}\` in @${PRAGMA} (${file}); known settings: ${Object.keys(KEYS).join(', ')}`)
-  }
-
-  const fromVariable = (names: readonly string[]): Setting<string> | undefined => {
-    for (const name of names) {
-      const value = env[name]?.trim()
-      if (value) return { value, source: { kind: 'variable', name } }
-    }
-    return undefined
-  }
-  const fromManifest = (key: Key): Setting<string[]> | undefined => {
-    const values = entries.get(key)
-    if (!values) return undefined
-    return { value: values, source: { kind: 'manifest', name: key, file } }
-  }
-  const single = (key: Key): Setting<string> | undefined => {
-    const found = fromManifest(key)
-    if (!found) return undefined
-    if (found.value.length !== 1) {
-      problems.push(`${describeSource(found.source)} takes exactly one value, got ${found.value.length}`)
-      return undefined
-    }
-    return { value: found.value[0] as string, source: found.source }
-  }
-  const pick = (key: Key): Setting<string> | undefined => fromVariable(KEYS[key]) ?? single(key)
-
-  // Roles: a CI variable wins; then the stage's own role; then the shared `role`.
-  const roleVariable = fromVariable(KEYS.role)
-  const sharedRole = single('role')
-  const roles: Record<Stage, Setting<string> | undefined> = {
-    production: roleVariable ?? single('production-role') ?? sharedRole,
-    staging: roleVariable ?? single('staging-role') ?? sharedRole,
-  }
+  const roles = perStage(read, 'role', KEYS.role)
   for (const candidate of new Set([roles.production, roles.staging])) {
-    if (candidate && !ROLE_ARN.test(candidate.value)) {
-      problems.push(`${describeSource(candidate.source)} is not an IAM role ARN: "${candidate.value}" (expected arn:aws:iam::<12-digit account>:role/<name>)`)
+    if (candidate && !ROLE_ARN.test(candidate.value)) problems.push(notA(candidate, 'an IAM role ARN', 'arn:aws:iam::<12-digit account>:role/<name>'))
+  }
+  const boundaries = perStage(read, 'permissions-boundary', KEYS['permissions-boundary'])
+  for (const candidate of new Set([boundaries.production, boundaries.staging])) {
+    if (candidate && !POLICY_ARN.test(candidate.value)) problems.push(notA(candidate, 'an IAM managed policy ARN', 'arn:aws:iam::<12-digit account>:policy/<path/name>'))
+  }
+  for (const s of ['production', 'staging'] as const) {
+    const role = roles[s], boundary = boundaries[s]
+    if (role && boundary && accountOf(role.value) && accountOf(boundary.value) && accountOf(role.value) !== accountOf(boundary.value)) {
+      problems.push(`${describeSource(boundary.source)} is in account ${accountOf(boundary.value)}, but the ${s} role (${describeSource(role.source)}) is in ${accountOf(role.value)}: a permissions boundary must be a policy of the role's own account`)
     }
   }
 
@@ -128,66 +113,61 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
   if (tokenVariable && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenVariable.value)) {
     problems.push(`${describeSource(tokenVariable.source)} is not a variable name: "${tokenVariable.value}"`)
   }
-
-  const integer = (key: Key, fallback: number, min: number, max: number): Setting<number> => {
-    const found = pick(key)
-    if (!found) return { value: fallback, source: { kind: 'default', name: String(fallback) } }
-    const value = Number(found.value)
-    if (!/^\d+$/.test(found.value) || value < min || value > max) {
-      problems.push(`${describeSource(found.source)} must be a whole number of seconds from ${min} to ${max}, got "${found.value}"`)
-      return { value: fallback, source: found.source }
-    }
-    return { value, source: found.source }
-  }
-  const duration = integer('duration', DEFAULTS.duration, 900, 43200)
-  const timeout = integer('timeout', DEFAULTS.timeout, 5, 900)
-
-  const sessionName = fromVariable(['ARC_ROLE_SESSION_NAME', 'AWS_ROLE_SESSION_NAME'])
+  const sessionName = read.variable(['ARC_ROLE_SESSION_NAME', 'AWS_ROLE_SESSION_NAME'])
   if (sessionName && !SESSION_NAME.test(sessionName.value)) {
     problems.push(`${describeSource(sessionName.source)} is not a valid STS session name: "${sessionName.value}" (2 to 64 characters of letters, digits and _+=,.@-)`)
   }
-
-  const flag = pick('allow-unprotected-production')
-  let allowUnprotectedProduction: Setting<boolean> = { value: false, source: { kind: 'default', name: 'false' } }
-  if (flag) {
-    if (flag.value !== 'true' && flag.value !== 'false') problems.push(`${describeSource(flag.source)} must be true or false, got "${flag.value}"`)
-    allowUnprotectedProduction = { value: flag.value === 'true', source: flag.source }
+  const settings = {
+    stage,
+    roles,
+    boundaries,
+    duration: read.integer('duration', KEYS.duration, DEFAULTS.duration, 900, 43200),
+    timeout: read.integer('timeout', KEYS.timeout, DEFAULTS.timeout, 5, 900),
+    allowUnprotectedProduction: read.flag('allow-unprotected-production', KEYS['allow-unprotected-production'], false),
+    environmentCheck: read.flag('environment-check', KEYS['environment-check'], true),
+    dotenvReport: read.path('dotenv-report', KEYS['dotenv-report'], DEFAULTS.dotenvReport),
+    annotationsReport: read.path('annotations-report', KEYS['annotations-report'], DEFAULTS.annotationsReport),
+    region: regionSetting(env, manifest),
   }
-
-  let allowedAccounts: Setting<string[]> | undefined
-  const accountsVariable = fromVariable(KEYS['allowed-accounts'])
-  const accountsManifest = fromManifest('allowed-accounts')
-  if (accountsVariable) {
-    allowedAccounts = { value: accountsVariable.value.split(/[\s,]+/).filter(Boolean), source: accountsVariable.source }
-  }
-  else if (accountsManifest) {
-    // The .arc parser turns 012345678901 into a number and drops the leading zero: put it back.
-    allowedAccounts = { value: accountsManifest.value.map(a => /^\d{1,11}$/.test(a) ? a.padStart(12, '0') : a), source: accountsManifest.source }
-  }
-  if (allowedAccounts) {
-    const bad = allowedAccounts.value.filter(a => !ACCOUNT.test(a))
-    if (bad.length || !allowedAccounts.value.length) {
-      problems.push(`${describeSource(allowedAccounts.source)} must list 12-digit AWS account IDs, got "${bad.join(' ') || '(nothing)'}"`)
-    }
-  }
-
-  const region = regionSetting(env, manifest)
+  const allowedAccounts = allowedAccountsSetting(read)
   if (problems.length) throw new SettingsError(problems)
 
-  const role = roles[stage]
+  const role = roles[stage], boundary = boundaries[stage]
   return {
-    stage,
+    ...settings,
     ...(role ? { role } : {}),
-    roles,
+    ...(boundary ? { boundary } : {}),
     ...(tokenVariable ? { tokenVariable } : {}),
-    duration,
     ...(sessionName ? { sessionName } : {}),
-    region,
-    allowUnprotectedProduction,
     ...(allowedAccounts ? { allowedAccounts } : {}),
-    timeout,
     ...(manifest ? { manifestFile: manifest.file } : {}),
   }
+}
+
+/** A CI variable wins; then the stage's own key (`production-<key>`); then the shared key. */
+function perStage (read: SettingReader, key: string, variables: readonly string[]): Record<Stage, Setting<string> | undefined> {
+  const variable = read.variable(variables)
+  const shared = read.single(key)
+  return {
+    production: variable ?? read.single(`production-${key}`) ?? shared,
+    staging: variable ?? read.single(`staging-${key}`) ?? shared,
+  }
+}
+
+function allowedAccountsSetting (read: SettingReader): Setting<string[]> | undefined {
+  const fromVariable = read.variable(KEYS['allowed-accounts'])
+  const fromManifest = read.list('allowed-accounts')
+  let allowed: Setting<string[]> | undefined
+  if (fromVariable) allowed = { value: fromVariable.value.split(/[\s,]+/).filter(Boolean), source: fromVariable.source }
+  // The .arc parser turns 012345678901 into a number and drops the leading zero: put it back.
+  else if (fromManifest) allowed = { value: fromManifest.value.map(a => /^\d{1,11}$/.test(a) ? a.padStart(12, '0') : a), source: fromManifest.source }
+  if (allowed) {
+    const bad = allowed.value.filter(a => !ACCOUNT.test(a))
+    if (bad.length || !allowed.value.length) {
+      read.problems.push(`${describeSource(allowed.source)} must list 12-digit AWS account IDs, got "${bad.join(' ') || '(nothing)'}"`)
+    }
+  }
+  return allowed
 }
 
 /** `@aws region` in the manifest, else AWS_REGION, AWS_DEFAULT_REGION, us-west-2 (Architect's default). */
@@ -200,3 +180,4 @@ function regionSetting (env: NodeJS.ProcessEnv, manifest: Manifest | undefined):
   }
   return { value: DEFAULTS.region, source: { kind: 'default', name: DEFAULTS.region } }
 }
+

@@ -3,8 +3,8 @@
  * Only the token's *claims* are ever shown to the user; the token itself never is.
  */
 import { readFileSync } from 'node:fs'
-import type { Setting } from './settings.ts'
-import { describeSource } from './settings.ts'
+import type { Setting } from './setting-sources.ts'
+import { describeSource } from './setting-sources.ts'
 
 export const DEFAULT_TOKEN_VARIABLE = 'GITLAB_OIDC_TOKEN'
 export const LEGACY_TOKEN_VARIABLE = 'CI_JOB_JWT_V2'
@@ -36,6 +36,7 @@ export interface Claims {
   ref_protected?: string
   environment?: string
   environment_protected?: string
+  deployment_tier?: string
   user_login?: string
   user_email?: string
   [claim: string]: unknown
@@ -60,20 +61,25 @@ export function findToken (env: NodeJS.ProcessEnv, tokenVariable: Setting<string
   const token = env[DEFAULT_TOKEN_VARIABLE]?.trim()
   if (token) return { token, source: `CI variable ${DEFAULT_TOKEN_VARIABLE}`, legacy: false }
 
-  const file = env.AWS_WEB_IDENTITY_TOKEN_FILE?.trim()
-  if (file) {
-    let text: string
-    try { text = readFile(file).trim() }
-    catch (err) {
-      throw new TokenError(`AWS_WEB_IDENTITY_TOKEN_FILE names ${file}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
-    }
-    if (text) return { token: text, source: `file ${file} (named by AWS_WEB_IDENTITY_TOKEN_FILE)`, legacy: false }
-    throw new TokenError(`AWS_WEB_IDENTITY_TOKEN_FILE names ${file}, which is empty`)
-  }
+  const fromFile = findWebIdentityToken(env, readFile)
+  if (fromFile) return fromFile
 
   const legacy = env[LEGACY_TOKEN_VARIABLE]?.trim()
   if (legacy) return { token: legacy, source: `CI variable ${LEGACY_TOKEN_VARIABLE} (legacy, removed in GitLab 17.0)`, legacy: true }
   return undefined
+}
+
+/** The file named by AWS_WEB_IDENTITY_TOKEN_FILE (AWS's standard variable), if set; unreadable or empty is an error. */
+export function findWebIdentityToken (env: NodeJS.ProcessEnv, readFile: ReadFile = readText): FoundToken | undefined {
+  const file = env.AWS_WEB_IDENTITY_TOKEN_FILE?.trim()
+  if (!file) return undefined
+  let text: string
+  try { text = readFile(file).trim() }
+  catch (err) {
+    throw new TokenError(`AWS_WEB_IDENTITY_TOKEN_FILE names ${file}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+  }
+  if (text) return { token: text, source: `file ${file} (named by AWS_WEB_IDENTITY_TOKEN_FILE)`, legacy: false }
+  throw new TokenError(`AWS_WEB_IDENTITY_TOKEN_FILE names ${file}, which is empty`)
 }
 
 /** Decode a JWT's header and claims. No signature check: STS does that; this is for early, clear errors. */

@@ -25,8 +25,12 @@ export interface Problem {
   facts?: Row[]
   /** What GitLab asserted in the token, when there is a token. */
   claims?: Claims
+  /** Heading of the claims (default "GitLab asserted"; a token from elsewhere says so). */
+  assertedBy?: string
   /** The fix, as lines (may include a YAML or JSON block). */
   fix: string[]
+  /** The last line (default: Architect was stopped before any AWS call). */
+  footer?: string
 }
 
 export class PluginError extends Error {
@@ -66,12 +70,12 @@ export function formatProblem (problem: Problem): string {
   const out = [`${chars.err} ${chalk.red(`${NAME}:`)} ${problem.title}`]
   if (problem.facts?.length) out.push(...rows(problem.facts))
   if (problem.claims) {
-    out.push(chalk.dim('  | GitLab asserted (ID token claims):'))
+    out.push(chalk.dim(`  | ${problem.assertedBy ?? 'GitLab asserted'} (ID token claims):`))
     out.push(...rows(assertedRows(problem.claims), '  |   '))
   }
   out.push(chalk.dim('  | How to fix:'))
   for (const line of problem.fix) out.push(`  |   ${line}`)
-  out.push(chalk.dim('  | Architect was stopped before any AWS call.'))
+  out.push(chalk.dim(`  | ${problem.footer ?? 'Architect was stopped before any AWS call.'}`))
   return out.join('\n')
 }
 

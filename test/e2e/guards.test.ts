@@ -52,7 +52,7 @@ for (const node of NODES) {
 
         // The script deploys production but the plugin was told staging: deploy.start refuses.
         from = lastSeq(s)
-        const staging = s.job({ ref: 'feature/a', ref_protected: 'false' })
+        const staging = s.job({ ref: 'feature/a', ref_protected: 'false', environment: 'staging' })
         const mismatch = await runNode(app.dir, ['deploy.mjs', 'prod'], staging.env)
         assert.notEqual(mismatch.code, 0)
         assert.match(mismatch.output, /Architect is deploying production, but the credentials were obtained for staging/)

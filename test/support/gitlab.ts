@@ -247,9 +247,21 @@ export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opt
     sub: `project_path:${project_path}:ref_type:${ref_type}:ref:${ref}`,
     aud: opts.aud ?? issuer,
   }
-  const claims = { ...base, ...overrides } as GitLabClaims
+  // An environment named without a tier gets the tier GitLab guesses from its name.
+  const tier = typeof overrides.environment === 'string' && overrides.deployment_tier === undefined ? { deployment_tier: guessTier(overrides.environment) } : {}
+  const claims = { ...base, ...tier, ...overrides } as GitLabClaims
   for (const name of opts.omit ?? []) delete claims[name]
   return claims
+}
+
+/** GitLab's guess of an environment's deployment tier from its name (when the job does not set one). */
+export function guessTier (environment: string): string {
+  const name = environment.toLowerCase()
+  if (/^(prod|production|live)\b/.test(name)) return 'production'
+  if (/^(stag|staging|model|demo)/.test(name)) return 'staging'
+  if (/^(test|tst|int|ac(ce|)pt|qa|qc|control|quality)/.test(name)) return 'testing'
+  if (/^(dev|review|trunk)/.test(name)) return 'development'
+  return 'other'
 }
 
 const slug = (s: string): string => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 63)

@@ -10,7 +10,6 @@ import { activate, type Io } from '../../src/plugin/activate.ts'
 import { detect } from '../../src/plugin/detect.ts'
 import { ExchangeError, type ExchangeRequest } from '../../src/plugin/exchange.ts'
 import { PluginError, formatProblem } from '../../src/report/format.ts'
-import { deployStart } from '../../src/hooks/deploy-start.ts'
 
 const PROD = 'arn:aws:iam::111111111111:role/app-production'
 const STAGING = 'arn:aws:iam::111111111111:role/app-staging'
@@ -135,14 +134,4 @@ test('an STS refusal is explained next to what GitLab asserted', async () => {
     assert.ok(!text.includes('dev@example.com'))
     return true
   })
-})
-
-test('deploy.start confirms the stage and warns when credentials run short', () => {
-  const outcome = { kind: 'assumed' as const, stage: 'production' as const, roleArn: PROD, assumedRoleArn: 'arn:aws:sts::1:assumed-role/a/b', sessionName: 'b', expiration: new Date(now.getTime() + 10 * 60_000), claims }
-  const out: string[] = []
-  deployStart(outcome, { stage: 'production', stackName: 'ShopProduction' }, now, s => out.push(s), s => out.push(s))
-  assert.match(out.join('\n'), /Deploying production \(ShopProduction\) as arn:aws:sts::1:assumed-role\/a\/b/)
-  assert.match(out.join('\n'), /UTC/)
-  assert.match(out.join('\n'), /expire in 10 min/)
-  assert.throws(() => deployStart(outcome, { stage: 'staging' }, now, () => {}, () => {}), /deploying staging, but the credentials were obtained for production/)
 })

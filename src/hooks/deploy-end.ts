@@ -1,0 +1,78 @@
+/**
+ * deploy.end, after a real deploy in a GitLab job: read the stack's outputs with the credentials
+ * the plugin obtained, through Architect's own AWS client (aws-lite and its CloudFormation
+ * plugin: Architect does not pass the outputs to deploy.end), and write the dotenv and
+ * annotations reports the job's `artifacts: reports:` pick up. A failure here warns: the deploy
+ * itself has finished.
+ */
+import { createRequire } from 'node:module'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import type { Outcome } from '../plugin/activate.ts'
+import { done, warning } from '../report/format.ts'
+import { annotationsReport, deployUrl, dotenvReport, type DeployFacts, type StackOutput } from './reports.ts'
+
+const require = createRequire(import.meta.url)
+/** aws-lite's CloudFormation plugin (an ES module without types): aws-lite takes the import's promise. */
+const CLOUDFORMATION_PLUGIN: string = '@aws-lite/cloudformation'
+
+export interface DeployEndParams {
+  dryRun?: boolean
+  stackName?: string
+  inventory?: { inv?: { aws?: { region?: string }, _project?: { cwd?: string } } }
+}
+
+export interface StackDescription { StackId?: string, Outputs?: StackOutput[] }
+
+export interface DeployEndIo {
+  out: (s: string) => void
+  err: (s: string) => void
+  /** DescribeStacks; the real one uses aws-lite with the credentials in process.env. */
+  describeStack?: (stackName: string, region: string) => Promise<StackDescription>
+}
+
+export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: DeployEndIo): Promise<void> {
+  if (outcome.kind !== 'assumed' || outcome.origin !== 'gitlab' || params.dryRun || !params.stackName) return
+  const region = params.inventory?.inv?.aws?.region ?? outcome.settings.region.value
+  const cwd = params.inventory?.inv?._project?.cwd ?? process.cwd()
+  let stack: StackDescription = {}
+  try {
+    stack = await (io.describeStack ?? describeStack)(params.stackName, region)
+  }
+  catch (err) {
+    io.err(warning(`Could not read the outputs of stack ${params.stackName}: the reports have no ARC_DEPLOY_URL`, [
+      `${(err as Error).name ?? 'Error'}: ${(err as Error).message}`,
+      'The deploy itself finished. The role needs cloudformation:DescribeStacks on its stacks.',
+    ]))
+  }
+  const facts: DeployFacts = {
+    stage: outcome.stage,
+    stackName: params.stackName,
+    ...(stack.StackId ? { stackId: stack.StackId } : {}),
+    region,
+    partition: /^arn:([^:]+):/.exec(outcome.roleArn)?.[1] ?? 'aws',
+    sessionName: outcome.sessionName,
+    outputs: stack.Outputs ?? [],
+  }
+  const { dotenvReport: dotenvFile, annotationsReport: annotationsFile } = outcome.settings
+  try {
+    writeFileSync(join(cwd, dotenvFile.value), dotenvReport(facts))
+    writeFileSync(join(cwd, annotationsFile.value), annotationsReport(facts))
+  }
+  catch (err) {
+    io.err(warning(`Could not write the deploy reports: ${(err as Error).message}`))
+    return
+  }
+  const url = deployUrl(facts.outputs)
+  io.out(done(`Deployed ${facts.stackName}${url ? ` at ${url}` : ''}`, [['reports', `${dotenvFile.value} (dotenv), ${annotationsFile.value} (annotations)`]]))
+}
+
+interface AwsLite { CloudFormation: { DescribeStacks (p: { StackName: string }): Promise<{ Stacks?: StackDescription[] }> } }
+type AwsLiteFactory = (config: { region: string, plugins: unknown[], retries?: number }) => Promise<AwsLite>
+
+async function describeStack (stackName: string, region: string): Promise<StackDescription> {
+  const awsLite = require('@aws-lite/client') as AwsLiteFactory
+  const aws = await awsLite({ region, plugins: [import(CLOUDFORMATION_PLUGIN)], retries: 2 })
+  const { Stacks } = await aws.CloudFormation.DescribeStacks({ StackName: stackName })
+  return Stacks?.[0] ?? {}
+}

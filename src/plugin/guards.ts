@@ -1,0 +1,87 @@
+/**
+ * The plugin's own rules, checked after the token and before the exchange: each refuses a job
+ * that AWS might let through but that is almost certainly a mistake.
+ */
+import type { Invocation } from './detect.ts'
+import { PluginError } from '../report/format.ts'
+import { PRAGMA, accountOf, describeSource, type Setting, type Settings } from './settings.ts'
+import type { StageChoice } from './stage.ts'
+import type { Claims } from './token.ts'
+
+export interface GuardInputs {
+  settings: Settings
+  role: Setting<string>
+  claims: Claims
+  choice: StageChoice
+  env: NodeJS.ProcessEnv
+  /** GitLab's own rules (protected refs, environment tiers) only apply in GitLab jobs. */
+  gitlab: boolean
+}
+
+export function runGuards (inputs: GuardInputs): void {
+  allowedAccount(inputs)
+  if (!inputs.gitlab) return
+  protectedProduction(inputs)
+  environmentTier(inputs)
+}
+
+/** `arc deploy production` (a bare word) would deploy staging: refused. */
+export function bareProduction (invocation: Invocation, choice: StageChoice): void {
+  if (!choice.bareProduction) return
+  throw new PluginError({
+    title: `\`arc ${invocation.command} production\` would ${invocation.command} the STAGING stack: Architect ignores a bare \`production\` argument`,
+    facts: [['command', ['arc', invocation.command ?? '', ...invocation.args].join(' ').trim()]],
+    fix: [`Write the flag: arc ${invocation.command} --production ${invocation.args.filter(a => a !== 'production').join(' ')}`.trimEnd()],
+  })
+}
+
+function allowedAccount ({ settings, role, claims }: GuardInputs): void {
+  const account = accountOf(role.value)
+  if (!settings.allowedAccounts || !account || settings.allowedAccounts.value.includes(account)) return
+  throw new PluginError({
+    title: `The role is in AWS account ${account}, which is not an allowed account`,
+    facts: [['role', `${role.value} (from ${describeSource(role.source)})`], ['allowed', `${settings.allowedAccounts.value.join(', ')} (from ${describeSource(settings.allowedAccounts.source)})`]],
+    claims,
+    fix: ['Check the role setting (a CI variable scoped to the wrong project or environment?), or add the account to the allowed list.'],
+  })
+}
+
+function protectedProduction ({ settings, role, claims, choice, env }: GuardInputs): void {
+  const refProtected = claims.ref_protected ?? env.CI_COMMIT_REF_PROTECTED
+  if (choice.stage !== 'production' || refProtected === 'true' || settings.allowUnprotectedProduction.value) return
+  throw new PluginError({
+    title: `Refusing a production deploy from ${claims.ref_type ?? 'ref'} \`${claims.ref ?? env.CI_COMMIT_REF_NAME ?? '?'}\`, which is not protected`,
+    facts: [['stage', `production (${choice.reason})`], ['role', role.value]],
+    claims,
+    fix: [
+      'Deploy production from a protected branch or tag (Settings → Repository → Protected branches),',
+      `or, if this is intended, set \`allow-unprotected-production true\` in @${PRAGMA} or ARC_ALLOW_UNPROTECTED_PRODUCTION=true.`,
+    ],
+  })
+}
+
+/**
+ * GitLab's ID token names the job's environment and its deployment tier. A job whose tier is
+ * `production` deploying staging, or a production deploy from a job of another tier, is a
+ * pipeline mistake (a copied job, a wrong flag): refused before any AWS call.
+ */
+function environmentTier ({ settings, claims, choice }: GuardInputs): void {
+  const tier = typeof claims.deployment_tier === 'string' ? claims.deployment_tier : undefined
+  if (!tier || !settings.environmentCheck.value) return
+  const production = choice.stage === 'production'
+  if (production === (tier === 'production')) return
+  const environment = `${claims.environment ?? '?'} (deployment tier ${tier})`
+  throw new PluginError({
+    title: production
+      ? `Refusing a production deploy from a job whose GitLab environment is not production: ${environment}`
+      : `Refusing to act on staging from a job whose GitLab environment is production: ${environment}`,
+    facts: [['stage', `${choice.stage} (${choice.reason})`], ['environment', environment]],
+    claims,
+    fix: [
+      ...(production
+        ? ['Give this job the production environment (environment: name: production, or deployment_tier: production),', 'or drop --production if it should deploy staging.']
+        : ['Add --production to the command if this job deploys production,', 'or give the job a non-production environment (environment: deployment_tier: staging).']),
+      `If this is intended, set \`environment-check false\` in @${PRAGMA} or ARC_ENVIRONMENT_CHECK=false.`,
+    ],
+  })
+}
