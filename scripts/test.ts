@@ -18,18 +18,22 @@ const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) 
 console.log(`# node ${process.version}: typecheck`)
 run(bin('tsc'), ['-p', 'tsconfig.test.json'])
 
-const packDir = join(root, '.cache', 'pack')
+// One pack directory per run, and the build under the lock packPlugin() takes, so runs started
+// side by side (several people in one work tree) never build into or delete each other's tarball.
+const { ARCHITECT11_VERSION, ARCHITECT_VERSION, installBase, withLock } = await import('../test/support/install.ts')
+const packDir = join(root, '.cache', 'pack', String(process.pid))
 rmSync(packDir, { recursive: true, force: true })
 mkdirSync(packDir, { recursive: true })
+process.once('exit', () => rmSync(packDir, { recursive: true, force: true }))
 console.log('# npm pack (builds on prepack)')
-run('npm', ['pack', '--silent', '--pack-destination', packDir])
+const pack = await withLock('pack', () => spawnSync('npm', ['pack', '--silent', '--pack-destination', packDir], { cwd: root, stdio: 'inherit' }))
+if (pack.status !== 0) process.exit(pack.status ?? 1)
 const tarball = readdirSync(packDir).find(f => f.endsWith('.tgz'))
 if (!tarball) throw new Error('npm pack produced no tarball')
 
 // Install step: the e2e apps (the packed plugin next to @architect/architect 12, and next to
 // Architect 11 for test/e2e/architect11.test.ts) are installed here, where npm may fetch what
 // its cache lacks; the tests themselves then run offline.
-const { ARCHITECT11_VERSION, ARCHITECT_VERSION, installBase } = await import('../test/support/install.ts')
 for (const architect of [ARCHITECT_VERSION, ARCHITECT11_VERSION]) {
   console.log(`# installing an end-to-end app: the packed plugin next to @architect/architect ${architect}`)
   await installBase(join(packDir, tarball), { online: true, architect })

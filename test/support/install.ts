@@ -45,8 +45,8 @@ function run (cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv =
   return r.stdout
 }
 
-/** A directory-based lock across test processes (stale after 10 minutes). */
-async function withLock<T> (name: string, fn: () => T | Promise<T>): Promise<T> {
+/** A directory-based lock across test processes (stale after 10 minutes); 'pack' serializes builds and packs. */
+export async function withLock<T> (name: string, fn: () => T | Promise<T>): Promise<T> {
   const lock = join(CACHE, `${name}.lock`)
   mkdirSync(CACHE, { recursive: true })
   for (;;) {
