@@ -2,7 +2,11 @@
  * example-app/iam/gitlab-oidc.yaml, evaluated for several deployments:
  * - its trust policies equal what src/trust-policy.ts generates for the same inputs, so the
  *   template and `arc-gitlab-oidc trust-policy` cannot drift;
- * - its permissions cover what Architect's own packager generates, per stage.
+ * - its permissions cover what Architect's own packager generates, per stage, evaluated with
+ *   the suite's IAM evaluator (conditions and explicit denies included);
+ * - `Stages` creates one stage's role and boundary per account, or both;
+ * - the staging role may destroy review apps (arc destroy --name mr-<iid>), never the main stacks.
+ * The boundaries themselves: iam-boundary.test.ts; attacks on them: iam-escalation.test.ts.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -14,6 +18,8 @@ import { join } from 'node:path'
 import { buildTrustPolicy, providerArn, validateProjectPath, type TrustPolicyOptions } from '../../src/iam/trust-policy.ts'
 import { DEFAULTS } from '../../src/plugin/settings.ts'
 import { Stack, appDir, get, template, type Deployment, type Json, type JsonObject, type Statement } from '../support/cfn-template.ts'
+import { authorize } from '../support/aws/iam-authz.ts'
+import type { PolicyDocument } from '../support/aws/iam-policy.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -67,12 +73,38 @@ function optionsFor (stack: Stack): Omit<TrustPolicyOptions, 'branches'> {
 describe('example-app/iam/gitlab-oidc.yaml', () => {
   it('declares the parameters and outputs the setup notes describe', () => {
     let params = Object.keys((template.Parameters ?? {}) as JsonObject)
-    for (let p of [ 'GitLabUrl', 'Audience', 'ProjectPath', 'DefaultBranch', 'AppName', 'CreateOidcProvider' ]) {
+    for (let p of [ 'GitLabUrl', 'Audience', 'ProjectPath', 'DefaultBranch', 'AppName', 'CreateOidcProvider', 'Stages' ]) {
       assert.ok(params.includes(p), `parameter ${p}`)
     }
     assert.equal(get(template, 'Parameters', 'GitLabUrl', 'Default'), 'https://gitlab.com')
     assert.deepEqual(get(template, 'Outputs', 'StagingRoleArn', 'Value'), { 'Fn::GetAtt': [ 'StagingDeployRole', 'Arn' ] })
     assert.deepEqual(get(template, 'Outputs', 'ProductionRoleArn', 'Value'), { 'Fn::GetAtt': [ 'ProductionDeployRole', 'Arn' ] })
+    assert.deepEqual(get(template, 'Outputs', 'StagingBoundaryArn', 'Value'), { Ref: 'StagingBoundary' })
+    assert.deepEqual(get(template, 'Outputs', 'ProductionBoundaryArn', 'Value'), { Ref: 'ProductionBoundary' })
+    assert.equal(get(template, 'Parameters', 'Stages', 'Default'), 'both')
+    assert.deepEqual(get(template, 'Parameters', 'Stages', 'AllowedValues'), [ 'both', 'production', 'staging' ])
+  })
+
+  it('Stages creates one stage\'s role and boundary (one account per stage), or both', () => {
+    let expected: Record<string, string[]> = {
+      both: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole', 'ProductionBoundary', 'ProductionDeployRole' ],
+      staging: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole' ],
+      production: [ 'GitLabOidcProvider', 'ProductionBoundary', 'ProductionDeployRole' ],
+    }
+    let full = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example' } })
+    for (let [ Stages, resources ] of Object.entries(expected)) {
+      let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example', Stages } })
+      let ids = Object.keys(template.Resources as JsonObject)
+      assert.deepEqual(ids.filter(id => stack.resourceExists(id)).sort(), [ ...resources ].sort(), `Stages=${Stages}`)
+      let outputs = stack.outputs()
+      let stagesOut = resources.filter(r => r.endsWith('DeployRole')).map(r => r.replace('DeployRole', ''))
+      assert.deepEqual(Object.keys(outputs).sort(), [ 'OidcProviderArn', ...stagesOut.flatMap(s => [ `${s}RoleArn`, `${s}BoundaryArn` ]) ].sort(), `Stages=${Stages} outputs`)
+      for (let s of stagesOut) {
+        assert.deepEqual(stack.permissions(`${s}DeployRole`), full.permissions(`${s}DeployRole`), `${s} role does not depend on Stages`)
+        assert.deepEqual(stack.policyDocument(`${s}Boundary`), full.policyDocument(`${s}Boundary`))
+        assert.equal(outputs[`${s}BoundaryArn`], `arn:aws:iam::111111111111:policy/oidc-example-${s.toLowerCase()}-boundary`)
+      }
+    }
   })
 
   for (let { name, d } of deployments) {
@@ -105,6 +137,10 @@ describe('example-app/iam/gitlab-oidc.yaml', () => {
     let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example' } })
     assert.equal(stack.eval(get(template, 'Outputs', 'StagingRoleArn', 'Value') ?? null), roles['staging-role'])
     assert.equal(stack.eval(get(template, 'Outputs', 'ProductionRoleArn', 'Value') ?? null), roles['production-role'])
+    // The boundary settings, once app.arc names them, must be the outputs too.
+    for (let [ setting, output ] of [ [ 'staging-permissions-boundary', 'StagingBoundaryArn' ], [ 'production-permissions-boundary', 'ProductionBoundaryArn' ] ]) {
+      if (roles[setting as string] !== undefined) assert.equal(stack.outputs()[output as string], roles[setting as string], setting)
+    }
     for (let role of [ 'StagingDeployRole', 'ProductionDeployRole' ]) {
       let max = get(stack.resource(role), 'Properties', 'MaxSessionDuration')
       assert.equal(typeof max, 'number')
@@ -128,21 +164,13 @@ describe('example-app/iam/gitlab-oidc.yaml', () => {
 /* Permissions: what Architect needs, per stage, and nothing of the other    */
 /* ------------------------------------------------------------------------ */
 
-function wildcard (pattern: string, value: string): boolean {
-  let re = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')
-  return new RegExp(`^${re}$`).test(value)
-}
+type Context = Record<string, string>
 
-function list (v: string | string[]): string[] {
-  return Array.isArray(v) ? v : [ v ]
-}
-
-// Action/resource matching; a statement's Condition is taken as satisfied
-// (the only conditions in the template narrow PassRole and event source mappings).
-function allows (statements: Statement[], action: string, resource: string): boolean {
-  return statements.some(s => s.Effect === 'Allow' &&
-    list(s.Action).some(a => wildcard(a.toLowerCase(), action.toLowerCase())) &&
-    list(s.Resource).some(r => wildcard(r, resource)))
+// Evaluated as IAM would: Action/Resource wildcards, conditions (with the request's context
+// keys), explicit denies.
+function allows (statements: Statement[], action: string, resource: string, context: Context = {}): boolean {
+  let doc = { Version: '2012-10-17', Statement: statements } as unknown as PolicyDocument
+  return authorize({ identity: [ doc ] }, { action, resource, context }).decision === 'allow'
 }
 
 const account = '111111111111'
@@ -151,17 +179,20 @@ const region = 'us-west-2'
 // What an Architect deploy of stage `Stage` (stack <prefix><Stage>) does with each
 // resource type it packages, as (action, resource) pairs. Names follow
 // CloudFormation's <stack>-<LogicalId>-<random> scheme.
-function needsFor (stage: 'Staging' | 'Production'): Record<string, [string, string][]> {
+function needsFor (stage: 'Staging' | 'Production'): Record<string, [string, string, Context?][]> {
   let stack = `OidcExample${stage}`
+  let boundary = { 'iam:PermissionsBoundary': `arn:aws:iam::${account}:policy/oidc-example-${stage.toLowerCase()}-boundary` }
   let lower = stack.toLowerCase()
   let fn = `arn:aws:lambda:${region}:${account}:function:${stack}-GetIndexHTTPLambda-AbC123`
   return {
     'AWS::IAM::Role': [
-      [ 'iam:CreateRole', `arn:aws:iam::${account}:role/${stack}-Role-AbC123` ],
-      [ 'iam:PutRolePolicy', `arn:aws:iam::${account}:role/${stack}-Role-AbC123` ],
-      [ 'iam:PassRole', `arn:aws:iam::${account}:role/${stack}-Role-AbC123` ],
+      [ 'iam:CreateRole', `arn:aws:iam::${account}:role/${stack}-Role-AbC123`, boundary ],
+      [ 'iam:PutRolePermissionsBoundary', `arn:aws:iam::${account}:role/${stack}-Role-AbC123`, boundary ],
+      [ 'iam:PutRolePolicy', `arn:aws:iam::${account}:role/${stack}-Role-AbC123`, boundary ],
+      [ 'iam:PassRole', `arn:aws:iam::${account}:role/${stack}-Role-AbC123`, { 'iam:PassedToService': 'lambda.amazonaws.com' } ],
+      [ 'iam:PassRole', `arn:aws:iam::${account}:role/${stack}-SchedulerRole-AbC123`, { 'iam:PassedToService': 'scheduler.amazonaws.com' } ],
     ],
-    'AWS::IAM::Policy': [ [ 'iam:PutRolePolicy', `arn:aws:iam::${account}:role/${stack}-SchedulerRole-AbC123` ] ],
+    'AWS::IAM::Policy': [ [ 'iam:PutRolePolicy', `arn:aws:iam::${account}:role/${stack}-SchedulerRole-AbC123`, boundary ] ],
     'AWS::SSM::Parameter': [ [ 'ssm:PutParameter', `arn:aws:ssm:${region}:${account}:parameter/${stack}/events/deployed` ] ],
     'AWS::Serverless::Function': [
       [ 'lambda:CreateFunction', fn ], [ 'lambda:UpdateFunctionCode', fn ], [ 'lambda:TagResource', fn ],
@@ -169,7 +200,7 @@ function needsFor (stage: 'Staging' | 'Production'): Record<string, [string, str
     ],
     'AWS::Serverless::HttpApi': [ [ 'apigateway:POST', `arn:aws:apigateway:${region}::/apis` ] ],
     'AWS::Lambda::Permission': [ [ 'lambda:AddPermission', fn ] ],
-    'AWS::Lambda::EventSourceMapping': [ [ 'lambda:CreateEventSourceMapping', '*' ] ],
+    'AWS::Lambda::EventSourceMapping': [ [ 'lambda:CreateEventSourceMapping', '*', { 'lambda:FunctionArn': fn } ] ],
     'AWS::DynamoDB::Table': [ [ 'dynamodb:CreateTable', `arn:aws:dynamodb:${region}:${account}:table/${stack}-ThingsTable-AbC123` ] ],
     'AWS::SNS::Topic': [
       [ 'sns:CreateTopic', `arn:aws:sns:${region}:${account}:${stack}-DeployedEventTopic-AbC123` ],
@@ -239,14 +270,15 @@ describe('deploy role permissions', () => {
     let other: 'Staging' | 'Production' = stage === 'Staging' ? 'Production' : 'Staging'
     it(`let the ${stage.toLowerCase()} role do what a ${stage.toLowerCase()} deploy needs, and not touch ${other.toLowerCase()} resources`, () => {
       for (let [ type, pairs ] of Object.entries(needsFor(stage))) {
-        for (let [ action, resource ] of pairs) {
-          assert.ok(allows(policies[stage], action, resource), `${stage} role: ${type} needs ${action} on ${resource}`)
+        for (let [ action, resource, context ] of pairs) {
+          assert.ok(allows(policies[stage], action, resource, context), `${stage} role: ${type} needs ${action} on ${resource}`)
         }
       }
       for (let [ type, pairs ] of Object.entries(needsFor(other))) {
-        for (let [ action, resource ] of pairs) {
-          if (!resource.includes(other) && !resource.includes(other.toLowerCase())) continue // shared by both stages
-          assert.ok(!allows(policies[stage], action, resource), `${stage} role must not ${action} on ${resource} (${type})`)
+        for (let [ action, resource, context ] of pairs) {
+          let names = `${resource} ${JSON.stringify(context ?? {})}`
+          if (!names.includes(other) && !names.includes(other.toLowerCase())) continue // shared by both stages
+          assert.ok(!allows(policies[stage], action, resource, context), `${stage} role must not ${action} on ${resource} (${type})`)
         }
       }
     })
@@ -269,5 +301,78 @@ describe('deploy role permissions', () => {
     let review = policies.Staging.filter(s => s.Sid?.startsWith('ReviewApp'))
     assert.deepEqual(review.map(s => s.Sid), [ 'ReviewAppStacksDelete', 'ReviewAppDestroyDeployBucket' ])
     assert.equal(swap(policies.Production), swap(policies.Staging.filter(s => !review.includes(s))))
+  })
+})
+
+/* ------------------------------------------------------------------------ */
+/* Review apps: arc deploy --name mr-<iid>, arc destroy --name mr-<iid>     */
+/* ------------------------------------------------------------------------ */
+
+describe('review apps (issue 8)', () => {
+  let stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example' } })
+  let policies = { Staging: stack.permissions('StagingDeployRole'), Production: stack.permissions('ProductionDeployRole') }
+  let cfn = (name: string): string => `arn:aws:cloudformation:${region}:${account}:stack/${name}/0f0e0d0c-1111-2222-3333-444455556666`
+  let review = 'OidcExampleStagingMr7'
+  let deployBucket = 'oidc-example-cfn-deployments-1a2b3'
+  let staticBucket = `${review.toLowerCase()}-staticbucket-1a2b3c4d5e6f`
+  let boundary = { 'iam:PermissionsBoundary': `arn:aws:iam::${account}:policy/oidc-example-staging-boundary` }
+  let fn = `arn:aws:lambda:${region}:${account}:function:${review}-GetIndexHTTPLambda-AbC123`
+
+  // What `arc destroy --app oidc-example --name mr-7 --force --now` calls (@architect/destroy:
+  // index.js, _delete-bucket.js, _ssm.js, _delete-logs.js), then what CloudFormation's DeleteStack
+  // does with the caller's credentials for the resources Architect creates.
+  let destroyCalls: [string, string, Context?][] = [
+    [ 'cloudformation:DescribeStacks', cfn(review) ],
+    [ 'cloudformation:DescribeStackResources', cfn(review) ],
+    [ 's3:ListBucket', `arn:aws:s3:::${staticBucket}` ], // HeadBucket, ListObjectsV2
+    [ 's3:DeleteObject', `arn:aws:s3:::${staticBucket}/index.html` ], // DeleteObjects
+    [ 's3:DeleteBucket', `arn:aws:s3:::${staticBucket}` ],
+    [ 'ssm:GetParameter', `arn:aws:ssm:${region}:${account}:parameter/oidc-example/deploy/bucket` ],
+    [ 's3:ListBucket', `arn:aws:s3:::${deployBucket}` ],
+    [ 's3:DeleteObject', `arn:aws:s3:::${deployBucket}/0a1b2c3d-template.json` ],
+    [ 's3:DeleteBucket', `arn:aws:s3:::${deployBucket}` ],
+    [ 'logs:DescribeLogGroups', `arn:aws:logs:${region}:${account}:log-group:*` ],
+    [ 'logs:DeleteLogGroup', `arn:aws:logs:${region}:${account}:log-group:/aws/lambda/${review}-GetIndexHTTPLambda-AbC123` ],
+    [ 'cloudformation:DeleteStack', cfn(review) ],
+    // CloudFormation deleting the stack's resources
+    [ 'lambda:DeleteFunction', fn ],
+    [ 'lambda:RemovePermission', fn ],
+    [ 'lambda:DeleteEventSourceMapping', `arn:aws:lambda:${region}:${account}:event-source-mapping:0a1b2c3d`, { 'lambda:FunctionArn': fn } ],
+    [ 'iam:DeleteRolePolicy', `arn:aws:iam::${account}:role/${review}-Role-AbC123`, boundary ],
+    [ 'iam:DeleteRole', `arn:aws:iam::${account}:role/${review}-Role-AbC123` ],
+    [ 'dynamodb:DeleteTable', `arn:aws:dynamodb:${region}:${account}:table/${review}-ThingsTable-AbC123` ],
+    [ 'sns:DeleteTopic', `arn:aws:sns:${region}:${account}:${review}-DeployedEventTopic-AbC123` ],
+    [ 'sqs:DeleteQueue', `arn:aws:sqs:${region}:${account}:${review}-WorkQueue-AbC123.fifo` ],
+    [ 'scheduler:DeleteSchedule', `arn:aws:scheduler:${region}:${account}:schedule/default/${review}-NightlyScheduleEvent-AbC123` ],
+    [ 'ssm:DeleteParameter', `arn:aws:ssm:${region}:${account}:parameter/${review}/tables/things` ],
+    [ 's3:DeleteBucketPolicy', `arn:aws:s3:::${staticBucket}` ],
+    [ 'apigateway:DELETE', `arn:aws:apigateway:${region}::/apis/abc123` ],
+  ]
+
+  it('the staging role can do everything arc destroy --name mr-<iid> needs', () => {
+    for (let [ action, resource, context ] of destroyCalls) {
+      assert.ok(allows(policies.Staging, action, resource, context), `${action} on ${resource}`)
+    }
+  })
+
+  it('the staging role cannot delete the main staging stack (explicit deny), the production stack, or another named stack', () => {
+    let decide = (name: string): string => authorize({ identity: [ { Statement: policies.Staging } as unknown as PolicyDocument ] }, { action: 'cloudformation:DeleteStack', resource: cfn(name) }).decision
+    assert.equal(decide('OidcExampleStaging'), 'explicit-deny')
+    assert.equal(decide('OidcExampleProduction'), 'explicit-deny')
+    assert.equal(decide('OidcExampleStagingDemo'), 'implicit-deny', 'only Mr<iid> stacks are review apps')
+    assert.equal(decide('OtherAppStagingMr7'), 'implicit-deny')
+    assert.equal(decide('OidcExampleStagingMr12'), 'allow')
+  })
+
+  it('the production role deletes nothing of staging, not even its own stack', () => {
+    for (let [ action, resource, context ] of destroyCalls) {
+      if (!/Staging|staging|deployments/.test(resource) || !/Delete|DELETE|Remove/.test(action)) continue
+      // Every deploy prunes old artifacts of the shared deployment bucket (@architect/deploy 02-clean-up-artifacts).
+      if (action === 's3:DeleteObject' && resource.startsWith(`arn:aws:s3:::${deployBucket}/`)) continue
+      assert.ok(!allows(policies.Production, action, resource, context), `production role: ${action} on ${resource}`)
+    }
+    for (let name of [ 'OidcExampleStaging', 'OidcExampleStagingMr7', 'OidcExampleProduction', 'OidcExampleProductionMr7' ]) {
+      assert.ok(!allows(policies.Production, 'cloudformation:DeleteStack', cfn(name)), name)
+    }
   })
 })
