@@ -1,0 +1,143 @@
+/**
+ * gitlab-ci-local (a devDependency) running a project's real .gitlab-ci.yml on this machine:
+ * shell executor for every job (`--force-shell-executor`: `image:` never reaches docker), Node 22
+ * (gitlab-ci-local needs it), our rsync (test/support/bin, see rsync.ts) first on PATH, and a
+ * clean environment. It does not mint ID tokens and sets GITLAB_CI=false: callers pass the
+ * token as the `id_tokens:` variable and GITLAB_CI=true with `variables`.
+ *
+ * runGitlabCiLocal spawns it asynchronously: a stand-in served by the calling process must keep
+ * answering while the jobs run.
+ */
+import { spawn, spawnSync } from 'node:child_process'
+import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { NODE22, ROOT } from './install.ts'
+
+export const GITLAB_CI_LOCAL = join(ROOT, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js')
+/** The directory holding our `rsync`, put first on PATH of gitlab-ci-local runs only. */
+export const RSYNC_DIR = join(import.meta.dirname, 'bin')
+
+export interface GitRepoOptions {
+  /** Branch to commit on (default main). */
+  branch?: string
+  /** URL of the `origin` remote: gitlab-ci-local derives CI_SERVER_URL, CI_PROJECT_PATH... from it. */
+  remote: string
+  /** The project's default branch, as origin/HEAD names it (default main). */
+  defaultBranch?: string
+  /** Git author, also gitlab-ci-local's GITLAB_USER_EMAIL. */
+  email?: string
+}
+
+function git (dir: string, args: string[]): string {
+  const r = spawnSync('git', args, { cwd: dir, encoding: 'utf8' })
+  if (r.status !== 0) throw new Error(`git ${args.join(' ')} failed in ${dir}: ${r.stderr}`)
+  return r.stdout.trim()
+}
+
+/**
+ * Make dir a git repository with everything in it committed (node_modules excluded, as a
+ * project's .gitignore would), an origin remote and origin/HEAD; returns the commit SHA.
+ */
+export function initGitRepo (dir: string, opts: GitRepoOptions): string {
+  const branch = opts.branch ?? 'main'
+  const defaultBranch = opts.defaultBranch ?? 'main'
+  git(dir, [ 'init', '-q', '-b', branch ])
+  writeFileSync(join(dir, '.git', 'info', 'exclude'), 'node_modules\n.gitlab-ci-local/\n')
+  git(dir, [ 'config', 'user.email', opts.email ?? 'deploy-bot@example.com' ])
+  git(dir, [ 'config', 'user.name', 'Deploy Bot' ])
+  git(dir, [ 'config', 'commit.gpgsign', 'false' ])
+  git(dir, [ 'remote', 'add', 'origin', opts.remote ])
+  git(dir, [ 'add', '-A' ])
+  git(dir, [ 'commit', '-q', '-m', 'test pipeline' ])
+  git(dir, [ 'update-ref', `refs/remotes/origin/${defaultBranch}`, 'HEAD' ])
+  git(dir, [ 'symbolic-ref', 'refs/remotes/origin/HEAD', `refs/remotes/origin/${defaultBranch}` ])
+  return git(dir, [ 'rev-parse', 'HEAD' ])
+}
+
+export interface GitlabCiLocalOptions {
+  /** --variable NAME=value for every job (the ID token, GITLAB_CI=true, CI_PIPELINE_SOURCE...). */
+  variables?: Record<string, string>
+  /** --unset-variable NAME (e.g. CI_COMMIT_BRANCH in a merge request pipeline). */
+  unset?: string[]
+  /** Environment of gitlab-ci-local (jobs inherit it) on top of the clean base. */
+  env?: Record<string, string>
+  timeoutMs?: number
+}
+
+export interface GitlabCiLocalResult {
+  code: number | null
+  stdout: string
+  stderr: string
+  /** stdout and stderr together, for assertions and the leak check. */
+  output: string
+  timedOut: boolean
+}
+
+let home: string | undefined
+/** An empty HOME for gitlab-ci-local and its jobs (no ~/.gitlab-ci-local/variables.yml, no ~/.aws). */
+function glclHome (): string {
+  if (!home) {
+    const h = home = mkdtempSync(join(tmpdir(), 'gitlab-ci-local-home-'))
+    process.once('exit', () => rmSync(h, { recursive: true, force: true }))
+  }
+  return home
+}
+
+/** The command line and environment of one gitlab-ci-local run. */
+export function gitlabCiLocalCommand (args: string[], opts: GitlabCiLocalOptions = {}): { argv: string[], env: Record<string, string> } {
+  const node = realpathSync(NODE22)
+  const variables = Object.entries(opts.variables ?? {}).flatMap(([ k, v ]) => [ '--variable', `${k}=${v}` ])
+  const overridden = [ ...Object.keys(opts.variables ?? {}), ...(opts.unset ?? []) ]
+  const argv = [
+    GITLAB_CI_LOCAL, '--force-shell-executor', '--no-color', '--home', glclHome(),
+    ...(overridden.length ? [ '--ignore-predefined-vars', overridden.join(',') ] : []),
+    ...variables, ...(opts.unset ?? []).flatMap(name => [ '--unset-variable', name ]), ...args,
+  ]
+  const env: Record<string, string> = {
+    PATH: `${RSYNC_DIR}:${dirname(node)}:/usr/local/bin:/usr/bin:/bin`,
+    HOME: glclHome(),
+    TMPDIR: tmpdir(),
+    LANG: 'C.UTF-8',
+    NO_COLOR: '1',
+    FORCE_COLOR: '0',
+    NO_UPDATE_NOTIFIER: '1',
+    npm_config_offline: 'true',
+    npm_config_update_notifier: 'false',
+    ...opts.env,
+  }
+  return { argv, env }
+}
+
+/** Run gitlab-ci-local in cwd, asynchronously (the stand-ins keep serving meanwhile). */
+export function runGitlabCiLocal (cwd: string, args: string[], opts: GitlabCiLocalOptions = {}): Promise<GitlabCiLocalResult> {
+  const { argv, env } = gitlabCiLocalCommand(args, opts)
+  return new Promise((resolve, reject) => {
+    const child = spawn(realpathSync(NODE22), argv, { cwd, env, stdio: [ 'ignore', 'pipe', 'pipe' ], detached: true })
+    let stdout = '', stderr = '', timedOut = false
+    child.stdout.setEncoding('utf8').on('data', d => { stdout += d })
+    child.stderr.setEncoding('utf8').on('data', d => { stderr += d })
+    const timer = setTimeout(() => {
+      timedOut = true
+      try {
+        process.kill(-child.pid!, 'SIGKILL') // its process group: the jobs' shells and arc too
+      }
+      catch { /* gone */ }
+    }, opts.timeoutMs ?? 120_000)
+    child.on('error', err => {
+      clearTimeout(timer)
+      reject(err)
+    })
+    child.on('close', code => {
+      clearTimeout(timer)
+      resolve({ code, stdout, stderr, output: stdout + stderr, timedOut })
+    })
+  })
+}
+
+/** Run gitlab-ci-local synchronously (for runs that need no stand-in: --list-json, --preview). */
+export function gitlabCiLocalSync (cwd: string, args: string[], opts: GitlabCiLocalOptions = {}): GitlabCiLocalResult {
+  const { argv, env } = gitlabCiLocalCommand(args, opts)
+  const r = spawnSync(realpathSync(NODE22), argv, { cwd, env, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 })
+  return { code: r.status, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr, timedOut: r.error !== undefined }
+}
