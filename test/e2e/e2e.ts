@@ -15,6 +15,8 @@ export interface Run extends ArcResult {
   output: string
   /** AWS SDK modules the arc process loaded. */
   sdkModules: string[]
+  /** The app directory arc ran in (removed when the suite closes). */
+  appDir: string
 }
 
 export const NODES = ['node22', 'node24'] as const
@@ -72,7 +74,7 @@ export async function startSuite (): Promise<Suite> {
       if (email) assert.ok(!output.includes(email), `output of \`arc ${args.join(' ')}\` contains the user's e-mail`)
       leakChecks.outputs++
       const sdkModules = existsSync(traceFile) ? readFileSync(traceFile, 'utf8').split('\n').filter(Boolean) : []
-      return { ...result, output, sdkModules }
+      return { ...result, output, sdkModules, appDir: app.dir }
     },
     async close () {
       for (const app of apps) app.remove()

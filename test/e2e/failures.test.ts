@@ -5,7 +5,8 @@
  */
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { EXAMPLE_APP } from '../support/harness.ts'
 import type { ClaimOverrides, MintOptions } from '../support/gitlab.ts'
@@ -19,12 +20,16 @@ after(async () => { await suite?.close() })
 
 const exampleArc = readFileSync(join(EXAMPLE_APP, 'app.arc'), 'utf8')
 const now = () => Math.floor(Date.now() / 1000)
+// What a GitLab *File* variable gives a job: the path of a file holding the value.
+const fileVariable = join(mkdtempSync(join(tmpdir(), 'gitlab-file-var-')), 'ARC_ROLE_ARN')
+writeFileSync(fileVariable, 'arn:aws:iam::111111111111:role/oidc-example-production-deploy\n')
 
 interface Case {
   name: string
   args?: string[]
   claims?: ClaimOverrides
-  mint?: MintOptions
+  /** A function is called when the test runs (token times relative to then, not to when the table was built). */
+  mint?: MintOptions | (() => MintOptions)
   /** Job variables on top of the job's own (undefined removes one). */
   env?: (s: StandIns, token: string) => Record<string, string | undefined>
   arc?: string
@@ -46,7 +51,7 @@ const cases: Case[] = [
     expect: [/The ID token in CI variable GITLAB_OIDC_TOKEN is not a JWT/] },
   { name: 'an expired token (pre-flight, beyond 60 s of skew)', mint: { expired: true }, sts: 0,
     expect: [/The ID token cannot be used: it expired at .*, 60 min ago/, /subject \.+ project_path:acme\/oidc-example:ref_type:branch:ref:main/] },
-  { name: 'a token not valid yet', mint: { issuedAt: now() + 3600 }, claims: {}, env: (s, t) => ({ GITLAB_OIDC_TOKEN: t }), sts: 0,
+  { name: 'a token not valid yet', mint: () => ({ issuedAt: now() + 3600 }), claims: {}, env: (s, t) => ({ GITLAB_OIDC_TOKEN: t }), sts: 0,
     expect: [/it is not valid before/] },
   { name: 'a role ARN that is not one', env: () => ({ ARC_ROLE_ARN: 'arn:aws:iam::1111:role/deploy' }), sts: 0,
     expect: [/CI variable ARC_ROLE_ARN is not an IAM role ARN: "arn:aws:iam::1111:role\/deploy"/] },
@@ -62,6 +67,14 @@ const cases: Case[] = [
     expect: [/`arc deploy production` would deploy the STAGING stack/, /arc deploy --production/] },
   { name: 'production from an unprotected branch', claims: { ref: 'feature/x', ref_protected: 'false' }, sts: 0,
     expect: [/Refusing a production deploy from branch `feature\/x`, which is not protected/, /allow-unprotected-production true/, /ARC_ALLOW_UNPROTECTED_PRODUCTION=true/] },
+  { name: 'a permissions boundary that is not a policy ARN', env: () => ({ ARC_PERMISSIONS_BOUNDARY: 'oidc-example-production-boundary' }), sts: 0,
+    expect: [/Invalid CI variable$/m, /CI variable ARC_PERMISSIONS_BOUNDARY is not an IAM managed policy ARN: "oidc-example-production-boundary"/, /Settings → CI\/CD → Variables/] },
+  { name: 'a boundary in another account than the role', arc: exampleArc.replace('policy/oidc-example-production-boundary', 'policy/x').replace('111111111111:policy/x', '222222222222:policy/x'), sts: 0,
+    expect: [/Invalid @gitlab-oidc setting$/m, /is in account 222222222222, but the production role .* is in 111111111111/] },
+  { name: 'a GitLab File variable where a value was expected', env: () => ({ ARC_ROLE_ARN: fileVariable }), sts: 0,
+    expect: [/CI variable ARC_ROLE_ARN is a GitLab \*File\* variable \(the job gets the path .*ARC_ROLE_ARN, not the value\)/, /change its type to \*Variable\*/] },
+  { name: 'a production deploy from a job whose environment tier is not production', claims: { environment: 'staging', environment_protected: 'false' }, sts: 0,
+    expect: [/Refusing a production deploy from a job whose GitLab environment is not production: staging \(deployment tier staging\)/, /ARC_ENVIRONMENT_CHECK=false/] },
   { name: 'a role outside the allowed accounts', env: () => ({ ARC_ALLOWED_ACCOUNTS: '222222222222 333333333333' }), sts: 0,
     expect: [/The role is in AWS account 111111111111, which is not an allowed account/, /222222222222, 333333333333 \(from CI variable ARC_ALLOWED_ACCOUNTS\)/] },
 
@@ -74,7 +87,7 @@ const cases: Case[] = [
     expect: [/The token's audience \(sts\.amazonaws\.com\) is not a client ID of the IAM OIDC provider/, /aud: </] },
   { name: 'InvalidIdentityToken: signed by a key the issuer does not publish', mint: { signWith: 'unknown-key-same-kid' }, sts: 1,
     expect: [/AWS did not accept the ID token \(InvalidIdentityToken\)/] },
-  { name: 'ExpiredTokenException: expired for AWS, within our skew', mint: { issuedAt: now() - 3630 }, sts: 1,
+  { name: 'ExpiredTokenException: expired for AWS, within our skew', mint: () => ({ issuedAt: now() - 3630 }), sts: 1,
     expect: [/AWS says the ID token has expired \(ExpiredTokenException\)/] },
   { name: 'ValidationError: duration above the role\'s MaxSessionDuration', env: () => ({ ARC_ROLE_DURATION: '7200' }), sts: 1,
     expect: [/The requested session of 7200 s is longer than the role allows \(ValidationError\)/, /--max-session-duration 7200/] },
@@ -91,7 +104,7 @@ for (const node of NODES) {
     for (const c of cases) {
       test(c.name, async () => {
         const { s } = suite
-        const job = s.job(c.claims ?? {}, c.mint ?? {})
+        const job = s.job(c.claims ?? {}, typeof c.mint === 'function' ? c.mint() : c.mint ?? {})
         const env = { ...job.env, ...c.env?.(s, job.token) }
         if (c.faults) s.aws.injectStsFaults(...c.faults)
         const from = lastSeq(s)
