@@ -1,17 +1,17 @@
 /**
  * `arc-gitlab-oidc doctor`: what the plugin would do in this job, and why, without deploying.
- * Shows the token's non-sensitive claims, which role each stage would use and from which
- * setting, a trust-policy condition matching this job, and with --exchange does a real exchange.
- * Never prints the token, a secret key or a session token.
+ * Shows which role and permissions boundary each stage would use and from which setting, the
+ * token's non-sensitive claims, a trust-policy condition matching this job, and with --exchange
+ * does a real exchange. Never prints the token, a secret key or a session token.
  */
 import { parseArgs } from 'node:util'
-import { maxAttempts } from '../plugin/activate.ts'
+import { exchangeRequest } from '../plugin/activate.ts'
 import { ExchangeError } from '../plugin/sts-errors.ts'
 import { explainExchange } from '../report/explain.ts'
 import { ManifestError, readManifest } from '../plugin/manifest.ts'
 import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } from '../report/format.ts'
 import { defaultSessionName } from '../plugin/session.ts'
-import { SettingsError, describeSource, resolveSettings } from '../plugin/settings.ts'
+import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from '../plugin/settings.ts'
 import { TokenError, checkClaims, decodeToken, findToken, humanDuration, type Claims, type FoundToken } from '../plugin/token.ts'
 import { conditionForClaims } from '../iam/trust-policy.ts'
 import type { Stage } from '../plugin/detect.ts'
@@ -23,9 +23,9 @@ export type DoctorIo = CliIo
 export const DOCTOR_HELP = `Usage: arc-gitlab-oidc doctor [--token-file FILE] [--exchange] [--stage staging|production]
 
 Checks this job's GitLab OIDC setup for arc-plugin-gitlab-oidc:
-  the ID token's claims (never the token), its expiry, the role each stage
-  would use and which setting it comes from, and a trust-policy condition
-  that matches this job.
+  the role and permissions boundary each stage would use and which setting
+  each comes from, the ID token's claims (never the token), its expiry, and
+  a trust-policy condition that matches this job.
 
 Options:
   --token-file FILE   read the ID token from FILE instead of the job's variables
@@ -35,7 +35,33 @@ Options:
 
 Exit codes: 0 all good, 1 a problem was found, 2 usage error.`
 
+interface Options { tokenFile?: string, exchange: boolean, stage: Stage }
+
+/** A run of the checks: problems are counted as they are printed. */
+class Report {
+  problems = 0
+  readonly io: DoctorIo
+  constructor (io: DoctorIo) { this.io = io }
+  out (text: string): void { this.io.stdout(text) }
+  fail (text: string): void { this.problems++; this.io.stderr(text) }
+}
+
 export async function doctor (args: string[], io: DoctorIo): Promise<number> {
+  const options = parse(args, io)
+  if (typeof options === 'number') return options
+  const env: NodeJS.ProcessEnv = options.tokenFile
+    ? { ...io.env, AWS_WEB_IDENTITY_TOKEN_FILE: options.tokenFile, GITLAB_OIDC_TOKEN: undefined, ARC_OIDC_TOKEN_VARIABLE: undefined }
+    : { ...io.env }
+  const report = new Report(io)
+  const settings = settingsSection(env, options.stage, report)
+  if (!settings) return 1
+  const token = tokenSection(env, settings, report)
+  if (token && options.exchange) await exchangeSection(token, settings, env, options.stage, report)
+  report.out(report.problems ? `\n${report.problems} problem${report.problems === 1 ? '' : 's'} found.` : '\nNo problems found.')
+  return report.problems ? 1 : 0
+}
+
+function parse (args: string[], io: DoctorIo): Options | number {
   let values
   try {
     ({ values } = parseArgs({
@@ -62,99 +88,102 @@ export async function doctor (args: string[], io: DoctorIo): Promise<number> {
     io.stderr(`--stage must be staging or production, got "${values.stage}"`)
     return 2
   }
-  const stage: Stage = values.stage
-  const env: NodeJS.ProcessEnv = values['token-file'] ? { ...io.env, AWS_WEB_IDENTITY_TOKEN_FILE: values['token-file'], GITLAB_OIDC_TOKEN: undefined, ARC_OIDC_TOKEN_VARIABLE: undefined } : { ...io.env }
-  let problems = 0
-  const fail = (text: string) => { problems++; io.stderr(text) }
+  return { ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}), exchange: values.exchange, stage: values.stage }
+}
 
-  // Settings, for both stages.
-  let settings
+const sourced = (s: Setting<unknown>, value = String(s.value)): string => `${value} (from ${describeSource(s.source)})`
+
+/** Settings for both stages: role and boundary, each with where it came from. */
+function settingsSection (env: NodeJS.ProcessEnv, stage: Stage, report: Report): Settings | undefined {
+  let settings: Settings
   try {
-    settings = resolveSettings({ env, manifest: readManifest(io.cwd), stage })
+    settings = resolveSettings({ env, manifest: readManifest(report.io.cwd), stage })
   }
   catch (err) {
     if (err instanceof SettingsError || err instanceof ManifestError) {
-      io.stderr(`× Settings: ${err.message}`)
-      return 1
+      report.fail(`× Settings: ${err.message}`)
+      return undefined
     }
     throw err
   }
-  const roleRow = (s: Stage): Row => {
-    const role = settings.roles[s]
-    return [s, role ? `${role.value} (from ${describeSource(role.source)})` : 'none: set ARC_ROLE_ARN or `' + s + '-role` in @gitlab-oidc']
+  const perStage = (s: Stage): Row[] => {
+    const role = settings.roles[s], boundary = settings.boundaries[s]
+    return [
+      [`${s} role`, role ? sourced(role) : `none: set ARC_ROLE_ARN or \`${s}-role\` in @gitlab-oidc`],
+      [`${s} boundary`, boundary ? sourced(boundary) : `none: roles Architect creates for ${s} get no permissions boundary`],
+    ]
   }
-  io.stdout('Settings')
-  io.stdout(rows([
-    roleRow('production'),
-    roleRow('staging'),
-    ['region', `${settings.region.value} (from ${describeSource(settings.region.source)})`],
-    ['duration', `${settings.duration.value} s (from ${describeSource(settings.duration.source)})`],
-    ['timeout', `${settings.timeout.value} s (from ${describeSource(settings.timeout.source)})`],
+  report.out('Settings')
+  report.out(rows([
+    ...perStage('production'),
+    ...perStage('staging'),
+    ['region', sourced(settings.region)],
+    ['duration', sourced(settings.duration, `${settings.duration.value} s`)],
+    ['timeout', sourced(settings.timeout, `${settings.timeout.value} s`)],
     ['unprotected production', settings.allowUnprotectedProduction.value ? 'allowed' : 'refused'],
+    ['environment check', settings.environmentCheck.value ? 'on (tier and stage must agree)' : 'off'],
     ...(settings.allowedAccounts ? [['allowed accounts', settings.allowedAccounts.value.join(', ')] as Row] : []),
   ]).join('\n'))
+  return settings
+}
 
-  // The token.
+/** The token: where it is, its claims and expiry, and a trust condition that matches it. */
+function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Report): { found: FoundToken, claims: Claims } | undefined {
   let found: FoundToken | undefined
-  try { found = findToken(env, settings.tokenVariable) }
-  catch (err) {
-    if (err instanceof TokenError) { fail(`× Token: ${err.message}`); return 1 }
-    throw err
-  }
-  if (!found) {
-    fail(`× Token: none found. Declare one in .gitlab-ci.yml:\n    id_tokens:\n      ${settings.tokenVariable?.value ?? 'GITLAB_OIDC_TOKEN'}:\n        aud: ${env.CI_SERVER_URL || 'https://gitlab.com'}\n  or pass --token-file FILE.`)
-    return 1
-  }
   let claims: Claims
-  try { claims = decodeToken(found.token, found.source) }
+  try {
+    found = findToken(env, settings.tokenVariable)
+    if (!found) {
+      report.fail(`× Token: none found. Declare one in .gitlab-ci.yml:\n    id_tokens:\n      ${settings.tokenVariable?.value ?? 'GITLAB_OIDC_TOKEN'}:\n        aud: ${env.CI_SERVER_URL || 'https://gitlab.com'}\n  or pass --token-file FILE.`)
+      return undefined
+    }
+    claims = decodeToken(found.token, found.source)
+  }
   catch (err) {
-    if (err instanceof TokenError) { fail(`× Token: ${err.message}`); return 1 }
+    if (err instanceof TokenError) { report.fail(`× Token: ${err.message}`); return undefined }
     throw err
   }
-  io.stdout(`\nID token (from ${found.source})`)
-  io.stdout(rows(assertedRows(claims)).join('\n'))
+  const now = report.io.now()
+  report.out(`\nID token (from ${found.source})`)
+  report.out(rows(assertedRows(claims)).join('\n'))
   if (typeof claims.exp === 'number') {
-    const left = claims.exp - io.now().getTime() / 1000
-    io.stdout(rows([['valid for', left > 0 ? `${humanDuration(left)} more (until ${bothTimes(new Date(claims.exp * 1000))})` : 'expired']]).join('\n'))
+    const left = claims.exp - now.getTime() / 1000
+    report.out(rows([['valid for', left > 0 ? `${humanDuration(left)} more (until ${bothTimes(new Date(claims.exp * 1000))})` : 'expired']]).join('\n'))
   }
-  for (const problem of checkClaims(claims, io.now())) fail(`× Token: ${problem}`)
+  for (const problem of checkClaims(claims, now)) report.fail(`× Token: ${problem}`)
   if (claims.ref_protected === 'false') {
-    io.stdout(rows([['note', `ref \`${claims.ref}\` is not protected: production deploys from it are refused${settings.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
+    report.out(rows([['note', `ref \`${claims.ref}\` is not protected: production deploys from it are refused${settings.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
   }
-
   try {
-    io.stdout('\nA trust-policy condition that matches this job:')
-    io.stdout(JSON.stringify({ Condition: conditionForClaims(claims) }, null, 2))
+    report.out('\nA trust-policy condition that matches this job:')
+    report.out(JSON.stringify({ Condition: conditionForClaims(claims) }, null, 2))
   }
-  catch (err) { fail(`× Trust policy: ${(err as Error).message}`) }
+  catch (err) { report.fail(`× Trust policy: ${(err as Error).message}`) }
+  return { found, claims }
+}
 
-  if (values.exchange) {
-    const role = settings.roles[stage]
-    if (!role) {
-      fail(`× Exchange: no role for ${stage}`)
-      return 1
-    }
-    const sessionName = settings.sessionName?.value ?? defaultSessionName(claims, env)
-    const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
-    const { exchange } = await import('../plugin/exchange.ts')
-    try {
-      const creds = await exchange({
-        token: found.token, roleArn: role.value, sessionName, durationSeconds: settings.duration.value,
-        region: settings.region.value, timeoutMs: settings.timeout.value * 1000, maxAttempts: maxAttempts(env), ...(endpoint ? { endpoint } : {}),
-      })
-      io.stdout(`\n✓ Exchange for ${stage}: assumed ${creds.assumedRoleArn}`)
-      io.stdout(rows([['session', sessionName], ['expires', bothTimes(creds.expiration)], ['attempts', String(creds.attempts)]]).join('\n'))
-    }
-    catch (err) {
-      if (!(err instanceof ExchangeError)) throw err
-      const problem = explainExchange(err, {
-        roleArn: role.value, roleSource: describeSource(role.source), sessionName,
-        durationSeconds: settings.duration.value, durationSource: describeSource(settings.duration.source),
-        region: settings.region.value, claims, tokenSource: found.source,
-      })
-      fail(formatProblem(new PluginError(problem).problem).replace('Architect was stopped before any AWS call.', 'No credentials were issued.'))
-    }
+/** A real exchange for the stage (the credentials are reported, never printed). */
+async function exchangeSection (token: { found: FoundToken, claims: Claims }, settings: Settings, env: NodeJS.ProcessEnv, stage: Stage, report: Report): Promise<void> {
+  const role = settings.roles[stage]
+  if (!role) {
+    report.fail(`× Exchange: no role for ${stage}`)
+    return
   }
-  io.stdout(problems ? `\n${problems} problem${problems === 1 ? '' : 's'} found.` : '\nNo problems found.')
-  return problems ? 1 : 0
+  const { found, claims } = token
+  const sessionName = settings.sessionName?.value ?? defaultSessionName(claims, env)
+  const { exchange } = await import('../plugin/exchange.ts')
+  try {
+    const creds = await exchange(exchangeRequest(found.token, role.value, sessionName, settings, env))
+    report.out(`\n✓ Exchange for ${stage}: assumed ${creds.assumedRoleArn}`)
+    report.out(rows([['session', sessionName], ['expires', bothTimes(creds.expiration)], ['attempts', String(creds.attempts)]]).join('\n'))
+  }
+  catch (err) {
+    if (!(err instanceof ExchangeError)) throw err
+    const problem = explainExchange(err, {
+      roleArn: role.value, roleSource: describeSource(role.source), sessionName,
+      durationSeconds: settings.duration.value, durationSource: describeSource(settings.duration.source),
+      region: settings.region.value, claims, tokenSource: found.source,
+    })
+    report.fail(formatProblem(new PluginError({ ...problem, footer: 'No credentials were issued.' }).problem))
+  }
 }
