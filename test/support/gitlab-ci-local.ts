@@ -9,9 +9,10 @@
  * answering while the jobs run.
  */
 import { spawn, spawnSync } from 'node:child_process'
-import { mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { yaml } from './cfn-template.ts'
 import { NODE22, ROOT } from './install.ts'
 
 export const GITLAB_CI_LOCAL = join(ROOT, 'node_modules', 'gitlab-ci-local', 'dist', 'index.js')
@@ -140,4 +141,32 @@ export function gitlabCiLocalSync (cwd: string, args: string[], opts: GitlabCiLo
   const { argv, env } = gitlabCiLocalCommand(args, opts)
   const r = spawnSync(realpathSync(NODE22), argv, { cwd, env, encoding: 'utf8', timeout: opts.timeoutMs ?? 60_000 })
   return { code: r.status, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr, timedOut: r.error !== undefined }
+}
+
+/** A scratch project: files written into a new temp directory, committed (initGitRepo); remove() when done. */
+export function scratchProject (files: Record<string, string>, opts: Partial<GitRepoOptions> = {}): { dir: string, sha: string, remove (): void } {
+  const dir = realpathSync(mkdtempSync(join(tmpdir(), 'gitlab-ci-project-')))
+  for (const [ path, text ] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true })
+    writeFileSync(join(dir, path), text)
+  }
+  // a loopback URL that nothing listens on: gitlab-ci-local only reads it
+  const sha = initGitRepo(dir, { remote: 'http://127.0.0.1:9/acme/oidc-example.git', ...opts })
+  return { dir, sha, remove: () => rmSync(dir, { recursive: true, force: true }) }
+}
+
+function succeed (r: GitlabCiLocalResult, what: string): string {
+  if (r.code !== 0) throw new Error(`gitlab-ci-local ${what} failed (${r.code}):\n${r.output}`)
+  return r.stdout
+}
+
+/** gitlab-ci-local --preview of a file: the configuration with includes, inputs, extends, defaults and anchors resolved. */
+export function previewConfig (cwd: string, file: string, opts: GitlabCiLocalOptions = {}): Record<string, unknown> {
+  return yaml.load(succeed(gitlabCiLocalSync(cwd, [ '--preview', '--file', file ], opts), '--preview')) as Record<string, unknown>
+}
+
+/** gitlab-ci-local --list-json of a file: each job's `when` in the pipeline the variables describe (`never`: not in it). */
+export function jobWhens (cwd: string, file: string, opts: GitlabCiLocalOptions = {}): Record<string, string> {
+  const jobs = JSON.parse(succeed(gitlabCiLocalSync(cwd, [ '--list-json', '--file', file ], opts), '--list-json')) as Array<{ name: string, when: string }>
+  return Object.fromEntries(jobs.map(j => [ j.name, j.when ]))
 }

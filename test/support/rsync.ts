@@ -1,119 +1,21 @@
 /**
  * The part of rsync that gitlab-ci-local's shell executor runs, in Node, for machines without
- * rsync (this one, and CI). No npm package provides an rsync command: `rsync` and `rsyncwrapper`
- * on npm spawn the real binary. Local copies only, and only these options (anything else is an
- * error, exit 1, so a new use by gitlab-ci-local shows up at once):
- *
- *   -a (-rlpt: recursive, symlinks as symlinks, permissions, times; -g -o -D do not matter here),
- *   -r, -R / --relative, --delete, --delete-excluded, --exclude PATTERN, --exclude=PATTERN,
+ * rsync (this one, and CI): no npm package provides an rsync command (`rsync` and `rsyncwrapper`
+ * on npm spawn the real binary). Local copies only, and only the options gitlab-ci-local 4.75
+ * uses; anything else exits 1, so a new use shows up at once:
+ *   -a (as -rlpt), -r, -R/--relative, --delete, --delete-excluded, --exclude[=]PATTERN,
  *   --exclude-from=FILE, --files-from=FILE
- *
- * gitlab-ci-local 4.75 calls: `-a --delete-excluded --delete --exclude-from=F --exclude .git/lfs
- * --exclude .gitlab-ci-local/ ./ DEST/` (the tracked files, before any job), `--exclude
- * '.gitlab-ci-local/**' -rRa --files-from=F . DEST/.` (artifacts:paths), `-Ra ./FILE DEST/.`
- * (reports:dotenv, cache paths), `-a SRC/. DEST` (artifacts into an isolated build).
- * Used on PATH by test/support/bin/rsync, only for the gitlab-ci-local runs of the tests.
+ * Its calls: `-a --delete-excluded --delete --exclude-from=F --exclude .git/lfs --exclude
+ * .gitlab-ci-local/ ./ DEST/` (tracked files, before the jobs), `--exclude '.gitlab-ci-local/**'
+ * -rRa --files-from=F . DEST/.` (artifacts:paths), `-Ra ./FILE DEST/.` (reports:dotenv, cache),
+ * `-a SRC/. DEST` (artifacts into isolated builds). On PATH through test/support/bin/rsync.
  */
 import {
   chmodSync, copyFileSync, existsSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync,
   type Stats,
 } from 'node:fs'
 import { basename, join, resolve } from 'node:path'
-
-export interface RsyncOptions {
-  recursive: boolean
-  links: boolean
-  perms: boolean
-  times: boolean
-  relative: boolean
-  delete: boolean
-  deleteExcluded: boolean
-  excludes: string[]
-  filesFrom?: string
-  args: string[]
-}
-
-export class RsyncUsageError extends Error {}
-
-const SHORT: Record<string, (o: RsyncOptions) => void> = {
-  a: o => { o.recursive = o.links = o.perms = o.times = true },
-  r: o => { o.recursive = true },
-  R: o => { o.relative = true },
-}
-
-function patternsFrom (file: string, cwd: string): string[] {
-  return readFileSync(resolve(cwd, file), 'utf8').split('\n').map(l => l.replace(/\r$/, ''))
-    .filter(l => l.trim() !== '' && !/^[;#]/.test(l))
-}
-
-/** Parse rsync's command line (the subset above). */
-export function parseArgs (argv: string[], cwd: string): RsyncOptions {
-  const o: RsyncOptions = { recursive: false, links: false, perms: false, times: false, relative: false, delete: false, deleteExcluded: false, excludes: [], args: [] }
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!
-    if (a === '--delete') o.delete = true
-    else if (a === '--delete-excluded') o.deleteExcluded = true
-    else if (a === '--relative') o.relative = true
-    else if (a === '--exclude') o.excludes.push(argv[++i] ?? '')
-    else if (a.startsWith('--exclude=')) o.excludes.push(a.slice('--exclude='.length))
-    else if (a.startsWith('--exclude-from=')) o.excludes.push(...patternsFrom(a.slice('--exclude-from='.length), cwd))
-    else if (a.startsWith('--files-from=')) o.filesFrom = a.slice('--files-from='.length)
-    else if (/^-[A-Za-z]+$/.test(a)) {
-      for (const c of a.slice(1)) {
-        const set = SHORT[c]
-        if (!set) throw new RsyncUsageError(`rsync (test/support/rsync.ts): option -${c} is not implemented`)
-        set(o)
-      }
-    }
-    else if (a.startsWith('-')) throw new RsyncUsageError(`rsync (test/support/rsync.ts): option ${a} is not implemented`)
-    else o.args.push(a)
-  }
-  if (o.args.length < 2) throw new RsyncUsageError('rsync (test/support/rsync.ts): a source and a destination are needed')
-  if (o.excludes.some(p => p === '')) throw new RsyncUsageError('rsync (test/support/rsync.ts): empty --exclude')
-  return o
-}
-
-/** rsync's wildcards: `*` (not `/`), `**` (anything), `?`, `[...]`. */
-function globToRegExp (glob: string): string {
-  let re = ''
-  for (let i = 0; i < glob.length; i++) {
-    const c = glob[i]!
-    if (c === '*' && glob[i + 1] === '*') {
-      re += '.*'
-      i++
-    }
-    else if (c === '*') re += '[^/]*'
-    else if (c === '?') re += '[^/]'
-    else if (c === '[') {
-      const end = glob.indexOf(']', i + 1)
-      if (end < 0) re += '\\['
-      else {
-        re += '[' + glob.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\') + ']'
-        i = end
-      }
-    }
-    else re += c.replace(/[.+^${}()|\\]/g, '\\$&')
-  }
-  return re
-}
-
-/**
- * An exclude pattern as rsync reads it: a trailing `/` matches directories only; a leading `/`
- * anchors at the root of the transfer; a pattern with a `/` or `**` in it is matched against the
- * end of the path (at a directory boundary), one without against the name alone.
- */
-export function compileExclude (pattern: string): (path: string, isDir: boolean) => boolean {
-  const dirOnly = pattern.endsWith('/')
-  let p = dirOnly ? pattern.replace(/\/+$/, '') : pattern
-  const anchored = p.startsWith('/')
-  if (anchored) p = p.replace(/^\/+/, '')
-  const wholePath = anchored || p.includes('/') || p.includes('**')
-  const re = new RegExp(anchored ? `^${globToRegExp(p)}$` : wholePath ? `(^|/)${globToRegExp(p)}$` : `^${globToRegExp(p)}$`)
-  return (path, isDir) => {
-    if (dirOnly && !isDir) return false
-    return re.test(wholePath ? path : basename(path))
-  }
-}
+import { RsyncUsageError, compileExclude, parseArgs, type RsyncOptions } from './rsync-args.ts'
 
 interface Transfer {
   o: RsyncOptions
@@ -171,13 +73,9 @@ function syncDir (t: Transfer, src: string, dest: string, rel: string): void {
   }
 }
 
-const lstatOrNull = (p: string): Stats | null => {
-  try {
-    return lstatSync(p)
-  }
-  catch {
-    return null
-  }
+function lstatOrNull (p: string): Stats | null {
+  try { return lstatSync(p) }
+  catch { return null }
 }
 
 /** With -R: the part of a source path that is recreated under the destination (after `/./`, else all of it). */

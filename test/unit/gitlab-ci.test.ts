@@ -1,131 +1,116 @@
 /**
- * example-app/.gitlab-ci.yml: its jobs and rules, validated against GitLab's CI JSON schema by
- * gitlab-ci-local (which bundles that schema: no network) and its rules evaluated by it.
+ * example-app/.gitlab-ci.yml: its jobs as gitlab-ci-local expands them (extends resolved) and
+ * validates them against GitLab's CI JSON schema (bundled: no network), and its rules evaluated
+ * by gitlab-ci-local for branch and merge request pipelines.
  */
-import { describe, it } from 'node:test'
+import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
+import { DEFAULTS } from '../../src/plugin/settings.ts'
 import { DEFAULT_TOKEN_VARIABLE } from '../../src/plugin/token.ts'
-import { appDir, get, isObject, template, yaml, type JsonObject } from '../support/cfn-template.ts'
+import { appDir, get, template, type Json, type JsonObject } from '../support/cfn-template.ts'
+import { gitlabCiLocalSync, jobWhens, previewConfig, scratchProject } from '../support/gitlab-ci-local.ts'
 
-const require = createRequire(import.meta.url)
-const ciPath = join(appDir, '.gitlab-ci.yml')
+const ciText = readFileSync(join(appDir, '.gitlab-ci.yml'), 'utf8')
+const DEPLOYS = { 'deploy-staging': 'staging', 'deploy-production': 'production', 'deploy-review': 'review/$CI_COMMIT_REF_SLUG', 'stop-review': 'review/$CI_COMMIT_REF_SLUG' }
 
-/* ------------------------------------------------------------------------ */
-/* .gitlab-ci.yml                                                            */
-/* ------------------------------------------------------------------------ */
+let project: ReturnType<typeof scratchProject>
+let ci: JsonObject
+before(() => {
+  project = scratchProject({ '.gitlab-ci.yml': ciText })
+  ci = previewConfig(project.dir, '.gitlab-ci.yml', { variables: {} }) as JsonObject
+})
+after(() => project?.remove())
 
-const ci = yaml.load(readFileSync(ciPath, 'utf8'), { filename: ciPath }) as JsonObject
-
-// Resolve a job's `extends` (one level of hidden templates, which is all the file uses).
-function job (name: string): JsonObject {
-  let j = ci[name]
-  assert.ok(isObject(j), `job ${name}`)
-  let base = typeof j.extends === 'string' ? ci[j.extends] : undefined
-  return { ...(isObject(base) ? base : {}), ...j }
+const job = (name: string): JsonObject => {
+  const j = ci[name]
+  assert.ok(j && typeof j === 'object' && !Array.isArray(j), `job ${name}`)
+  return j as JsonObject
 }
-
-function scriptLines (j: JsonObject): string[] {
-  return [ 'before_script', 'script', 'after_script' ].flatMap(k => {
-    let v = j[k] ?? (k === 'before_script' ? get(ci, 'default', 'before_script') : undefined)
-    return Array.isArray(v) ? v.map(String) : typeof v === 'string' ? [ v ] : []
-  })
-}
+const scriptOf = (j: JsonObject): string[] => [ ...(j.before_script as string[] ?? []), ...(j.script as string[]) ]
 
 describe('example-app/.gitlab-ci.yml', () => {
-  it('installs, tests and deploys on node:22 with node_modules cached by package-lock.json', () => {
-    assert.deepEqual(ci.stages, [ 'install', 'test', 'deploy' ])
-    assert.equal(get(ci, 'default', 'image'), 'node:22')
-    assert.deepEqual(get(ci, 'default', 'cache', 'key', 'files'), [ 'package-lock.json' ])
-    assert.deepEqual(get(ci, 'default', 'cache', 'paths'), [ 'node_modules/' ])
-    assert.equal(get(ci, 'install', 'cache', 'policy'), 'pull-push')
+  it('installs and tests on node:22 with node_modules cached by package-lock.json', () => {
+    assert.deepEqual((ci.stages as Json[]).filter(s => !String(s).startsWith('.')), [ 'install', 'test', 'deploy' ])
+    for (const [ name, policy ] of [ [ 'install', 'pull-push' ], [ 'test', 'pull' ] ]) {
+      assert.equal(get(job(name!), 'image', 'name'), 'node:22')
+      assert.deepEqual(get(job(name!), 'cache', 0, 'key', 'files'), [ 'package-lock.json' ])
+      assert.deepEqual(get(job(name!), 'cache', 0, 'paths'), [ 'node_modules/' ])
+      assert.equal(get(job(name!), 'cache', 0, 'policy'), policy)
+    }
     assert.deepEqual(job('test').script, [ 'npm test' ])
   })
 
-  it('deploys staging from other branches and production from the default branch, with an ID token and no AWS keys', () => {
-    let staging = job('deploy-staging')
-    let production = job('deploy-production')
-    assert.deepEqual(staging.script, [ 'npx arc deploy' ])
-    assert.deepEqual(production.script, [ 'npx arc deploy --production' ])
-    assert.deepEqual(staging.rules, [ { if: '$CI_COMMIT_BRANCH && $CI_COMMIT_BRANCH != $CI_DEFAULT_BRANCH' } ])
-    assert.deepEqual(production.rules, [ { if: '$CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH' } ])
-    let defaultAudience = get(template, 'Parameters', 'GitLabUrl', 'Default')
-    for (let [ j, env ] of [ [ staging, 'staging' ], [ production, 'production' ] ] as const) {
+  it('deploy jobs: an ID token for the server\'s audience, an environment with the reported URL, the reports, no AWS keys', () => {
+    // The IAM template registers GitLabUrl (= CI_SERVER_URL) as the audience unless told otherwise.
+    assert.equal(get(template, 'Parameters', 'Audience', 'Default'), '')
+    for (const [ name, environment ] of Object.entries(DEPLOYS)) {
+      const j = job(name)
       assert.equal(j.stage, 'deploy')
-      assert.equal(get(j, 'environment', 'name'), env)
-      assert.equal(j.resource_group, env)
-      assert.deepEqual(Object.keys(j.id_tokens as JsonObject), [ DEFAULT_TOKEN_VARIABLE ], 'the token variable the plugin reads by default')
-      assert.equal(get(j, 'id_tokens', DEFAULT_TOKEN_VARIABLE, 'aud'), defaultAudience, 'aud = the trust policies\' default audience')
-      for (let line of scriptLines(j)) {
-        assert.doesNotMatch(line, /\baws\s|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|assume-role/i, line)
-      }
+      assert.equal(get(j, 'image', 'name'), 'node:22')
+      assert.deepEqual(j.id_tokens, { [DEFAULT_TOKEN_VARIABLE]: { aud: '$CI_SERVER_URL' } }, `${name}: the token variable the plugin reads by default`)
+      assert.equal(j.interruptible, false)
+      assert.equal(get(j, 'environment', 'name'), environment)
+      assert.equal(get(j, 'environment', 'url'), '$ARC_DEPLOY_URL')
+      assert.ok(typeof j.resource_group === 'string' && j.resource_group.length > 0)
+      assert.equal(j.cache, undefined, `${name} installs on its own`)
+      for (const line of scriptOf(j)) assert.doesNotMatch(line, /\baws\s|AWS_ACCESS_KEY_ID|AWS_SECRET_ACCESS_KEY|AWS_SESSION_TOKEN|assume-role/i, line)
+      if (name === 'stop-review') continue
+      assert.deepEqual(get(j, 'artifacts', 'reports'), { dotenv: `./${DEFAULTS.dotenvReport}`, annotations: `./${DEFAULTS.annotationsReport}` }, 'the files the plugin writes')
     }
-    // Architect ignores a bare `production` argument (it would deploy staging).
-    assert.doesNotMatch(JSON.stringify(staging.script), /production/)
+    assert.deepEqual([ 'deploy-staging', 'deploy-production' ].map(n => get(job(n), 'environment', 'deployment_tier')), [ 'staging', 'production' ])
   })
 
-  describe('validated by gitlab-ci-local against GitLab\'s CI schema', () => {
-    let bin: string | undefined
-    try {
-      bin = join(dirname(require.resolve('gitlab-ci-local/package.json')), 'dist', 'index.js')
-    }
-    catch {
-      bin = undefined
-    }
+  it('deploys with Architect\'s own flags; review apps are named stacks the stop job destroys', () => {
+    const last = (name: string) => scriptOf(job(name)).at(-1)
+    assert.equal(last('deploy-staging'), 'npx arc deploy')
+    assert.equal(last('deploy-production'), 'npx arc deploy --production')
+    assert.equal(last('deploy-review'), 'npx arc deploy --name "mr-$CI_MERGE_REQUEST_IID"')
+    assert.equal(last('stop-review'), 'npx arc destroy --app "$ARC_APP_NAME" --name "mr-$CI_MERGE_REQUEST_IID" --force --now')
+    // Architect ignores a bare `production` argument (it would deploy staging).
+    assert.doesNotMatch(JSON.stringify(job('deploy-staging').script), /production/)
+    assert.equal(get(job('deploy-review'), 'environment', 'on_stop'), 'stop-review')
+    assert.equal(get(job('deploy-review'), 'environment', 'auto_stop_in'), '1 week')
+    assert.equal(get(job('stop-review'), 'environment', 'action'), 'stop')
+    assert.equal(job('stop-review').resource_group, job('deploy-review').resource_group, 'deploy and destroy of one review app never overlap')
+  })
 
-    // Runs gitlab-ci-local on a copy in a scratch directory (it writes .gitlab-ci-local/ there).
-    function glcl (yamlText: string, args: string[]): { status: number | null; stdout: string; stderr: string } {
-      assert.ok(bin, 'gitlab-ci-local is not installed: it is a devDependency of this package (npm install)')
-      let dir = mkdtempSync(join(tmpdir(), 'gitlab-ci-local-'))
+  describe('rules, evaluated by gitlab-ci-local', () => {
+    const whens = (variables: Record<string, string>, unset: string[] = []) => jobWhens(project.dir, '.gitlab-ci.yml', { variables, unset })
+    const deploys = (w: Record<string, string>) => Object.fromEntries(Object.keys(DEPLOYS).map(n => [ n, w[n] ]))
+
+    it('branch pipelines: production on the default branch only, staging elsewhere, install and test always', () => {
+      const main = whens({ CI_COMMIT_BRANCH: 'main' })
+      assert.deepEqual({ install: main.install, test: main.test }, { install: 'on_success', test: 'on_success' })
+      assert.deepEqual(deploys(main), { 'deploy-staging': 'never', 'deploy-production': 'on_success', 'deploy-review': 'never', 'stop-review': 'never' })
+      assert.deepEqual(deploys(whens({ CI_COMMIT_BRANCH: 'feature/login' })), { 'deploy-staging': 'on_success', 'deploy-production': 'never', 'deploy-review': 'never', 'stop-review': 'never' })
+    })
+
+    it('merge request pipelines: a review app and its manual stop job, no branch deploys', () => {
+      const mr = whens({ CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7' }, [ 'CI_COMMIT_BRANCH' ])
+      assert.deepEqual(deploys(mr), { 'deploy-staging': 'never', 'deploy-production': 'never', 'deploy-review': 'on_success', 'stop-review': 'manual' })
+    })
+  })
+
+  it('gitlab-ci-local rejects a broken copy (GitLab\'s CI schema)', () => {
+    const broken = [
+      ciText.replace(/\baud: \$CI_SERVER_URL/, 'audience: $CI_SERVER_URL'),
+      ciText.replace('resource_group: production', 'resource_group: [production]'),
+      ciText.replace('action: stop', 'action: halt'),
+    ]
+    for (const text of broken) {
+      assert.notEqual(text, ciText)
+      const p = scratchProject({ '.gitlab-ci.yml': text })
       try {
-        mkdirSync(join(dir, 'home'))
-        writeFileSync(join(dir, '.gitlab-ci.yml'), yamlText)
-        let r = spawnSync(process.execPath, [
-          bin, '--home', join(dir, 'home'), '--json-schema-validation',
-          '--ignore-predefined-vars', 'CI_COMMIT_BRANCH,CI_DEFAULT_BRANCH', ...args,
-        ], { cwd: dir, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: join(dir, 'home'), NO_COLOR: '1' }, timeout: 60_000 })
-        return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+        const r = gitlabCiLocalSync(p.dir, [ '--list', '--json-schema-validation' ])
+        assert.notEqual(r.code, 0, 'a schema violation must fail')
+        assert.match(r.output, /Invalid .gitlab-ci.yml configuration/)
       }
       finally {
-        rmSync(dir, { recursive: true, force: true })
+        p.remove()
       }
     }
-
-    function activeJobs (branch: string): Record<string, string> {
-      let r = glcl(readFileSync(ciPath, 'utf8'), [
-        '--list-json', '--variable', `CI_COMMIT_BRANCH=${branch}`, '--variable', 'CI_DEFAULT_BRANCH=main',
-      ])
-      assert.equal(r.status, 0, r.stderr)
-      let jobs = JSON.parse(r.stdout) as { name: string; when: string }[]
-      return Object.fromEntries(jobs.map(j => [ j.name, j.when ]))
-    }
-
-    it('accepts the example and runs production only on the default branch', () => {
-      assert.deepEqual(activeJobs('main'), {
-        install: 'on_success', test: 'on_success', 'deploy-staging': 'never', 'deploy-production': 'on_success',
-      })
-      assert.deepEqual(activeJobs('feature/login'), {
-        install: 'on_success', test: 'on_success', 'deploy-staging': 'on_success', 'deploy-production': 'never',
-      })
-    })
-
-    it('rejects a broken copy', () => {
-      let good = readFileSync(ciPath, 'utf8')
-      let broken = [
-        good.replace(/\baud: https:\/\/gitlab\.com/, 'audience: https://gitlab.com'),
-        good.replace('resource_group: production', 'resource_group: [production]'),
-      ]
-      for (let text of broken) {
-        assert.notEqual(text, good)
-        let r = glcl(text, [ '--list' ])
-        assert.notEqual(r.status, 0, 'a schema violation must fail')
-        assert.match(r.stdout + r.stderr, /Invalid .gitlab-ci.yml configuration/)
-      }
-    })
   })
 })
