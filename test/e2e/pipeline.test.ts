@@ -65,6 +65,7 @@ async function pipeline (app: App, job: Job, opts: { variables?: Record<string, 
     env: { AWS_EC2_METADATA_DISABLED: 'true' },
   })
   assertNoLeak(app, job, r)
+  assert.deepEqual(s.aws.unimplementedCalls(), [], 'the AWS stand-in answered every call')
   return r
 }
 
