@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ARCHITECT11_VERSION } from '../support/harness.ts'
-import { NODES, awsCallsSince, lastSeq, startSuite, stsCallsSince, type Run, type Suite } from './e2e.ts'
+import { NODES, assertSignedBySession, awsCallsSince, lastSeq, sessionOf, startSuite, stsCallsSince, type Run, type Suite } from './e2e.ts'
 
 let suite: Suite
 before(async () => { suite = await startSuite() })
@@ -25,30 +25,6 @@ async function arc11 (args: string[], env: Record<string, string | undefined>): 
   return r
 }
 
-/** Exactly one exchange for the role and session name, and every other AWS call signed by that session. */
-function assertSignedBySession (from: number, role: string, sessionName: string) {
-  const { s } = suite
-  const sts = stsCallsSince(s, from)
-  assert.equal(sts.length, 1, 'exactly one STS call')
-  assert.equal(sts[0]!.action, 'AssumeRoleWithWebIdentity')
-  assert.equal(sts[0]!.status, 200)
-  assert.equal(sts[0]!.assume?.roleArn, role)
-  assert.equal(sts[0]!.assume?.sessionName, sessionName)
-  const session = s.aws.sessions.at(-1)!
-  const calls = awsCallsSince(s, from)
-  assert.ok(calls.length > 0, 'Architect called AWS')
-  for (const call of calls) {
-    assert.equal(call.principal, 'session', `${call.service}:${call.action} signed by the issued session`)
-    assert.equal(call.accessKeyId, session.accessKeyId, `${call.service}:${call.action} used the issued key`)
-    assert.equal(call.sessionToken, true)
-    assert.ok(call.status < 500 && ![ 'AccessDenied', 'InvalidClientTokenId', 'SignatureDoesNotMatch' ].includes(call.errorCode ?? ''), `${call.service}:${call.action} accepted (${call.status} ${call.errorCode ?? ''})`)
-  }
-  assert.deepEqual(s.aws.unimplementedCalls(), [])
-  return calls
-}
-
-const sessionOf = (claims: { project_id: string, pipeline_id: string, job_id: string }) => `gitlab-${claims.project_id}-${claims.pipeline_id}-${claims.job_id}`
-
 for (const node of NODES) {
   describe(`Architect ${ARCHITECT11_VERSION} on ${node}`, () => {
     before(() => { suite.node = node })
@@ -59,7 +35,7 @@ for (const node of NODES) {
       const from = lastSeq(s)
       const r = await arc11(['deploy', '--production', '--dry-run'], job.env)
       assert.equal(r.code, 0, r.output)
-      const calls = assertSignedBySession(from, s.roles.production, sessionOf(job.claims))
+      const calls = assertSignedBySession(suite.s, from, s.roles.production, sessionOf(job.claims))
       const names = calls.map(c => `${c.service}:${c.action}`)
       assert.ok(names.includes('ssm:GetParametersByPath'), `Inventory read SSM with the session: ${names.join(' ')}`)
       assert.ok(names.includes('cloudformation:DescribeStackResources'), `the dry run asked CloudFormation: ${names.join(' ')}`)
@@ -74,7 +50,7 @@ for (const node of NODES) {
       const from = lastSeq(s)
       const r = await arc11(['deploy', '--dry-run'], job.env)
       assert.equal(r.code, 0, r.output)
-      assertSignedBySession(from, s.roles.staging, sessionOf(job.claims))
+      assertSignedBySession(suite.s, from, s.roles.staging, sessionOf(job.claims))
       assert.match(r.output, /Deploying staging \(OidcExampleStaging\) \[dry-run\]/)
     })
 
@@ -84,7 +60,7 @@ for (const node of NODES) {
       const from = lastSeq(s)
       const r = await arc11(['deploy', '--production', '--dry-run'], { ...job.env, GITLAB_OIDC_TOKEN: undefined, CI_JOB_JWT_V2: job.token })
       assert.equal(r.code, 0, r.output)
-      assertSignedBySession(from, s.roles.production, sessionOf(job.claims))
+      assertSignedBySession(suite.s, from, s.roles.production, sessionOf(job.claims))
       assert.match(r.output, /CI_JOB_JWT_V2 was removed in GitLab 17\.0/)
     })
 
@@ -94,7 +70,7 @@ for (const node of NODES) {
       const from = lastSeq(s)
       const r = await arc11(['env', '--add', '--env', 'production', 'GREETING', 'hello'], job.env)
       assert.equal(r.code, 0, r.output)
-      const calls = assertSignedBySession(from, s.roles.production, sessionOf(job.claims))
+      const calls = assertSignedBySession(suite.s, from, s.roles.production, sessionOf(job.claims))
       const put = calls.find(c => c.action === 'PutParameter')
       assert.ok(put, `arc env wrote the parameter: ${calls.map(c => c.action).join(' ')}`)
       assert.equal(put.params.Name, '/oidc-example/production/GREETING')

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EXAMPLE_APP, stripPragmas } from '../support/harness.ts'
-import { NODES, awsCallsSince, lastSeq, startSuite, stsCallsSince, type Suite } from './e2e.ts'
+import { NODES, assertSignedBySession, awsCallsSince, lastSeq, sessionOf, startSuite, stsCallsSince, type Suite } from './e2e.ts'
 
 let suite: Suite
 before(async () => { suite = await startSuite() })
@@ -17,25 +17,8 @@ const exampleArc = readFileSync(join(EXAMPLE_APP, 'app.arc'), 'utf8')
 
 /** The job's own expectations, checked for every successful scenario. */
 function assertDeployedWithSession (from: number, role: string, stack: string | undefined, claims: { project_id: string, pipeline_id: string, job_id: string }, duration = 3600) {
-  const { s } = suite
-  const sts = stsCallsSince(s, from)
-  assert.equal(sts.length, 1, 'exactly one STS call')
-  assert.equal(sts[0]!.action, 'AssumeRoleWithWebIdentity')
-  assert.equal(sts[0]!.status, 200)
-  assert.equal(sts[0]!.assume?.roleArn, role)
-  assert.equal(sts[0]!.assume?.sessionName, `gitlab-${claims.project_id}-${claims.pipeline_id}-${claims.job_id}`)
-  assert.equal(sts[0]!.assume?.durationSeconds, duration)
-  const session = s.aws.sessions.at(-1)!
-  const calls = awsCallsSince(s, from)
-  assert.ok(calls.length > 0, 'Architect called AWS')
-  for (const call of calls) {
-    assert.equal(call.principal, 'session', `${call.service}:${call.action} signed by the issued session`)
-    assert.equal(call.accessKeyId, session.accessKeyId, `${call.service}:${call.action} used the issued key`)
-    assert.equal(call.sessionToken, true)
-    assert.ok(call.status < 500 && call.errorCode !== 'AccessDenied' && call.errorCode !== 'InvalidClientTokenId' && call.errorCode !== 'SignatureDoesNotMatch', `${call.service}:${call.action} accepted (${call.status} ${call.errorCode ?? ''})`)
-  }
-  assert.deepEqual(s.aws.unimplementedCalls(), [])
-  if (stack) assert.ok(s.aws.stacks.includes(stack), `stack ${stack} exists (have ${s.aws.stacks.join(', ')})`)
+  const calls = assertSignedBySession(suite.s, from, role, sessionOf(claims), duration)
+  if (stack) assert.ok(suite.s.aws.stacks.includes(stack), `stack ${stack} exists (have ${suite.s.aws.stacks.join(', ')})`)
   return calls
 }
 

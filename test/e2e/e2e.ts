@@ -93,3 +93,31 @@ export function stsCallsSince (s: StandIns, from: number) {
 export function lastSeq (s: StandIns): number {
   return s.aws.calls.at(-1)?.seq ?? 0
 }
+
+/**
+ * Exactly one exchange, for the role and session name, and every other AWS call since `from`
+ * signed by the session STS issued (its key and session token) and accepted. Returns those calls.
+ */
+export function assertSignedBySession (s: StandIns, from: number, role: string, sessionName: string, durationSeconds?: number) {
+  const sts = stsCallsSince(s, from)
+  assert.equal(sts.length, 1, 'exactly one STS call')
+  assert.equal(sts[0]!.action, 'AssumeRoleWithWebIdentity')
+  assert.equal(sts[0]!.status, 200)
+  assert.equal(sts[0]!.assume?.roleArn, role)
+  assert.equal(sts[0]!.assume?.sessionName, sessionName)
+  if (durationSeconds !== undefined) assert.equal(sts[0]!.assume?.durationSeconds, durationSeconds)
+  const session = s.aws.sessions.at(-1)!
+  const calls = awsCallsSince(s, from)
+  assert.ok(calls.length > 0, 'Architect called AWS')
+  for (const call of calls) {
+    assert.equal(call.principal, 'session', `${call.service}:${call.action} signed by the issued session`)
+    assert.equal(call.accessKeyId, session.accessKeyId, `${call.service}:${call.action} used the issued key`)
+    assert.equal(call.sessionToken, true)
+    assert.ok(call.status < 500 && !['AccessDenied', 'InvalidClientTokenId', 'SignatureDoesNotMatch'].includes(call.errorCode ?? ''), `${call.service}:${call.action} accepted (${call.status} ${call.errorCode ?? ''})`)
+  }
+  assert.deepEqual(s.aws.unimplementedCalls(), [])
+  return calls
+}
+
+/** The session name the plugin gives a GitLab job by default. */
+export const sessionOf = (claims: { project_id: string, pipeline_id: string, job_id: string }): string => `gitlab-${claims.project_id}-${claims.pipeline_id}-${claims.job_id}`

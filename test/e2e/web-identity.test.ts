@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { awsCallsSince, lastSeq, startSuite, stsCallsSince, type Suite } from './e2e.ts'
+import { assertSignedBySession, awsCallsSince, lastSeq, startSuite, stsCallsSince, type Suite } from './e2e.ts'
 
 let suite: Suite
 const dir = mkdtempSync(join(tmpdir(), 'web-identity-'))
@@ -36,14 +36,8 @@ describe('AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE outside GitLab', () => {
     const env = { AWS_ROLE_ARN: s.roles.staging, AWS_WEB_IDENTITY_TOKEN_FILE: path, AWS_ROLE_SESSION_NAME: 'circleci-build-42', WEB_IDENTITY_TOKEN: token }
     const r = await suite.arc(['deploy'], { env })
     assert.equal(r.code, 0, r.output)
-    const sts = stsCallsSince(s, from)
-    assert.equal(sts.length, 1)
-    assert.equal(sts[0]!.assume?.roleArn, s.roles.staging)
-    assert.equal(sts[0]!.assume?.sessionName, 'circleci-build-42')
-    const session = s.aws.sessions.at(-1)!
-    const calls = awsCallsSince(s, from)
+    const calls = assertSignedBySession(s, from, s.roles.staging, 'circleci-build-42')
     assert.ok(calls.some(c => c.action === 'CreateStack' || c.action === 'UpdateStack'), 'deployed')
-    for (const c of calls) assert.equal(c.accessKeyId, session.accessKeyId, `${c.service}:${c.action} signed by the session`)
     assert.match(r.output, /GitLab OIDC Assuming arn:aws:iam::111111111111:role\/oidc-example-staging-deploy for staging/)
     assert.match(r.output, /token from \.+ file .*token-1 \(named by AWS_WEB_IDENTITY_TOKEN_FILE\)/)
     assert.ok(!r.output.includes(token), 'the token is not printed')
