@@ -6,12 +6,15 @@
  * 2. Start the loopback stand-ins: a GitLab OIDC issuer, and AWS (STS verifying the token and the
  *    role's trust policy; SSM, S3, CloudFormation checking every call's signature).
  * 3. Run `arc deploy --production` in a job on the default branch, with no AWS keys.
- * 4. Show what AWS saw; then the same job from a feature branch, which AWS refuses.
+ * 4. Show what AWS saw and the report GitLab reads the app's URL from; then the same job from an
+ *    unrelated branch, which AWS refuses.
  *
  *   npm run demo                       production deploy from main, then a refused feature-branch deploy
  *   npm run demo -- --stage staging    a staging deploy from a feature branch
  *   npm run demo -- --node node24      run arc on Node 24
  */
+import { existsSync, readFileSync } from 'node:fs'
+import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { installApp, installBase, packPlugin, runArc } from '../test/support/harness.ts'
 import { startStandIns } from '../test/support/standins.ts'
@@ -64,6 +67,10 @@ try {
   const signedBySession = s.aws.awsCalls().every(c => session && c.accessKeyId === session.accessKeyId && c.sessionToken)
   console.log(`\n${s.aws.awsCalls().length} AWS calls, ${signedBySession ? 'all' : 'NOT all'} signed with the key and session token STS issued to ${session?.sessionName ?? '?'}`)
   console.log(`stacks: ${s.aws.stacks.join(', ') || '(none)'}`)
+
+  rule('What GitLab learns: the dotenv report (artifacts: reports: dotenv:, environment: url: $ARC_DEPLOY_URL)')
+  const report = join(app.dir, 'arc-deploy.env')
+  console.log(existsSync(report) ? readFileSync(report, 'utf8').trimEnd() : '(no report was written)')
 
   if (production) {
     rule('The same deploy from an unrelated protected branch: AWS refuses, the plugin explains')
