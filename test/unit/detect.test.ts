@@ -58,3 +58,49 @@ test('a script picks its stage with ARC_OIDC_STAGE', () => {
   assert.equal(chooseStage(script, {}).stage, 'staging')
   assert.equal(chooseStage(script, { ARC_OIDC_STAGE: 'production' }).stage, 'production')
 })
+
+// AWS's standard web-identity variables, outside GitLab (usesWebIdentity).
+
+import { usesWebIdentity } from '../../src/plugin/detect.ts'
+
+const standard = { AWS_ROLE_ARN: 'arn:aws:iam::111111111111:role/app-staging', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/token' }
+
+test('webIdentity: off GitLab, with both standard variables and nothing that takes precedence', () => {
+  assert.equal(usesWebIdentity(standard), true)
+  const inv = detect(standard, arc('deploy'))
+  assert.equal(inv.webIdentity, true)
+  assert.equal(inv.gitlab, false)
+  assert.equal(inv.awsBound, true)
+  assert.equal(detect({ ...standard, AWS_ROLE_SESSION_NAME: 'x', AWS_REGION: 'eu-west-1' }, arc('deploy')).webIdentity, true)
+  // Only the key ID, or only the secret, is not a usable static key pair.
+  assert.equal(usesWebIdentity({ ...standard, AWS_ACCESS_KEY_ID: 'AKIA' }), true)
+  assert.equal(usesWebIdentity({ ...standard, AWS_SECRET_ACCESS_KEY: 's' }), true)
+})
+
+test('webIdentity: false without both variables, or when static keys or a profile are set', () => {
+  assert.equal(usesWebIdentity({}), false)
+  assert.equal(usesWebIdentity({ AWS_ROLE_ARN: standard.AWS_ROLE_ARN }), false, 'a laptop with AWS_ROLE_ARN exported')
+  assert.equal(usesWebIdentity({ AWS_WEB_IDENTITY_TOKEN_FILE: standard.AWS_WEB_IDENTITY_TOKEN_FILE }), false)
+  assert.equal(usesWebIdentity({ AWS_ROLE_ARN: ' ', AWS_WEB_IDENTITY_TOKEN_FILE: standard.AWS_WEB_IDENTITY_TOKEN_FILE }), false, 'blank counts as unset')
+  assert.equal(usesWebIdentity({ AWS_ROLE_ARN: standard.AWS_ROLE_ARN, AWS_WEB_IDENTITY_TOKEN_FILE: '' }), false)
+  assert.equal(usesWebIdentity({ ...standard, AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's' }), false, 'static keys win')
+  assert.equal(usesWebIdentity({ ...standard, AWS_PROFILE: 'dev' }), false, 'a profile wins')
+  assert.equal(detect({ ...standard, AWS_PROFILE: 'dev' }, arc('deploy')).webIdentity, false)
+})
+
+test('webIdentity: false in GitLab jobs (the GitLab flow reads the token file itself)', () => {
+  assert.equal(usesWebIdentity({ ...job, ...standard }), false)
+  const inv = detect({ ...job, ...standard }, arc('deploy'))
+  assert.equal(inv.webIdentity, false)
+  assert.equal(inv.gitlab, true)
+  // GITLAB_CI must be exactly "true".
+  assert.equal(usesWebIdentity({ ...standard, GITLAB_CI: 'false' }), true)
+})
+
+test('webIdentity is reported for every loader; help is still not AWS-bound', () => {
+  assert.equal(detect(standard, ['/n', '/x/node_modules/@architect/deploy/src/cli/index.js']).webIdentity, true)
+  assert.equal(detect(standard, ['/n', '/builds/app/deploy.mjs']).webIdentity, true)
+  const help = detect(standard, arc('deploy', '--help'))
+  assert.equal(help.webIdentity, true)
+  assert.equal(help.awsBound, false)
+})

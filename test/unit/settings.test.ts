@@ -73,3 +73,141 @@ test('account IDs the .arc parser turned into numbers get their leading zeros ba
   assert.equal(accountOf(PROD), '111111111111')
   assert.equal(accountOf('nope'), undefined)
 })
+
+// Permissions boundaries, the environment check and the deploy reports.
+
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+
+const PROD_BOUNDARY = 'arn:aws:iam::111111111111:policy/app-production-boundary'
+const STAGING_BOUNDARY = 'arn:aws:iam::111111111111:policy/app-staging-boundary'
+const settingsProblems = (env: NodeJS.ProcessEnv, lines: Array<Array<string | number>> = [], stage: 'production' | 'staging' = 'production') => {
+  try { resolveSettings({ env, manifest: arc(lines), stage }) }
+  catch (err) { assert.ok(err instanceof SettingsError); return err.problems }
+  return []
+}
+
+test('boundaries per stage: the stage\'s own key, then the shared key; ARC_PERMISSIONS_BOUNDARY wins', () => {
+  const both = arc([['production-role', PROD], ['staging-role', STAGING], ['production-permissions-boundary', PROD_BOUNDARY], ['staging-permissions-boundary', STAGING_BOUNDARY]])
+  const prod = resolveSettings({ env: {}, manifest: both, stage: 'production' })
+  assert.equal(prod.boundary?.value, PROD_BOUNDARY)
+  assert.equal(describeSource(prod.boundary!.source), '`production-permissions-boundary` in @gitlab-oidc (app.arc)')
+  assert.equal(prod.boundaries.staging?.value, STAGING_BOUNDARY, 'the other stage\'s boundary is known too (for doctor)')
+  const staging = resolveSettings({ env: {}, manifest: both, stage: 'staging' })
+  assert.equal(staging.boundary?.value, STAGING_BOUNDARY)
+  assert.equal(describeSource(staging.boundary!.source), '`staging-permissions-boundary` in @gitlab-oidc (app.arc)')
+
+  const shared = 'arn:aws:iam::111111111111:policy/app-boundary'
+  const withShared = arc([['role', PROD], ['permissions-boundary', shared], ['staging-permissions-boundary', STAGING_BOUNDARY]])
+  assert.equal(resolveSettings({ env: {}, manifest: withShared, stage: 'production' }).boundary?.value, shared)
+  assert.equal(describeSource(resolveSettings({ env: {}, manifest: withShared, stage: 'production' }).boundary!.source), '`permissions-boundary` in @gitlab-oidc (app.arc)')
+  assert.equal(resolveSettings({ env: {}, manifest: withShared, stage: 'staging' }).boundary?.value, STAGING_BOUNDARY)
+
+  const variable = 'arn:aws:iam::111111111111:policy/from-ci'
+  for (const stage of ['production', 'staging'] as const) {
+    const s = resolveSettings({ env: { ARC_PERMISSIONS_BOUNDARY: variable }, manifest: both, stage })
+    assert.equal(s.boundary?.value, variable, stage)
+    assert.equal(describeSource(s.boundary!.source), 'CI variable ARC_PERMISSIONS_BOUNDARY')
+  }
+  const none = resolveSettings({ env: {}, manifest: arc([['role', PROD]]), stage: 'staging' })
+  assert.equal(none.boundary, undefined)
+  assert.deepEqual(none.boundaries, { production: undefined, staging: undefined })
+})
+
+test('a boundary must be an IAM managed policy ARN (paths and partitions included)', () => {
+  for (const good of [
+    'arn:aws:iam::111111111111:policy/x',
+    'arn:aws:iam::111111111111:policy/ci/x',
+    'arn:aws:iam::111111111111:policy/ci/deep/app-staging-boundary',
+    'arn:aws-cn:iam::111111111111:policy/x',
+    'arn:aws-us-gov:iam::111111111111:policy/team+ops=1,a.b@c-d_e',
+  ]) {
+    assert.deepEqual(settingsProblems({ ARC_PERMISSIONS_BOUNDARY: good }, [['role', PROD.replace('arn:aws:', `arn:${good.split(':')[1]}:`)]]), [], good)
+  }
+  for (const bad of [
+    'arn:aws:iam::111111111111:role/x',
+    'arn:aws:iam::123:policy/x',
+    'arn:aws:iam::aws:policy/PowerUserAccess',
+    'arn:aws:iam::111111111111:policy/',
+    'arn:aws:iam::111111111111:policy/ci/',
+    'arn:aws:iam::111111111111:policy//x',
+    'arn:aws:iam::111111111111:policy/has space',
+    'app-staging-boundary',
+  ]) {
+    const problems = settingsProblems({ ARC_PERMISSIONS_BOUNDARY: bad })
+    assert.equal(problems.length, 1, bad)
+    assert.equal(problems[0], `CI variable ARC_PERMISSIONS_BOUNDARY is not an IAM managed policy ARN: "${bad}" (expected arn:aws:iam::<12-digit account>:policy/<path/name>)`)
+  }
+  // Named by the setting it came from; one problem per distinct value.
+  assert.deepEqual(settingsProblems({}, [['permissions-boundary', 'nope']]), ['`permissions-boundary` in @gitlab-oidc (app.arc) is not an IAM managed policy ARN: "nope" (expected arn:aws:iam::<12-digit account>:policy/<path/name>)'])
+  const two = settingsProblems({}, [['production-permissions-boundary', 'a'], ['staging-permissions-boundary', 'b']])
+  assert.equal(two.length, 2)
+  assert.match(two[0]!, /^`production-permissions-boundary`/)
+  assert.match(two[1]!, /^`staging-permissions-boundary`/)
+  // The staging boundary is checked on a production deploy too: one run reports every bad value.
+  assert.equal(settingsProblems({}, [['production-role', PROD], ['staging-permissions-boundary', 'b']], 'production').length, 1)
+})
+
+test('a boundary in a GitLab File variable is named as such', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-settings-'))
+  const file = join(dir, 'ARC_PERMISSIONS_BOUNDARY')
+  writeFileSync(file, PROD_BOUNDARY)
+  assert.deepEqual(settingsProblems({ ARC_PERMISSIONS_BOUNDARY: file }), [
+    `CI variable ARC_PERMISSIONS_BOUNDARY is a GitLab *File* variable (the job gets the path ${file}, not the value): change its type to *Variable* in Settings → CI/CD → Variables (expected arn:aws:iam::<12-digit account>:policy/<path/name>)`,
+  ])
+})
+
+test('a boundary in another account than the stage\'s role is refused', () => {
+  const other = 'arn:aws:iam::222222222222:policy/app-staging-boundary'
+  const problems = settingsProblems({}, [['production-role', PROD], ['staging-role', STAGING], ['staging-permissions-boundary', other]])
+  assert.deepEqual(problems, [
+    '`staging-permissions-boundary` in @gitlab-oidc (app.arc) is in account 222222222222, but the staging role (`staging-role` in @gitlab-oidc (app.arc)) is in 111111111111: a permissions boundary must be a policy of the role\'s own account',
+  ])
+  // Per stage: a production account for production, a staging account for staging is fine.
+  const prodRole = 'arn:aws:iam::333333333333:role/app-production'
+  assert.deepEqual(settingsProblems({}, [
+    ['production-role', prodRole], ['staging-role', STAGING],
+    ['production-permissions-boundary', 'arn:aws:iam::333333333333:policy/p'], ['staging-permissions-boundary', STAGING_BOUNDARY],
+  ]), [])
+  // A CI variable boundary applies to both stages, so it is checked against both roles.
+  const viaVariable = settingsProblems({ ARC_PERMISSIONS_BOUNDARY: other }, [['production-role', PROD], ['staging-role', STAGING]])
+  assert.equal(viaVariable.length, 2)
+  assert.match(viaVariable[0]!, /^CI variable ARC_PERMISSIONS_BOUNDARY is in account 222222222222, but the production role/)
+  assert.match(viaVariable[1]!, /^CI variable ARC_PERMISSIONS_BOUNDARY is in account 222222222222, but the staging role/)
+  // No role for a stage: nothing to compare with.
+  assert.deepEqual(settingsProblems({}, [['staging-permissions-boundary', other]], 'staging'), [])
+})
+
+test('environment-check: on by default; off by the setting or ARC_ENVIRONMENT_CHECK', () => {
+  const on = resolveSettings({ env: {}, manifest: arc([]), stage: 'staging' })
+  assert.equal(on.environmentCheck.value, true)
+  assert.equal(describeSource(on.environmentCheck.source), 'default true')
+  const off = resolveSettings({ env: {}, manifest: arc([['environment-check', 'false']]), stage: 'staging' })
+  assert.equal(off.environmentCheck.value, false)
+  assert.equal(describeSource(off.environmentCheck.source), '`environment-check` in @gitlab-oidc (app.arc)')
+  // The .arc parser gives booleans as booleans.
+  assert.equal(resolveSettings({ env: {}, manifest: arc([['environment-check', false as unknown as string]]), stage: 'staging' }).environmentCheck.value, false)
+  const variable = resolveSettings({ env: { ARC_ENVIRONMENT_CHECK: 'false' }, manifest: arc([['environment-check', 'true']]), stage: 'staging' })
+  assert.equal(variable.environmentCheck.value, false)
+  assert.equal(describeSource(variable.environmentCheck.source), 'CI variable ARC_ENVIRONMENT_CHECK')
+  assert.deepEqual(settingsProblems({ ARC_ENVIRONMENT_CHECK: 'no' }), ['CI variable ARC_ENVIRONMENT_CHECK must be true or false, got "no"'])
+})
+
+test('dotenv-report and annotations-report: defaults, settings, CI variables', () => {
+  const defaults = resolveSettings({ env: {}, manifest: arc([]), stage: 'staging' })
+  assert.equal(defaults.dotenvReport.value, 'arc-deploy.env')
+  assert.equal(defaults.annotationsReport.value, 'arc-deploy-annotations.json')
+  assert.equal(describeSource(defaults.dotenvReport.source), 'default arc-deploy.env')
+  const fromArc = resolveSettings({ env: {}, manifest: arc([['dotenv-report', 'out/deploy.env'], ['annotations-report', 'out/links.json']]), stage: 'staging' })
+  assert.equal(fromArc.dotenvReport.value, 'out/deploy.env')
+  assert.equal(fromArc.annotationsReport.value, 'out/links.json')
+  const fromCi = resolveSettings({ env: { ARC_DEPLOY_DOTENV: 'ci.env', ARC_DEPLOY_ANNOTATIONS: 'ci.json' }, manifest: arc([['dotenv-report', 'out/deploy.env']]), stage: 'staging' })
+  assert.equal(fromCi.dotenvReport.value, 'ci.env')
+  assert.equal(describeSource(fromCi.dotenvReport.source), 'CI variable ARC_DEPLOY_DOTENV')
+  assert.equal(fromCi.annotationsReport.value, 'ci.json')
+  assert.deepEqual(settingsProblems({ ARC_DEPLOY_DOTENV: '/tmp/x.env' }, [['annotations-report', '../x.json']]), [
+    'CI variable ARC_DEPLOY_DOTENV must be a path inside the app directory, got "/tmp/x.env"',
+    '`annotations-report` in @gitlab-oidc (app.arc) must be a path inside the app directory, got "../x.json"',
+  ])
+})
