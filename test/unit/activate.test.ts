@@ -135,3 +135,106 @@ test('an STS refusal is explained next to what GitLab asserted', async () => {
     return true
   })
 })
+
+// Off GitLab, AWS's standard web-identity variables (AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE).
+
+import { stripVTControlCharacters } from 'node:util'
+
+/** A token as another platform issues it: generic claims only. */
+const platformToken = (over: object = {}) => token({
+  iss: 'https://oidc.eks.us-west-2.amazonaws.com/id/ABC', sub: 'system:serviceaccount:ci:deployer', aud: 'sts.amazonaws.com',
+  project_path: undefined, project_id: undefined, pipeline_id: undefined, job_id: undefined, ref: undefined, ref_type: undefined,
+  ref_protected: undefined, user_email: undefined, environment: undefined, ...over,
+})
+function tokenFile (content: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'oidc-web-identity-')), 'token')
+  writeFileSync(file, `${content}\n`)
+  return file
+}
+const standard = (over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ AWS_ROLE_ARN: STAGING, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile(platformToken()), ...over })
+const offGitLab = (env: NodeJS.ProcessEnv, ...args: string[]) => detect(env, ['/n', '/b/node_modules/.bin/arc', ...args])
+
+test('web identity: exchanges the token from AWS_WEB_IDENTITY_TOKEN_FILE for AWS_ROLE_ARN', async () => {
+  const fileToken = platformToken()
+  const env = standard({ AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile(fileToken), GITLAB_OIDC_TOKEN: token({ sub: 'gitlab-token-must-not-be-used' }), ARC_OIDC_TOKEN_VARIABLE: 'GITLAB_OIDC_TOKEN' })
+  const h = harness(env)
+  const outcome = await activate(offGitLab(env, 'deploy'), h.io)
+  assert.equal(h.requests.length, 1)
+  assert.equal(h.requests[0]!.token, fileToken, 'the file\'s token, not GITLAB_OIDC_TOKEN')
+  assert.equal(h.requests[0]!.roleArn, STAGING)
+  assert.equal(outcome.kind, 'assumed')
+  if (outcome.kind !== 'assumed') return
+  assert.equal(outcome.origin, 'web-identity')
+  assert.equal(outcome.stage, 'staging')
+  assert.equal(outcome.claims.sub, 'system:serviceaccount:ci:deployer')
+  assert.equal(env.AWS_ACCESS_KEY_ID, 'ASIAISSUED')
+  assert.equal(env.AWS_SESSION_TOKEN, 'issued-session-token')
+  const printed = stripVTControlCharacters(h.out.join('\n'))
+  assert.match(printed, /role from \.+ CI variable AWS_ROLE_ARN/)
+  assert.match(printed, new RegExp(`token from \\.+ file ${env.AWS_WEB_IDENTITY_TOKEN_FILE!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(named by AWS_WEB_IDENTITY_TOKEN_FILE\\)`))
+  assert.match(printed, /subject \.+ system:serviceaccount:ci:deployer/)
+  for (const secret of ['issued-secret', 'issued-session-token', fileToken]) assert.ok(!printed.includes(secret))
+})
+
+test('web identity: session name from AWS_ROLE_SESSION_NAME, else arc-web-identity-<seconds>', async () => {
+  const named = harness(standard({ AWS_ROLE_SESSION_NAME: 'bitbucket-build-77' }))
+  const outcome = await activate(offGitLab(named.io.env, 'deploy'), named.io)
+  assert.equal(named.requests[0]!.sessionName, 'bitbucket-build-77')
+  assert.equal(outcome.kind === 'assumed' && outcome.sessionName, 'bitbucket-build-77')
+
+  const unnamed = harness(standard())
+  await activate(offGitLab(unnamed.io.env, 'deploy'), unnamed.io)
+  assert.match(unnamed.requests[0]!.sessionName, /^arc-web-identity-\d+$/)
+  assert.equal(unnamed.requests[0]!.sessionName, `arc-web-identity-${t}`, 'the time of the run, in seconds')
+})
+
+test('web identity: no protected-ref or environment tier guard off GitLab', async () => {
+  const file = tokenFile(platformToken({ ref: 'feature', ref_type: 'branch', ref_protected: 'false', environment: 'staging', deployment_tier: 'staging' }))
+  const env = standard({ AWS_WEB_IDENTITY_TOKEN_FILE: file, AWS_ROLE_ARN: PROD, CI_COMMIT_REF_PROTECTED: 'false' })
+  const h = harness(env)
+  const outcome = await activate(offGitLab(env, 'deploy', '--production'), h.io)
+  assert.equal(outcome.kind, 'assumed')
+  assert.equal(h.requests[0]!.roleArn, PROD)
+})
+
+test('web identity: allowed accounts still apply', async () => {
+  assert.match(await problem(standard({ ARC_ALLOWED_ACCOUNTS: '222222222222' }), ['deploy']), /account 111111111111, which is not an allowed account/)
+})
+
+test('web identity: a missing, unreadable or empty token file is refused, naming AWS_WEB_IDENTITY_TOKEN_FILE', async () => {
+  const missing = join(tmpdir(), `oidc-no-such-token-${process.pid}`)
+  const text = await problem(standard({ AWS_WEB_IDENTITY_TOKEN_FILE: missing }), ['deploy'])
+  assert.match(text, new RegExp(`AWS_WEB_IDENTITY_TOKEN_FILE names ${missing.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}, which cannot be read: ENOENT`))
+  assert.match(text, /OIDC token your platform issues/)
+  assert.match(text, /unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN/)
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-web-identity-dir-'))
+  assert.match(await problem(standard({ AWS_WEB_IDENTITY_TOKEN_FILE: dir }), ['deploy']), /AWS_WEB_IDENTITY_TOKEN_FILE names .*, which cannot be read: EISDIR/)
+  const empty = join(dir, 'empty')
+  writeFileSync(empty, '\n')
+  assert.match(await problem(standard({ AWS_WEB_IDENTITY_TOKEN_FILE: empty }), ['deploy']), /AWS_WEB_IDENTITY_TOKEN_FILE names .*empty, which is empty/)
+})
+
+test('web identity: an AccessDenied is explained with what the token asserted', async () => {
+  const h = harness(standard())
+  h.io.exchange = async () => { throw new ExchangeError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403, [{ code: 'AccessDenied', message: 'x', status: 403 }], false, 10) }
+  await assert.rejects(activate(offGitLab(h.io.env, 'deploy'), h.io), (err: unknown) => {
+    assert.ok(err instanceof PluginError)
+    assert.equal(err.problem.assertedBy, 'The token asserted')
+    const text = stripVTControlCharacters(formatProblem(err.problem))
+    assert.match(text, /The token asserted \(ID token claims\):/)
+    assert.doesNotMatch(text, /GitLab asserted/)
+    assert.match(text, /issuer \.+ https:\/\/oidc\.eks\.us-west-2\.amazonaws\.com\/id\/ABC/)
+    assert.match(text, /subject \.+ system:serviceaccount:ci:deployer/)
+    assert.match(text, /audience \.+ sts\.amazonaws\.com/)
+    return true
+  })
+})
+
+test('web identity is not used in a GitLab job: GitLab\'s own token and guards', async () => {
+  const env = job({ AWS_ROLE_ARN: STAGING, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile(platformToken()) })
+  const h = harness(env)
+  const outcome = await activate(detect(env, ['/n', '/b/node_modules/.bin/arc', 'deploy']), h.io)
+  assert.equal(outcome.kind === 'assumed' && outcome.origin, 'gitlab')
+  assert.equal(h.requests[0]!.token, token(), 'GITLAB_OIDC_TOKEN comes first in a GitLab job')
+  assert.equal(h.requests[0]!.sessionName, 'gitlab-42-1001-5005')
+})
