@@ -238,3 +238,34 @@ test('web identity is not used in a GitLab job: GitLab\'s own token and guards',
   assert.equal(h.requests[0]!.token, token(), 'GITLAB_OIDC_TOKEN comes first in a GitLab job')
   assert.equal(h.requests[0]!.sessionName, 'gitlab-42-1001-5005')
 })
+
+// A token from elsewhere is not GitLab's: format.ts's Problem.assertedBy ("a token from elsewhere
+// says so"), as the AccessDenied explanation above does. These refusals come before the exchange.
+
+async function refusedOffGitLab (env: NodeJS.ProcessEnv): Promise<PluginError> {
+  const h = harness(env)
+  try { await activate(offGitLab(env, 'deploy'), h.io) }
+  catch (err) {
+    assert.ok(err instanceof PluginError, String(err))
+    assert.equal(h.requests.length, 0)
+    return err
+  }
+  assert.fail('expected a PluginError')
+}
+
+test('web identity: an expired token is refused with what the token (not GitLab) asserted, and no GitLab fix', async () => {
+  const err = await refusedOffGitLab(standard({ AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile(platformToken({ exp: t - 3600 })) }))
+  const text = stripVTControlCharacters(formatProblem(err.problem))
+  assert.match(text, /The ID token cannot be used: it expired at 2026-11-26T11:00:00\.000Z/)
+  assert.match(text, /subject \.+ system:serviceaccount:ci:deployer/)
+  assert.equal(err.problem.assertedBy, 'The token asserted')
+  assert.doesNotMatch(text, /GitLab asserted/)
+  assert.doesNotMatch(err.problem.fix.join('\n'), /id_tokens|GitLab issues/, 'GitLab-specific hints stay in GitLab (issue 9)')
+})
+
+test('web identity: the allowed-accounts refusal shows what the token (not GitLab) asserted', async () => {
+  const err = await refusedOffGitLab(standard({ ARC_ALLOWED_ACCOUNTS: '222222222222' }))
+  assert.match(err.problem.title, /not an allowed account/)
+  assert.equal(err.problem.assertedBy, 'The token asserted')
+  assert.doesNotMatch(stripVTControlCharacters(formatProblem(err.problem)), /GitLab asserted/)
+})
