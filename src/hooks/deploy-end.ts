@@ -6,8 +6,8 @@
  * itself has finished.
  */
 import { createRequire } from 'node:module'
-import { writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join } from 'node:path'
 import type { Outcome } from '../plugin/activate.ts'
 import { done, warning } from '../report/format.ts'
 import { annotationsReport, deployUrl, dotenvReport, type DeployFacts, type StackOutput } from './reports.ts'
@@ -56,8 +56,10 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
   }
   const { dotenvReport: dotenvFile, annotationsReport: annotationsFile } = outcome.settings
   try {
-    writeFileSync(join(cwd, dotenvFile.value), dotenvReport(facts))
-    writeFileSync(join(cwd, annotationsFile.value), annotationsReport(facts))
+    for (const [file, text] of [[dotenvFile.value, dotenvReport(facts)], [annotationsFile.value, annotationsReport(facts)]] as const) {
+      mkdirSync(dirname(join(cwd, file)), { recursive: true })
+      writeFileSync(join(cwd, file), text)
+    }
   }
   catch (err) {
     io.err(warning(`Could not write the deploy reports: ${(err as Error).message}`))

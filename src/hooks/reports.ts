@@ -25,10 +25,15 @@ export function deployUrl (outputs: StackOutput[]): string | undefined {
   return value('API') ?? value('BucketURL')
 }
 
-const CONSOLES: Record<string, string> = { aws: 'console.aws.amazon.com', 'aws-cn': 'console.amazonaws.cn', 'aws-us-gov': 'console.amazonaws-us-gov.com' }
+/** The console of each partition; the commercial one has regional hosts, the others take the region as a parameter only. */
+const CONSOLES: Record<string, (region: string) => string> = {
+  aws: region => `${region}.console.aws.amazon.com`,
+  'aws-cn': () => 'console.amazonaws.cn',
+  'aws-us-gov': () => 'console.amazonaws-us-gov.com',
+}
 
 export function consoleLinks (facts: DeployFacts): { stack: string, trail: string } {
-  const host = `${facts.region}.${CONSOLES[facts.partition] ?? CONSOLES.aws}`
+  const host = (CONSOLES[facts.partition] ?? CONSOLES.aws!)(facts.region)
   const region = encodeURIComponent(facts.region)
   return {
     stack: `https://${host}/cloudformation/home?region=${region}#/stacks/stackinfo?stackId=${encodeURIComponent(facts.stackId ?? facts.stackName)}`,

@@ -31,13 +31,16 @@ export interface Io {
   exchange?: (request: ExchangeRequest) => Promise<IssuedCredentials>
 }
 
+/** Where the token comes from: a GitLab job, or AWS's standard web-identity variables elsewhere. */
+export type Origin = 'gitlab' | 'web-identity'
+
 export type Outcome =
   | { kind: 'idle'; reason: string }
   | { kind: 'existing-credentials'; stage: Stage; settings: Settings }
   | {
     kind: 'assumed'
     /** Where the token came from: a GitLab job, or AWS's standard web-identity variables. */
-    origin: 'gitlab' | 'web-identity'
+    origin: Origin
     stage: Stage
     roleArn: string
     assumedRoleArn: string
@@ -52,11 +55,11 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   const { env, now } = io
   if (!invocation.gitlab && !invocation.webIdentity) return { kind: 'idle', reason: 'not a GitLab job' }
   if (!invocation.awsBound) return { kind: 'idle', reason: `\`${invocation.command ?? 'arc'}\` does not talk to AWS` }
-  const origin = invocation.gitlab ? 'gitlab' : 'web-identity'
+  const origin: Origin = invocation.gitlab ? 'gitlab' : 'web-identity'
 
   const choice = chooseStage(invocation, env)
   bareProduction(invocation, choice)
-  const settings = settingsFor(env, io.cwd, choice)
+  const settings = settingsFor(env, io.cwd, choice, origin)
   const found = tokenFor(env, settings, origin)
 
   const role = settings.role
@@ -70,7 +73,7 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   }
   if (!found) throw new PluginError(noToken(settings, env, role.value))
 
-  const claims = claimsOf(found, now())
+  const claims = claimsOf(found, now(), origin)
   runGuards({ settings, role, claims, choice, env, gitlab: origin === 'gitlab' })
 
   const sessionName = settings.sessionName?.value ?? (origin === 'gitlab' ? defaultSessionName(claims, env) : webIdentitySessionName(now()))
@@ -96,18 +99,18 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   }
 }
 
-function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice): Settings {
+function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice, origin: Origin): Settings {
   try {
     return resolveSettings({ env, manifest: readManifest(cwd), stage: choice.stage })
   }
   catch (err) {
-    if (err instanceof SettingsError || err instanceof ManifestError) throw new PluginError(settingsProblem(err))
+    if (err instanceof SettingsError || err instanceof ManifestError) throw new PluginError(settingsProblem(err, origin))
     throw err
   }
 }
 
 /** In a GitLab job: the job's ID token (several places); elsewhere: AWS_WEB_IDENTITY_TOKEN_FILE only. */
-function tokenFor (env: NodeJS.ProcessEnv, settings: Settings, origin: 'gitlab' | 'web-identity'): FoundToken | undefined {
+function tokenFor (env: NodeJS.ProcessEnv, settings: Settings, origin: Origin): FoundToken | undefined {
   try { return origin === 'gitlab' ? findToken(env, settings.tokenVariable) : findWebIdentityToken(env) }
   catch (err) {
     if (err instanceof TokenError) {
@@ -123,7 +126,8 @@ function tokenFor (env: NodeJS.ProcessEnv, settings: Settings, origin: 'gitlab' 
 }
 
 /** The token's claims, if AWS could accept it: a JWT, not expired, not early, with an audience. */
-function claimsOf (found: FoundToken, now: Date): Claims {
+function claimsOf (found: FoundToken, now: Date, origin: Origin): Claims {
+  const gitlab = origin === 'gitlab'
   let claims: Claims
   try { claims = decodeToken(found.token, found.source) }
   catch (err) {
@@ -131,7 +135,9 @@ function claimsOf (found: FoundToken, now: Date): Claims {
       throw new PluginError({
         title: err.message,
         facts: [['token from', found.source]],
-        fix: [`${found.source} must hold the ID token exactly as it was issued (for GitLab: declared under id_tokens:, unmodified).`],
+        fix: [gitlab
+          ? `${found.source} must hold the job's ID token as GitLab issues it (declare it under id_tokens: and don't modify it).`
+          : `${found.source} must hold the OIDC token exactly as your platform issued it (a JWT).`],
       })
     }
     throw err
@@ -142,10 +148,16 @@ function claimsOf (found: FoundToken, now: Date): Claims {
       title: `The ID token cannot be used: ${problems.join('; ')}`,
       facts: [['token from', found.source], ['checked at', now.toISOString()]],
       claims,
-      fix: [
-        'Use the token GitLab issues to this job: declare it under id_tokens: with an aud, and deploy in the job that received it.',
-        'A token from another job, or one that waited past its expiry, cannot be used.',
-      ],
+      ...(gitlab ? {} : { assertedBy: 'The token asserted' }),
+      fix: gitlab
+        ? [
+          'Use the token GitLab issues to this job: declare it under id_tokens: with an aud, and deploy in the job that received it.',
+          'A token from another job, or one that waited past its expiry, cannot be used.',
+        ]
+        : [
+          'Write a fresh token to the file before `arc` runs (platforms refresh it: read it late, not at the start of a long job),',
+          'with an audience (aud) that the IAM OIDC provider accepts; check this machine\'s clock too.',
+        ],
     })
   }
   return claims
@@ -158,7 +170,7 @@ interface ExchangeInputs {
   sessionName: string
   claims: Claims
   env: NodeJS.ProcessEnv
-  origin: 'gitlab' | 'web-identity'
+  origin: Origin
 }
 
 /** The request the exchange sends: the SDK's endpoint variables and AWS_MAX_ATTEMPTS honoured. */

@@ -35,13 +35,14 @@ export function bareProduction (invocation: Invocation, choice: StageChoice): vo
   })
 }
 
-function allowedAccount ({ settings, role, claims }: GuardInputs): void {
+function allowedAccount ({ settings, role, claims, gitlab }: GuardInputs): void {
   const account = accountOf(role.value)
   if (!settings.allowedAccounts || !account || settings.allowedAccounts.value.includes(account)) return
   throw new PluginError({
     title: `The role is in AWS account ${account}, which is not an allowed account`,
     facts: [['role', `${role.value} (from ${describeSource(role.source)})`], ['allowed', `${settings.allowedAccounts.value.join(', ')} (from ${describeSource(settings.allowedAccounts.source)})`]],
     claims,
+    ...(gitlab ? {} : { assertedBy: 'The token asserted' }),
     fix: ['Check the role setting (a CI variable scoped to the wrong project or environment?), or add the account to the allowed list.'],
   })
 }

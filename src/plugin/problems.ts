@@ -7,21 +7,28 @@ import { ManifestError } from './manifest.ts'
 import { PRAGMA, SettingsError, describeSource, type Settings } from './settings.ts'
 import { DEFAULT_TOKEN_VARIABLE } from './token.ts'
 
-/** Settings that cannot be used; the title names where they are (CI variables or the manifest). */
-export function settingsProblem (err: SettingsError | ManifestError): Problem {
+/**
+ * Settings that cannot be used; the title names where they are (CI variables or the manifest).
+ * Outside GitLab the variables are the process environment's, and the fix says so.
+ */
+export function settingsProblem (err: SettingsError | ManifestError, origin: 'gitlab' | 'web-identity' = 'gitlab'): Problem {
   if (err instanceof ManifestError) {
     return { title: `Cannot read the app manifest: ${err.message}`, fix: ['Fix the manifest so that `arc` can read it.'] }
   }
   const many = err.problems.length > 1
+  const variable = origin === 'gitlab' ? 'CI variable' : 'environment variable'
   const title = {
-    variables: `Invalid CI variable${many ? 's' : ''}`,
+    variables: `Invalid ${variable}${many ? 's' : ''}`,
     manifest: `Invalid @${PRAGMA} setting${many ? 's' : ''}`,
-    both: 'Invalid CI variables and @gitlab-oidc settings',
+    both: `Invalid ${variable}s and @${PRAGMA} settings`,
   }[err.where]
+  const where = origin === 'gitlab'
+    ? { variables: 'Settings → CI/CD → Variables (or the job\'s variables: in .gitlab-ci.yml)', both: 'CI variables: Settings → CI/CD → Variables; or the app manifest' }
+    : { variables: 'the environment `arc` runs in', both: 'the environment `arc` runs in, or the app manifest' }
   const fix = {
-    variables: 'Correct the values above in Settings → CI/CD → Variables (or the job\'s variables: in .gitlab-ci.yml).',
+    variables: `Correct the values above in ${where.variables}.`,
     manifest: `Correct the values above in @${PRAGMA} of the app manifest.`,
-    both: 'Correct the values above (CI variables: Settings → CI/CD → Variables; or the app manifest).',
+    both: `Correct the values above (${where.both}).`,
   }[err.where]
   return { title, facts: err.problems.map((p, i) => [`problem ${i + 1}`, p] as Row), fix: [fix] }
 }

@@ -68,8 +68,8 @@ test('annotationsReport: no app link without a URL', () => {
 test('consoleLinks: the console of each partition', () => {
   const hosts: Array<[string, string, string]> = [
     ['aws', 'eu-central-1', 'https://eu-central-1.console.aws.amazon.com/'],
-    ['aws-cn', 'cn-north-1', 'https://cn-north-1.console.amazonaws.cn/'],
-    ['aws-us-gov', 'us-gov-west-1', 'https://us-gov-west-1.console.amazonaws-us-gov.com/'],
+    ['aws-cn', 'cn-north-1', 'https://console.amazonaws.cn/'],
+    ['aws-us-gov', 'us-gov-west-1', 'https://console.amazonaws-us-gov.com/'],
     ['aws-unknown', 'us-east-1', 'https://us-east-1.console.aws.amazon.com/'],
   ]
   for (const [partition, region, prefix] of hosts) {
