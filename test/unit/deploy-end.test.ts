@@ -84,7 +84,7 @@ test('the region falls back to the settings; the partition comes from the role A
   const links = (JSON.parse(read(dir, 'arc-deploy-annotations.json')) as { 'arc-deploy': Array<{ external_link: { url: string } }> })['arc-deploy'].map(l => l.external_link.url)
   // No StackId returned: the stack is linked by its name.
   assert.equal(links[1], 'https://console.amazonaws.cn/cloudformation/home?region=us-east-2#/stacks/stackinfo?stackId=ShopStaging')
-  assert.ok(links[2]!.startsWith('https://us-east-2.console.amazonaws.cn/cloudtrailv2/'))
+  assert.ok(links[2]!.startsWith('https://console.amazonaws.cn/cloudtrailv2/home?region=us-east-2'))
 })
 
 test('a DescribeStacks failure warns and still writes the reports, without ARC_DEPLOY_URL', async () => {
