@@ -8,11 +8,9 @@
 import type { Invocation, Stage } from './detect.ts'
 import type { ExchangeRequest, IssuedCredentials } from './exchange.ts'
 import { ExchangeError } from './sts-errors.ts'
-import { explainExchange } from '../report/explain.ts'
 import { bareProduction, runGuards } from './guards.ts'
 import { applyCredentials, hasOtherCredentials } from './handover.ts'
 import { ManifestError, readManifest } from './manifest.ts'
-import { noRole, noToken, settingsProblem } from './problems.ts'
 import { PluginError, bothTimes, done, status, warning, type Row } from '../report/format.ts'
 import { defaultSessionName, webIdentitySessionName } from './session.ts'
 import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from './settings.ts'
@@ -59,7 +57,7 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
 
   const choice = chooseStage(invocation, env)
   bareProduction(invocation, choice)
-  const settings = settingsFor(env, io.cwd, choice, origin)
+  const settings = await settingsFor(env, io.cwd, choice, origin)
   const found = tokenFor(env, settings, origin)
 
   const role = settings.role
@@ -69,9 +67,9 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
       io.out(status(`No role configured for ${choice.stage}: using the AWS credentials already in this job`))
       return { kind: 'existing-credentials', stage: choice.stage, settings }
     }
-    throw new PluginError(noRole(settings, found !== undefined))
+    throw new PluginError((await import('./problems.ts')).noRole(settings, found !== undefined))
   }
-  if (!found) throw new PluginError(noToken(settings, env, role.value))
+  if (!found) throw new PluginError((await import('./problems.ts')).noToken(settings, env, role.value))
 
   const claims = claimsOf(found, now(), origin)
   runGuards({ settings, role, claims, choice, env, gitlab: origin === 'gitlab' })
@@ -99,12 +97,12 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   }
 }
 
-function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice, origin: Origin): Settings {
+async function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice, origin: Origin): Promise<Settings> {
   try {
     return resolveSettings({ env, manifest: readManifest(cwd), stage: choice.stage })
   }
   catch (err) {
-    if (err instanceof SettingsError || err instanceof ManifestError) throw new PluginError(settingsProblem(err, origin))
+    if (err instanceof SettingsError || err instanceof ManifestError) throw new PluginError((await import('./problems.ts')).settingsProblem(err, origin))
     throw err
   }
 }
@@ -196,6 +194,8 @@ async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): P
   try { return await run(exchangeRequest(found.token, role.value, sessionName, settings, env)) }
   catch (err) {
     if (!(err instanceof ExchangeError)) throw err
+    // Explaining loads the messages and the trust-policy builder: only when there is something to explain.
+    const { explainExchange } = await import('../report/explain.ts')
     const problem = explainExchange(err, {
       roleArn: role.value,
       roleSource: describeSource(role.source),
