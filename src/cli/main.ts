@@ -61,49 +61,12 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
       io.stderr(MAIN_HELP)
       return EXIT_USAGE
     }
-    if (first.startsWith('-')) {
-      let parsed
-      try {
-        parsed = parseArgs({
-          args: [ ...argv ],
-          strict: true,
-          allowPositionals: true,
-          options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
-        })
-      }
-      catch (err) {
-        throw new UsageError(parseErrorMessage(err))
-      }
-      if (parsed.values.version) {
-        io.stdout(`${readVersion()}\n`)
-        return EXIT_OK
-      }
-      if (parsed.values.help) {
-        // `--help trust-policy` reads as `help trust-policy`.
-        let topic = parsed.positionals[0]
-        if (topic === 'doctor') return await runDoctor([ '--help' ], io)
-        let text = helpFor(topic)
-        if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
-        io.stdout(text)
-        return EXIT_OK
-      }
-      throw new UsageError(`Expected a command before ${first}`)
-    }
+    if (first.startsWith('-')) return await options(argv, io)
     switch (first) {
-      case 'trust-policy':
-        return await trustPolicy(rest, io)
-      case 'doctor':
-        return await runDoctor(rest, io)
-      case 'help': {
-        let topic = rest[0]
-        if (topic === 'doctor') return await runDoctor([ '--help' ], io)
-        let text = helpFor(topic)
-        if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
-        io.stdout(text)
-        return EXIT_OK
-      }
-      default:
-        throw new UsageError(`Unknown command: ${first}${suggest(first)}`)
+      case 'trust-policy': return await trustPolicy(rest, io)
+      case 'doctor': return await runDoctor(rest, io)
+      case 'help': return await help(rest[0], io)
+      default: throw new UsageError(`Unknown command: ${first}${suggest(first)}`)
     }
   }
   catch (err) {
@@ -115,6 +78,36 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
     fail(io, err instanceof Error ? err.message : String(err))
     return EXIT_FAILURE
   }
+}
+
+/** `--version`, `--help [command]` (which reads as `help [command]`). */
+async function options (argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed
+  try {
+    parsed = parseArgs({
+      args: [ ...argv ],
+      strict: true,
+      allowPositionals: true,
+      options: { help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' } },
+    })
+  }
+  catch (err) {
+    throw new UsageError(parseErrorMessage(err))
+  }
+  if (parsed.values.version) {
+    io.stdout(`${readVersion()}\n`)
+    return EXIT_OK
+  }
+  if (parsed.values.help) return help(parsed.positionals[0], io)
+  throw new UsageError(`Expected a command before ${argv[0]}`)
+}
+
+async function help (topic: string | undefined, io: CliIo): Promise<number> {
+  if (topic === 'doctor') return runDoctor([ '--help' ], io)
+  let text = helpFor(topic)
+  if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
+  io.stdout(text)
+  return EXIT_OK
 }
 
 function suggest (word: string): string {

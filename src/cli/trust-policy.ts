@@ -56,73 +56,36 @@ export interface TrustPolicyCommand {
   fromJob: string[]
 }
 
+const OPTIONS = {
+  project: { type: 'string' },
+  branch: { type: 'string', multiple: true },
+  tag: { type: 'string', multiple: true },
+  environment: { type: 'string', multiple: true },
+  'any-ref': { type: 'boolean' },
+  account: { type: 'string' },
+  'role-arn': { type: 'string' },
+  partition: { type: 'string' },
+  issuer: { type: 'string' },
+  audience: { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, strict: true, allowPositionals: false }>>['values']
+
 /** Parse `trust-policy` arguments and apply the job's defaults; throws UsageError. */
 export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.ProcessEnv): TrustPolicyCommand & { help: boolean } {
-  let parsed
+  let v: Values
   try {
-    parsed = parseArgs({
-      args: [ ...args ],
-      allowPositionals: false,
-      strict: true,
-      options: {
-        project: { type: 'string' },
-        branch: { type: 'string', multiple: true },
-        tag: { type: 'string', multiple: true },
-        environment: { type: 'string', multiple: true },
-        'any-ref': { type: 'boolean' },
-        account: { type: 'string' },
-        'role-arn': { type: 'string' },
-        partition: { type: 'string' },
-        issuer: { type: 'string' },
-        audience: { type: 'string' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    })
+    v = parseArgs({ args: [ ...args ], allowPositionals: false, strict: true, options: OPTIONS }).values
   }
   catch (err) {
     throw new UsageError(parseErrorMessage(err), 'trust-policy')
   }
-  let v = parsed.values
   let help = v.help === true
-  let inJob = env.GITLAB_CI === 'true'
-  let fromJob: string[] = []
-  let nonEmpty = (s: string | undefined): s is string => typeof s === 'string' && s !== ''
-
-  let project = v.project
-  if (project === undefined && inJob && nonEmpty(env.CI_PROJECT_PATH)) {
-    project = env.CI_PROJECT_PATH
-    fromJob.push('project (CI_PROJECT_PATH)')
-  }
-  let issuer = v.issuer
-  if (issuer === undefined && inJob && nonEmpty(env.CI_SERVER_URL)) {
-    issuer = env.CI_SERVER_URL
-    fromJob.push('issuer (CI_SERVER_URL)')
-  }
-  let branches = v.branch ?? []
+  let { project, issuer, branches, fromJob } = jobDefaults(v, env)
   let tags = v.tag ?? []
   let anyRef = v['any-ref'] === true
-  if (!branches.length && !tags.length && !anyRef && inJob && nonEmpty(env.CI_DEFAULT_BRANCH)) {
-    branches = [ env.CI_DEFAULT_BRANCH ]
-    fromJob.push('branch (CI_DEFAULT_BRANCH)')
-  }
-
-  if (!help) {
-    if (v.environment?.length) {
-      throw new UsageError(`--environment cannot be honoured. ${ENVIRONMENT_EXPLANATION}`, 'trust-policy')
-    }
-    if (anyRef && ((v.branch ?? []).length || (v.tag ?? []).length)) {
-      throw new UsageError('--any-ref already matches every branch and tag: drop --branch and --tag, or --any-ref', 'trust-policy')
-    }
-    if (project === undefined) {
-      throw new UsageError('--project <group/project> is required (outside a GitLab job there is no CI_PROJECT_PATH to default to)', 'trust-policy')
-    }
-    if (!branches.length && !tags.length && !anyRef) {
-      throw new UsageError('Say which refs may assume the role: --branch <name>, --tag <name> or --any-ref', 'trust-policy')
-    }
-    if (v.account === undefined && v['role-arn'] === undefined) {
-      throw new UsageError('--account <12-digit id> or --role-arn <arn> is required: the policy must name the account\'s OIDC provider', 'trust-policy')
-    }
-  }
+  if (!help) checkRequired(v, { project, branches, tags, anyRef })
 
   let options: TrustPolicyOptions = {
     project: project ?? '',
@@ -137,6 +100,34 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     ...(v.audience !== undefined ? { audience: v.audience } : {}),
   }
   return { options, fromJob, help }
+}
+
+/** Inside a GitLab job, the project, issuer and (when no ref is named) the default branch default to the job's. */
+function jobDefaults (v: Values, env: NodeJS.ProcessEnv): { project?: string, issuer?: string, branches: string[], fromJob: string[] } {
+  let inJob = env.GITLAB_CI === 'true'
+  let fromJob: string[] = []
+  let fromEnv = (given: string | undefined, name: 'CI_PROJECT_PATH' | 'CI_SERVER_URL', what: string): string | undefined => {
+    if (given !== undefined || !inJob || !env[name]) return given
+    fromJob.push(`${what} (${name})`)
+    return env[name]
+  }
+  let project = fromEnv(v.project, 'CI_PROJECT_PATH', 'project')
+  let issuer = fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
+  let branches = v.branch ?? []
+  if (!branches.length && !(v.tag ?? []).length && v['any-ref'] !== true && inJob && env.CI_DEFAULT_BRANCH) {
+    branches = [ env.CI_DEFAULT_BRANCH ]
+    fromJob.push('branch (CI_DEFAULT_BRANCH)')
+  }
+  return { ...(project !== undefined ? { project } : {}), ...(issuer !== undefined ? { issuer } : {}), branches, fromJob }
+}
+
+function checkRequired (v: Values, c: { project: string | undefined, branches: string[], tags: string[], anyRef: boolean }): void {
+  let usage = (message: string): never => { throw new UsageError(message, 'trust-policy') }
+  if (v.environment?.length) usage(`--environment cannot be honoured. ${ENVIRONMENT_EXPLANATION}`)
+  if (c.anyRef && ((v.branch ?? []).length || (v.tag ?? []).length)) usage('--any-ref already matches every branch and tag: drop --branch and --tag, or --any-ref')
+  if (c.project === undefined) usage('--project <group/project> is required (outside a GitLab job there is no CI_PROJECT_PATH to default to)')
+  if (!c.branches.length && !c.tags.length && !c.anyRef) usage('Say which refs may assume the role: --branch <name>, --tag <name> or --any-ref')
+  if (v.account === undefined && v['role-arn'] === undefined) usage('--account <12-digit id> or --role-arn <arn> is required: the policy must name the account\'s OIDC provider')
 }
 
 function describeRefs (options: TrustPolicyOptions): string {
