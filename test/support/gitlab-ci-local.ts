@@ -8,7 +8,8 @@
  * runGitlabCiLocal spawns it asynchronously: a stand-in served by the calling process must keep
  * answering while the jobs run.
  */
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
+import { runProcessGroup } from './process.ts'
 import { mkdirSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -111,29 +112,10 @@ export function gitlabCiLocalCommand (args: string[], opts: GitlabCiLocalOptions
 }
 
 /** Run gitlab-ci-local in cwd, asynchronously (the stand-ins keep serving meanwhile). */
-export function runGitlabCiLocal (cwd: string, args: string[], opts: GitlabCiLocalOptions = {}): Promise<GitlabCiLocalResult> {
+export async function runGitlabCiLocal (cwd: string, args: string[], opts: GitlabCiLocalOptions = {}): Promise<GitlabCiLocalResult> {
   const { argv, env } = gitlabCiLocalCommand(args, opts)
-  return new Promise((resolve, reject) => {
-    const child = spawn(realpathSync(NODE22), argv, { cwd, env, stdio: [ 'ignore', 'pipe', 'pipe' ], detached: true })
-    let stdout = '', stderr = '', timedOut = false
-    child.stdout.setEncoding('utf8').on('data', d => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', d => { stderr += d })
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid!, 'SIGKILL') // its process group: the jobs' shells and arc too
-      }
-      catch { /* gone */ }
-    }, opts.timeoutMs ?? 120_000)
-    child.on('error', err => {
-      clearTimeout(timer)
-      reject(err)
-    })
-    child.on('close', code => {
-      clearTimeout(timer)
-      resolve({ code, stdout, stderr, output: stdout + stderr, timedOut })
-    })
-  })
+  const r = await runProcessGroup(realpathSync(NODE22), argv, { cwd, env, timeoutMs: opts.timeoutMs ?? 120_000 })
+  return { code: r.code, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr, timedOut: r.timedOut }
 }
 
 /** Run gitlab-ci-local synchronously (for runs that need no stand-in: --list-json, --preview). */

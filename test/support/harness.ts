@@ -1,7 +1,7 @@
 // End-to-end plumbing: pack the plugin as npm would publish it, install it next
 // to Architect in a throwaway app (offline, from npm's cache), and run the real
 // `arc` CLI with a clean, network-free environment pointed at the stand-ins.
-import { spawn } from 'node:child_process'
+import { runProcessGroup } from './process.ts'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -137,32 +137,5 @@ export function nodeBinary (node: RunArcOptions['node'] = 'node22'): string {
 export function runArc (appDir: string, args: string[], opts: RunArcOptions = {}): Promise<ArcResult> {
   const nodeBin = nodeBinary(opts.node)
   const arc = join(appDir, 'node_modules', '@architect', 'architect', 'src', 'index.js')
-  const timeoutMs = opts.timeoutMs ?? 120_000
-  const started = Date.now()
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(nodeBin, [ arc, ...args ], {
-      cwd: appDir,
-      env: cleanEnv(nodeBin, opts),
-      stdio: [ 'ignore', 'pipe', 'pipe' ],
-      detached: true, // own process group, so a timeout kills arc and anything it spawned
-    })
-    let stdout = '', stderr = '', timedOut = false
-    child.stdout.setEncoding('utf8').on('data', d => { stdout += d })
-    child.stderr.setEncoding('utf8').on('data', d => { stderr += d })
-    const timer = setTimeout(() => {
-      timedOut = true
-      try {
-        process.kill(-child.pid!, 'SIGKILL')
-      }
-      catch { /* already gone */ }
-    }, timeoutMs)
-    child.on('error', err => {
-      clearTimeout(timer)
-      reject(err)
-    })
-    child.on('close', (code, signal) => {
-      clearTimeout(timer)
-      resolvePromise({ code, signal, stdout, stderr, durationMs: Date.now() - started, timedOut })
-    })
-  })
+  return runProcessGroup(nodeBin, [ arc, ...args ], { cwd: appDir, env: cleanEnv(nodeBin, opts), timeoutMs: opts.timeoutMs ?? 120_000 })
 }
