@@ -121,3 +121,16 @@ export function assertSignedBySession (s: StandIns, from: number, role: string, 
 
 /** The session name the plugin gives a GitLab job by default. */
 export const sessionOf = (claims: { project_id: string, pipeline_id: string, job_id: string }): string => `gitlab-${claims.project_id}-${claims.pipeline_id}-${claims.job_id}`
+
+/**
+ * The plugin stayed out of it: no STS call, every AWS call signed with the given (developer's)
+ * key, nothing printed by the plugin, no AWS SDK module loaded.
+ */
+export function assertIdle (s: StandIns, from: number, r: Run, accessKeyId: string): void {
+  assert.equal(stsCallsSince(s, from).length, 0, 'no STS call')
+  const calls = awsCallsSince(s, from)
+  assert.ok(calls.length > 0, 'Architect called AWS')
+  for (const call of calls) assert.equal(call.accessKeyId, accessKeyId, `${call.service}:${call.action} signed with the developer's key`)
+  assert.doesNotMatch(r.output, /GitLab OIDC|gitlab-oidc/i, 'the plugin printed nothing')
+  assert.deepEqual(r.sdkModules, [], 'the AWS SDK was not loaded')
+}

@@ -1,7 +1,7 @@
 // End-to-end plumbing: pack the plugin as npm would publish it, install it next
 // to Architect in a throwaway app (offline, from npm's cache), and run the real
 // `arc` CLI with a clean, network-free environment pointed at the stand-ins.
-import { runProcessGroup } from './process.ts'
+import { runProcessGroup, type ProcessResult } from './process.ts'
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, relative } from 'node:path'
@@ -91,14 +91,8 @@ export interface RunArcOptions {
   timeoutMs?: number
 }
 
-export interface ArcResult {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-  durationMs: number
-  timedOut: boolean
-}
+/** What a run of `arc` gave: exit code or signal, output, duration, whether it timed out. */
+export type ArcResult = ProcessResult
 
 /**
  * The clean environment arc runs with: nothing inherited (no AWS_*, no CI vars, no proxies),
