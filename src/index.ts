@@ -62,10 +62,17 @@ async function services (params: DeployServicesParams): Promise<undefined> {
   return undefined
 }
 
+/** After the deploy: whatever goes wrong here warns, never fails a deploy that has finished. */
 async function end (params: DeployEndParams): Promise<void> {
   if (outcome.kind !== 'assumed') return
-  const { deployEnd } = await import('./hooks/deploy-end.ts')
-  await deployEnd(outcome, params, { out, err })
+  try {
+    const { deployEnd } = await import('./hooks/deploy-end.ts')
+    await deployEnd(outcome, params, { out, err })
+  }
+  catch (error) {
+    const { warning } = await import('./report/format.ts')
+    err(warning(`The deploy finished, but its reports were not written: ${(error as Error).message}`))
+  }
 }
 
 const plugin = { deploy: { start, services, end } }

@@ -205,8 +205,9 @@ async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): P
       region: settings.region.value,
       claims,
       tokenSource: found.source,
+      gitlab: inputs.origin === 'gitlab',
     })
-    throw new PluginError(inputs.origin === 'gitlab' ? problem : { ...problem, assertedBy: 'The token asserted' })
+    throw new PluginError(problem)
   }
 }
 

@@ -19,6 +19,8 @@ export interface ExchangeContext {
   region: string
   claims: Claims
   tokenSource: string
+  /** false for a token from AWS's standard variables outside GitLab (default: a GitLab job). */
+  gitlab?: boolean
 }
 
 /** AWS's code without the SDK's "Exception" suffix (ExpiredTokenException is AWS's own spelling). */
@@ -46,7 +48,7 @@ export function explainExchange (error: ExchangeError, ctx: ExchangeContext): Pr
   const explained = error.timedOut || isFault(code)
     ? explainFault(error)
     : findExplanation(code, error.message)?.explain(situation(ctx, claims)) ?? unknown(error.code)
-  return { ...explained, facts, claims }
+  return { ...explained, facts, claims, ...(ctx.gitlab === false ? { assertedBy: 'The token asserted' } : {}) }
 }
 
 /** What the table's explanations may name, worked out once. */
@@ -60,6 +62,7 @@ function situation (ctx: ExchangeContext, claims: Claims): Situation {
     audiences: audiences(claims),
     claims,
     tokenVariable: /CI variable (\w+)/.exec(ctx.tokenSource)?.[1] ?? 'GITLAB_OIDC_TOKEN',
+    gitlab: ctx.gitlab ?? true,
     sessionName: ctx.sessionName,
     durationSeconds: ctx.durationSeconds,
     durationSource: ctx.durationSource,

@@ -24,6 +24,8 @@ export interface Situation {
   claims: Claims
   /** The CI variable holding the token, for the `id_tokens:` example. */
   tokenVariable: string
+  /** A GitLab job's token (GitLab-specific fixes apply), or one from AWS's standard variables elsewhere. */
+  gitlab: boolean
   sessionName: string
   durationSeconds: number
   durationSource: string
@@ -71,8 +73,12 @@ const accessDenied = (s: Situation): Explained => ({
     `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it:`,
     ...trustCondition(s.claims),
     `with Principal { "Federated": "${providerArnFor(s)}" } and Action sts:AssumeRoleWithWebIdentity.`,
-    `Generate a whole policy with: ${trustPolicyCommand(s)}`,
-    'Or, if this ref should not deploy with this role, use another role for this stage (production-role / staging-role).',
+    ...(s.gitlab
+      ? [
+        `Generate a whole policy with: ${trustPolicyCommand(s)}`,
+        'Or, if this ref should not deploy with this role, use another role for this stage (production-role / staging-role).',
+      ]
+      : ['Or, if this token should not deploy with this role, set AWS_ROLE_ARN to another role.']),
   ],
 })
 
@@ -89,10 +95,14 @@ const noProvider = (s: Situation): Explained => ({
 const wrongAudience = (s: Situation): Explained => ({
   title: `The token's audience (${s.audiences.join(', ') || 'none'}) is not a client ID of the IAM OIDC provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
   fix: [
-    'The audience is set by `aud:` under `id_tokens:` in .gitlab-ci.yml. Either make it match the provider:',
-    '  id_tokens:',
-    `    ${s.tokenVariable}:`,
-    `      aud: <a client ID of the provider, e.g. ${s.issuer ?? 'https://gitlab.com'}>`,
+    ...(s.gitlab
+      ? [
+        'The audience is set by `aud:` under `id_tokens:` in .gitlab-ci.yml. Either make it match the provider:',
+        '  id_tokens:',
+        `    ${s.tokenVariable}:`,
+        `      aud: <a client ID of the provider, e.g. ${s.issuer ?? 'https://gitlab.com'}>`,
+      ]
+      : ['The audience is chosen where the token is issued (your platform\'s OIDC settings). Either make it a client ID of the provider,']),
     `or add ${s.audiences[0] ?? 'the audience'} to the provider's audiences: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArnFor(s)} --client-id ${s.audiences[0] ?? '<aud>'}`,
     'and check the trust policy\'s `<host>:aud` condition names the same audience.',
   ],
@@ -110,7 +120,7 @@ const tokenNotAccepted = (s: Situation): Explained => ({
   title: 'AWS did not accept the ID token (InvalidIdentityToken)',
   fix: [
     'The token was not signed by a key of the IAM OIDC provider\'s issuer, or its issuer/claims are not what the provider expects.',
-    `Check the provider URL is exactly ${s.issuer ?? 'the token\'s issuer'} and that the token is the job's own (id_tokens:), not copied from elsewhere.`,
+    `Check the provider URL is exactly ${s.issuer ?? 'the token\'s issuer'} and that the token is ${s.gitlab ? 'the job\'s own (id_tokens:)' : 'the one your platform issued'}, not copied from elsewhere.`,
   ],
 })
 

@@ -95,6 +95,7 @@ describe('AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE outside GitLab', () => {
     assert.match(r.output, /The token asserted \(ID token claims\):/)
     assert.match(r.output, /subject \.+ project_path:acme\/oidc-example:ref_type:branch:ref:feature\/ci/)
     assert.doesNotMatch(r.output, /Refusing a production deploy/, 'GitLab\'s protected-ref guard applies in GitLab only')
+    assert.doesNotMatch(r.output, /arc-gitlab-oidc trust-policy|id_tokens|GitLab asserted/, 'no GitLab advice outside GitLab')
     assert.equal(awsCallsSince(s, from).length, 0)
   })
 })

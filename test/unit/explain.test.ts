@@ -226,3 +226,26 @@ describe('never the token, never user_email', () => {
     })
   }
 })
+
+describe('a token from AWS\'s standard variables outside GitLab', () => {
+  const eks = { iss: 'https://oidc.eks.us-west-2.amazonaws.com/id/ABC', aud: 'sts.amazonaws.com', sub: 'system:serviceaccount:ci:deployer', exp: 2_000_000_000 }
+  const outside = (code: string, message: string) => explainExchange(refusal(code, message), context({ claims: eks, tokenSource: 'file /var/run/token (named by AWS_WEB_IDENTITY_TOKEN_FILE)', gitlab: false }))
+
+  it('says what the token asserted, not GitLab', () => {
+    const p = outside('AccessDenied', 'Not authorized')
+    assert.equal(p.assertedBy, 'The token asserted')
+    assert.match(formatProblem(p), /The token asserted \(ID token claims\):[\s\S]*subject \.+ system:serviceaccount:ci:deployer/)
+    assert.equal(explainExchange(refusal('AccessDenied', 'Not authorized'), context()).assertedBy, undefined)
+  })
+
+  it('gives no GitLab advice: no trust-policy command for a GitLab project, no id_tokens:', () => {
+    const denied = outside('AccessDenied', 'Not authorized').fix.join('\n')
+    assert.match(denied, /"oidc\.eks\.us-west-2\.amazonaws\.com\/id\/ABC:sub": "system:serviceaccount:ci:deployer"/)
+    assert.doesNotMatch(denied, /arc-gitlab-oidc trust-policy|production-role/)
+    assert.match(denied, /set AWS_ROLE_ARN to another role/)
+    for (const [code, message] of [['InvalidIdentityToken', 'Incorrect token audience'], ['InvalidIdentityToken', 'The ID token provided is not valid']] as const) {
+      const fix = outside(code, message).fix.join('\n')
+      assert.doesNotMatch(fix, /id_tokens|\.gitlab-ci\.yml/, `${code}: ${message}`)
+    }
+  })
+})
