@@ -87,7 +87,7 @@ const noProvider = (s: Situation): Explained => ({
   fix: [
     `Create one for this GitLab instance, with the audience your job uses (${s.audiences.join(', ') || 'see id_tokens: aud'}):`,
     `  aws iam create-open-id-connect-provider --url ${s.issuer ?? 'https://gitlab.com'} --client-id-list ${s.audiences[0] ?? 'https://gitlab.com'}`,
-    '(or deploy example-app/iam/gitlab-oidc.yaml from this package, which creates it with the roles).',
+    '(or deploy iam/gitlab-oidc.yaml from this package, which creates it with the roles).',
     'The issuer must be exactly the token\'s `iss`, including any path for self-managed GitLab.',
   ],
 })

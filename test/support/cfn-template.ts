@@ -1,5 +1,5 @@
 /**
- * example-app/iam/gitlab-oidc.yaml as CloudFormation would read it: YAML with CloudFormation's
+ * iam/gitlab-oidc.yaml (the package's IAM template) as CloudFormation would read it: YAML with CloudFormation's
  * short-form tags (parsed with the js-yaml that Architect's parser ships), and a small evaluator
  * for the intrinsic functions the template uses, so tests can look at the policies a given set of
  * parameters produces.
@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url'
 const require = createRequire(import.meta.url)
 export const root = fileURLToPath(new URL('../../', import.meta.url))
 export const appDir = join(root, 'example-app')
-export const templatePath = join(appDir, 'iam', 'gitlab-oidc.yaml')
+export const templatePath = join(root, 'iam', 'gitlab-oidc.yaml')
 
 /* ------------------------------------------------------------------------ */
 /* YAML with CloudFormation's short-form tags                                */

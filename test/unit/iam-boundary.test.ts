@@ -1,5 +1,5 @@
 /**
- * The permissions boundaries of example-app/iam/gitlab-oidc.yaml against what Architect really
+ * The permissions boundaries of iam/gitlab-oidc.yaml against what Architect really
  * generates (@architect/package, the code `arc deploy` runs) for an app with @http @ws @events
  * @queues @tables @tables-streams @scheduled @static:
  * - every action Architect's inline policies grant its runtime roles, on the stack's own

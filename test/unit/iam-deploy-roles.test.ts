@@ -1,5 +1,5 @@
 /**
- * The deploy roles of example-app/iam/gitlab-oidc.yaml, evaluated with the suite's IAM evaluator
+ * The deploy roles of iam/gitlab-oidc.yaml, evaluated with the suite's IAM evaluator
  * (conditions and explicit denies included):
  * - they cover what Architect's own packager generates, per stage, and nothing of the other stage;
  * - the staging role may destroy review apps (arc destroy --name mr-<iid>), never a main stack.

@@ -1,6 +1,6 @@
 /**
  * Issue 7's attack, played step by step against both deploy roles of
- * example-app/iam/gitlab-oidc.yaml in a model of the account (test/support/aws/iam-account.ts):
+ * iam/gitlab-oidc.yaml in a model of the account (test/support/aws/iam-account.ts):
  * a branch job holding a deploy role's session tries to become account admin by creating a role
  * for its stage, giving it `Action * Resource *` (or AdministratorAccess), passing it to a new
  * Lambda function and invoking it. Every step is denied unless the stage's boundary is attached;

@@ -1,5 +1,5 @@
 /**
- * example-app/iam/gitlab-oidc.yaml, evaluated for several deployments:
+ * iam/gitlab-oidc.yaml, evaluated for several deployments:
  * - its trust policies equal what src/trust-policy.ts generates for the same inputs, so the
  *   template and `arc-gitlab-oidc trust-policy` cannot drift;
  * - `Stages` creates one stage's role and boundary per account, or both, with their outputs;
@@ -66,7 +66,7 @@ function optionsFor (stack: Stack): Omit<TrustPolicyOptions, 'branches'> {
   }
 }
 
-describe('example-app/iam/gitlab-oidc.yaml', () => {
+describe('iam/gitlab-oidc.yaml', () => {
   it('declares the parameters and outputs the setup notes describe', () => {
     let params = Object.keys((template.Parameters ?? {}) as JsonObject)
     for (let p of [ 'GitLabUrl', 'Audience', 'ProjectPath', 'DefaultBranch', 'AppName', 'CreateOidcProvider', 'Stages' ]) {
