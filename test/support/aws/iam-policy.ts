@@ -2,7 +2,9 @@
 // sts:AssumeRoleWithWebIdentity (an explicit Deny wins, otherwise some Allow statement must match
 // principal, action and every condition; absent keys fail positive operators and satisfy negated
 // ones), and the condition operators (String*, Arn*, Bool, Null, ForAnyValue/ForAllValues,
-// ...IfExists) that identity policies and boundaries use too (see iam-authz.ts).
+// ...IfExists) that identity policies and boundaries use too (see iam-authz.ts). What it does
+// not model (other operators, unknown qualifiers, global aws: keys the request does not supply)
+// throws NotModelled instead of counting as "does not apply".
 
 export type ConditionBlock = Record<string, Record<string, string | string[] | boolean>>
 
@@ -116,8 +118,25 @@ function lookup (keys: Record<string, string | string[]>, name: string): string[
   return undefined
 }
 
-/** Evaluate one operator entry (e.g. 'ForAnyValue:StringLike' → { key: values }). Unknown operators never match. */
-export function conditionMatches (operator: string, entries: Record<string, string | string[] | boolean>, keys: Record<string, string | string[]>): boolean {
+/** An operator, global condition key or combination this evaluator does not model: a test must never pass by ignoring it. */
+export class NotModelled extends Error {
+  constructor (what: string) {
+    super(`IAM evaluator: ${what} is not modelled (refusing rather than treating it as "does not apply")`)
+    this.name = 'NotModelled'
+  }
+}
+
+/**
+ * Global condition keys (aws:...) are set by AWS from the request (aws:SourceIp, aws:PrincipalTag/...,
+ * aws:ResourceAccount...). This evaluator knows none of them by itself: one is evaluated only when
+ * the request context supplies it, otherwise it is refused.
+ */
+function checkGlobalKey (key: string, keys: Record<string, string | string[]>): void {
+  if (key.toLowerCase().startsWith('aws:') && lookup(keys, key) === undefined) throw new NotModelled(`global condition key ${key} (absent from the request context)`)
+}
+
+/** Split 'ForAnyValue:StringLikeIfExists' into its parts, refusing what is not implemented. */
+function parseOperator (operator: string): { op: string, setOp?: 'ForAnyValue' | 'ForAllValues', ifExists: boolean } {
   let op = operator
   let setOp: 'ForAnyValue' | 'ForAllValues' | undefined
   const prefix = /^(ForAnyValue|ForAllValues):/.exec(op)
@@ -125,18 +144,33 @@ export function conditionMatches (operator: string, entries: Record<string, stri
     setOp = prefix[1] as 'ForAnyValue' | 'ForAllValues'
     op = op.slice(prefix[0].length)
   }
+  else if (op.includes(':')) throw new NotModelled(`condition operator ${operator}`)
   const ifExists = op.endsWith('IfExists')
   if (ifExists) op = op.slice(0, -'IfExists'.length)
+  if (op === 'Null') {
+    if (setOp || ifExists) throw new NotModelled(`condition operator ${operator}`)
+  }
+  else if (!BASE_OPERATORS[op]) throw new NotModelled(`condition operator ${operator}`)
+  else if (setOp && (op === 'Bool' || ifExists)) throw new NotModelled(`condition operator ${operator}`)
+  return { op, ...(setOp ? { setOp } : {}), ifExists }
+}
 
+/**
+ * Evaluate one operator entry (e.g. 'ForAnyValue:StringLike' → { key: values }). Operators,
+ * qualifiers and global keys this evaluator does not implement throw NotModelled.
+ */
+export function conditionMatches (operator: string, entries: Record<string, string | string[] | boolean>, keys: Record<string, string | string[]>): boolean {
+  const { op, setOp, ifExists } = parseOperator(operator)
   return Object.entries(entries).every(([ key, raw ]) => {
+    checkGlobalKey(key, keys)
     const values = lookup(keys, key)
     const policyValues = asList(raw).map(String)
     if (op === 'Null') {
+      if (policyValues.length !== 1 || ![ 'true', 'false' ].includes(policyValues[0]!)) throw new NotModelled(`Null with ${JSON.stringify(raw)}`)
       const wantMissing = policyValues[0] === 'true'
       return wantMissing === (values === undefined || values.length === 0)
     }
-    const base = BASE_OPERATORS[op]
-    if (!base) return false
+    const base = BASE_OPERATORS[op]!
     const matchesAny = (v: string): boolean => policyValues.some(p => base.match(p, v))
 
     if (values === undefined || values.length === 0) {

@@ -13,9 +13,9 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 
-import { buildTrustPolicy, providerArn, validateProjectPath, type TrustPolicyOptions } from '../../src/iam/trust-policy.ts'
-import { DEFAULTS } from '../../src/plugin/settings.ts'
-import { Stack, appDir, get, template, type Deployment, type Json, type JsonObject } from '../support/cfn-template.ts'
+import { buildTrustPolicy, providerArn, validateProjectPath, type TrustPolicyOptions } from '../../../src/iam/trust-policy.ts'
+import { DEFAULTS } from '../../../src/plugin/settings.ts'
+import { Stack, appDir, get, template, type Deployment, type Json, type JsonObject } from '../../support/cfn-template.ts'
 
 const require = createRequire(import.meta.url)
 

@@ -6,8 +6,8 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { arnMatch, conditionMatches, type PolicyDocument, type Statement } from '../support/aws/iam-policy.ts'
-import { authorize, evaluatePolicies, isAllowed, resourceMatches } from '../support/aws/iam-authz.ts'
+import { NotModelled, arnMatch, conditionMatches, type PolicyDocument, type Statement } from '../../../support/aws/iam-policy.ts'
+import { authorize, evaluatePolicies, isAllowed, resourceMatches } from '../../../support/aws/iam-authz.ts'
 
 const doc = (...Statement: Statement[]): PolicyDocument => ({ Version: '2012-10-17', Statement })
 const allowAll = doc({ Effect: 'Allow', Action: '*', Resource: '*' })
@@ -112,5 +112,35 @@ describe('IAM evaluator: permissions boundaries', () => {
 
   it('without a boundary, the identity policies alone decide', () => {
     assert.ok(isAllowed({ identity: [ allowAll ] }, { action: 'iam:CreateRole', resource: role }))
+  })
+})
+
+describe('IAM evaluator: what it does not model is refused, never ignored', () => {
+  let req = { action: 'lambda:CreateFunctionUrlConfig', resource: 'arn:aws:lambda:us-west-2:111111111111:function:AppStaging-F-1', context: { 'lambda:FunctionUrlAuthType': 'NONE' } }
+  let denyWith = (Condition: Statement['Condition']) => [ allowAll, doc({ Effect: 'Deny', Action: 'lambda:*', Resource: '*', Condition }) ]
+
+  it('an unknown condition operator throws (a Deny that uses it cannot silently not apply)', () => {
+    for (let op of [ 'NumericLessThan', 'DateGreaterThan', 'IpAddress', 'BinaryEquals', 'StringMatches', 'ForAnyValue:NumericEquals', 'ForSomeValues:StringEquals' ]) {
+      assert.throws(() => evaluatePolicies(denyWith({ [op]: { 'lambda:FunctionUrlAuthType': 'NONE' } }), req), NotModelled, op)
+    }
+  })
+
+  it('IfExists and ForAnyValue/ForAllValues combinations it does not implement throw', () => {
+    for (let op of [ 'NullIfExists', 'ForAnyValue:Null', 'ForAllValues:Bool', 'ForAnyValue:StringEqualsIfExists' ]) {
+      assert.throws(() => conditionMatches(op, { 'lambda:FunctionUrlAuthType': 'NONE' }, req.context), NotModelled, op)
+    }
+    assert.throws(() => conditionMatches('Null', { 'lambda:FunctionUrlAuthType': 'maybe' }, req.context), NotModelled)
+    // The ones it implements are evaluated, per IAM's rules for an absent key.
+    assert.equal(conditionMatches('StringNotEqualsIfExists', { 'lambda:FunctionUrlAuthType': 'NONE' }, {}), true)
+    assert.equal(conditionMatches('ForAllValues:StringEquals', { 'lambda:FunctionUrlAuthType': 'AWS_IAM' }, {}), true)
+    assert.equal(conditionMatches('ForAnyValue:StringEquals', { 'lambda:FunctionUrlAuthType': 'AWS_IAM' }, {}), false)
+    assert.equal(evaluatePolicies(denyWith({ StringEquals: { 'lambda:FunctionUrlAuthType': 'NONE' } }), req), 'explicit-deny')
+  })
+
+  it('a global aws: key the request does not supply throws; one it supplies is evaluated', () => {
+    assert.throws(() => evaluatePolicies(denyWith({ IpAddress: { 'aws:SourceIp': '10.0.0.0/8' } }), req), NotModelled)
+    assert.throws(() => evaluatePolicies(denyWith({ StringNotEquals: { 'aws:ResourceAccount': '111111111111' } }), req), /aws:ResourceAccount/)
+    assert.throws(() => conditionMatches('StringEquals', { 'aws:PrincipalTag/team': 'x' }, {}), NotModelled)
+    assert.equal(conditionMatches('StringEquals', { 'aws:ResourceAccount': '111111111111' }, { 'aws:ResourceAccount': '111111111111' }), true)
   })
 })

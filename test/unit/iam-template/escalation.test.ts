@@ -10,11 +10,11 @@
  */
 import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { Account, ADMINISTRATOR_ACCESS, type Call } from '../support/aws/iam-account.ts'
-import { isAllowed, type RolePolicies } from '../support/aws/iam-authz.ts'
-import type { PolicyDocument } from '../support/aws/iam-policy.ts'
-import { packageApp, type PackagedApp } from '../support/arc-runtime.ts'
-import { Stack } from '../support/cfn-template.ts'
+import { Account, ADMINISTRATOR_ACCESS, type Call } from '../../support/aws/iam-account.ts'
+import { isAllowed, type RolePolicies } from '../../support/aws/iam-authz.ts'
+import type { PolicyDocument } from '../../support/aws/iam-policy.ts'
+import { packageApp, type PackagedApp } from '../../support/arc-runtime.ts'
+import { Stack } from '../../support/cfn-template.ts'
 
 const ACCOUNT = '111111111111'
 const REGION = 'us-west-2'

@@ -7,10 +7,10 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { Stack, type Statement } from '../support/cfn-template.ts'
-import { packageApp } from '../support/arc-runtime.ts'
-import { authorize } from '../support/aws/iam-authz.ts'
-import type { PolicyDocument } from '../support/aws/iam-policy.ts'
+import { Stack, type Statement } from '../../support/cfn-template.ts'
+import { packageApp } from '../../support/arc-runtime.ts'
+import { authorize } from '../../support/aws/iam-authz.ts'
+import type { PolicyDocument } from '../../support/aws/iam-policy.ts'
 
 const app = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample' }
 

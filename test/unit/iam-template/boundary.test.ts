@@ -11,10 +11,10 @@
  */
 import { before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { asList, wildcardMatch, type PolicyDocument, type Statement } from '../support/aws/iam-policy.ts'
-import { authorize, resourceMatches } from '../support/aws/iam-authz.ts'
-import { packageApp, type PackagedApp } from '../support/arc-runtime.ts'
-import { Stack } from '../support/cfn-template.ts'
+import { asList, wildcardMatch, type PolicyDocument, type Statement } from '../../support/aws/iam-policy.ts'
+import { authorize, resourceMatches } from '../../support/aws/iam-authz.ts'
+import { packageApp, type PackagedApp } from '../../support/arc-runtime.ts'
+import { Stack } from '../../support/cfn-template.ts'
 
 const account = '111111111111'
 const region = 'us-west-2'
