@@ -67,6 +67,9 @@ export const template = yaml.load(readFileSync(templatePath, 'utf8'), { schema: 
 /* A small evaluator for the intrinsic functions the template uses           */
 /* ------------------------------------------------------------------------ */
 
+/** Ref AWS::NoValue: removed from the list or object that holds it, as CloudFormation does. */
+const NO_VALUE = '\u0000AWS::NoValue'
+
 export interface Deployment {
   params: Record<string, string>
   account: string
@@ -156,7 +159,7 @@ export class Stack {
   }
 
   eval (node: Json): Json {
-    if (Array.isArray(node)) return node.map(n => this.eval(n))
+    if (Array.isArray(node)) return node.map(n => this.eval(n)).filter(n => n !== NO_VALUE)
     if (!isObject(node)) return node
     let keys = Object.keys(node)
     let key = keys[0]
@@ -165,6 +168,7 @@ export class Stack {
       switch (key) {
         case 'Ref': {
           let name = arg as string
+          if (name === 'AWS::NoValue') return NO_VALUE
           if (name in this.values) return this.values[name] as string
           return this.ref(name)
         }
@@ -211,7 +215,10 @@ export class Stack {
       }
     }
     let out: JsonObject = {}
-    for (let [ k, v ] of Object.entries(node)) out[k] = this.eval(v)
+    for (let [ k, v ] of Object.entries(node)) {
+      let value = this.eval(v)
+      if (value !== NO_VALUE) out[k] = value
+    }
     return out
   }
 

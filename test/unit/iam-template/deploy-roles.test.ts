@@ -12,7 +12,7 @@ import { packageApp } from '../../support/arc-runtime.ts'
 import { authorize } from '../../support/aws/iam-authz.ts'
 import type { PolicyDocument } from '../../support/aws/iam-policy.ts'
 
-const app = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample' }
+const app = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', Stages: 'both' }
 
 /* ------------------------------------------------------------------------ */
 /* Permissions: what Architect needs, per stage, and nothing of the other    */
@@ -22,9 +22,11 @@ type Context = Record<string, string>
 
 // Evaluated as IAM would: Action/Resource wildcards, conditions (with the request's context
 // keys), explicit denies.
+// S3 requests carry the bucket owner (s3:ResourceAccount): this account's unless the test says otherwise.
 function allows (statements: Statement[], action: string, resource: string, context: Context = {}): boolean {
   let doc = { Version: '2012-10-17', Statement: statements } as unknown as PolicyDocument
-  return authorize({ identity: [ doc ] }, { action, resource, context }).decision === 'allow'
+  let ctx = action.startsWith('s3:') && action !== 's3:CreateBucket' ? { 's3:ResourceAccount': account, ...context } : context
+  return authorize({ identity: [ doc ] }, { action, resource, context: ctx }).decision === 'allow'
 }
 
 const account = '111111111111'
@@ -53,12 +55,13 @@ function needsFor (stage: 'Staging' | 'Production'): Record<string, [string, str
       [ 'cloudformation:CreateChangeSet', `arn:aws:cloudformation:${region}:aws:transform/Serverless-2016-10-31` ],
     ],
     'AWS::Serverless::HttpApi': [ [ 'apigateway:POST', `arn:aws:apigateway:${region}::/apis` ] ],
-    'AWS::Lambda::Permission': [ [ 'lambda:AddPermission', fn ] ],
+    // SAM's HttpApi and SNS events, Architect's @ws permissions.
+    'AWS::Lambda::Permission': [ [ 'lambda:AddPermission', fn, { 'lambda:Principal': 'apigateway.amazonaws.com' } ], [ 'lambda:AddPermission', fn, { 'lambda:Principal': 'sns.amazonaws.com' } ] ],
     'AWS::Lambda::EventSourceMapping': [ [ 'lambda:CreateEventSourceMapping', '*', { 'lambda:FunctionArn': fn } ] ],
     'AWS::DynamoDB::Table': [ [ 'dynamodb:CreateTable', `arn:aws:dynamodb:${region}:${account}:table/${stack}-ThingsTable-AbC123` ] ],
     'AWS::SNS::Topic': [
       [ 'sns:CreateTopic', `arn:aws:sns:${region}:${account}:${stack}-DeployedEventTopic-AbC123` ],
-      [ 'sns:Subscribe', `arn:aws:sns:${region}:${account}:${stack}-DeployedEventTopic-AbC123` ],
+      [ 'sns:Subscribe', `arn:aws:sns:${region}:${account}:${stack}-DeployedEventTopic-AbC123`, { 'sns:Protocol': 'lambda', 'sns:Endpoint': fn } ],
     ],
     'AWS::SQS::Queue': [ [ 'sqs:CreateQueue', `arn:aws:sqs:${region}:${account}:${stack}-WorkQueue-AbC123` ] ],
     'AWS::Scheduler::Schedule': [ [ 'scheduler:CreateSchedule', `arn:aws:scheduler:${region}:${account}:schedule/default/${stack}-NightlyScheduleEvent-AbC123` ] ],
@@ -142,7 +145,11 @@ describe('deploy role permissions', () => {
     let swap = (s: Statement[]): string => JSON.stringify(s).replace(/Production/g, 'Staging').replace(/production/g, 'staging')
     let review = policies.Staging.filter(s => s.Sid?.startsWith('ReviewApp'))
     assert.deepEqual(review.map(s => s.Sid), [ 'ReviewAppStacksDelete', 'ReviewAppDestroyDeployBucket' ])
-    assert.equal(swap(policies.Production), swap(policies.Staging.filter(s => !review.includes(s))))
+    // Review apps' names (<prefix>StagingMr<iid>) are the staging role's only other difference.
+    let withoutReviewNames = (s: Statement[]): Statement[] => JSON.parse(JSON.stringify(s), (_, v: unknown) => Array.isArray(v) ? v.filter(x => typeof x !== 'string' || !/StagingMr|stagingmr/.test(x)) : v) as Statement[]
+    assert.equal(swap(policies.Production), swap(withoutReviewNames(policies.Staging.filter(s => !review.includes(s)))))
+    assert.ok(JSON.stringify(policies.Staging).includes('OidcExampleStagingMr*-*'))
+    assert.ok(!JSON.stringify(policies.Production).includes('Mr*'))
   })
 })
 

@@ -23,7 +23,7 @@ const stages = [ { stage: 'staging', Stage: 'Staging', other: 'Production' }, { 
 
 /** A fresh account with this template deployed (Stages=both): deploy roles and boundaries. */
 function world (): { account: Account; stack: Stack; deployRole: (Stage: string) => RolePolicies; boundary: (Stage: string) => string } {
-  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example' } })
+  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
   const account = new Account(ACCOUNT, 'aws', REGION)
   for (const Stage of [ 'Staging', 'Production' ]) {
     account.policies.set(stack.ref(`${Stage}Boundary`), stack.policyDocument(`${Stage}Boundary`) as unknown as PolicyDocument)
@@ -41,14 +41,14 @@ function world (): { account: Account; stack: Stack; deployRole: (Stage: string)
 function forbidden (account: Account, Stage: string, other: string): { action: string; resource: string; context?: Record<string, string> }[] {
   const role = (n: string): string => account.roleArn(n)
   return [
-    { action: 'iam:CreateRole', resource: role(`OidcExample${Stage}Evil2`) },
+    { action: 'iam:CreateRole', resource: role(`OidcExample${Stage}-Evil2`) },
     { action: 'iam:CreateRole', resource: role('Admin') },
     { action: 'iam:PutRolePolicy', resource: role('oidc-example-production-deploy') },
-    { action: 'iam:AttachRolePolicy', resource: role(`OidcExample${Stage}Evil`), context: { 'iam:PolicyARN': account.awsManagedPolicyArn('AdministratorAccess') } },
+    { action: 'iam:AttachRolePolicy', resource: role(`OidcExample${Stage}-Evil`), context: { 'iam:PolicyARN': account.awsManagedPolicyArn('AdministratorAccess') } },
     { action: 'iam:UpdateAssumeRolePolicy', resource: role('oidc-example-production-deploy') },
-    { action: 'iam:DeleteRolePermissionsBoundary', resource: role(`OidcExample${Stage}Evil`) },
+    { action: 'iam:DeleteRolePermissionsBoundary', resource: role(`OidcExample${Stage}-Evil`) },
     { action: 'iam:CreatePolicyVersion', resource: `arn:aws:iam::${ACCOUNT}:policy/oidc-example-${Stage.toLowerCase()}-boundary` },
-    { action: 'iam:PassRole', resource: role(`OidcExample${Stage}Evil`), context: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
+    { action: 'iam:PassRole', resource: role(`OidcExample${Stage}-Evil`), context: { 'iam:PassedToService': 'lambda.amazonaws.com' } },
     { action: 'iam:CreateUser', resource: `arn:aws:iam::${ACCOUNT}:user/backdoor` },
     { action: 'iam:CreateAccessKey', resource: `arn:aws:iam::${ACCOUNT}:user/admin` },
     { action: 'sts:AssumeRole', resource: role('oidc-example-production-deploy') },
@@ -69,7 +69,7 @@ const actionStar: PolicyDocument = { Version: '2012-10-17', Statement: [ { Effec
 
 for (const { stage, Stage, other } of stages) {
   describe(`${stage} deploy role: issue 7's escalation`, () => {
-    const evil = `OidcExample${Stage}Evil`
+    const evil = `OidcExample${Stage}-Evil`
 
     it('is denied at every step on a role without the boundary', () => {
       const { account, deployRole, boundary } = world()
@@ -95,11 +95,11 @@ for (const { stage, Stage, other } of stages) {
         { api: 'CreateRole', role: evil, trust: lambdaTrust, boundary: boundary(Stage) },
         { api: 'PutRolePolicy', role: evil, policyName: 'pwn', document: actionStar },
         { api: 'AttachRolePolicy', role: evil, policyArn: account.awsManagedPolicyArn('AdministratorAccess') },
-        { api: 'CreateFunction', functionName: `OidcExample${Stage}Evil`, role: evil },
-        { api: 'InvokeFunction', functionName: `OidcExample${Stage}Evil` },
+        { api: 'CreateFunction', functionName: `OidcExample${Stage}-Evil`, role: evil },
+        { api: 'InvokeFunction', functionName: `OidcExample${Stage}-Evil` },
       ]
       for (const call of steps) assert.equal(account.call(me, call).decision, 'allow', call.api)
-      const code = account.policiesOfFunction(`OidcExample${Stage}Evil`)
+      const code = account.policiesOfFunction(`OidcExample${Stage}-Evil`)
       assert.deepEqual(code.identity, [ actionStar, ADMINISTRATOR_ACCESS ], 'the role did get Action * and AdministratorAccess')
       for (const req of forbidden(account, Stage, other)) {
         assert.ok(!isAllowed(code, req), `code running as ${evil} must not ${req.action} ${req.resource}`)

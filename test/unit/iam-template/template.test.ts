@@ -4,8 +4,8 @@
  *   template and `arc-gitlab-oidc trust-policy` cannot drift;
  * - `Stages` creates one stage's role and boundary per account, or both, with their outputs;
  * - the names match what app.arc uses.
- * The deploy roles' permissions: iam-deploy-roles.test.ts; the boundaries: iam-boundary.test.ts;
- * attacks on both: iam-escalation.test.ts.
+ * The deploy roles' permissions: deploy-roles.test.ts; the boundaries: boundary.test.ts;
+ * issue 7's escalation: escalation.test.ts; the account fence (issue 12): fence.test.ts.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -23,7 +23,7 @@ const require = createRequire(import.meta.url)
 /* Deployments to test                                                       */
 /* ------------------------------------------------------------------------ */
 
-const app = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample' }
+const app = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', Stages: 'both' }
 
 const deployments: { name: string; d: Deployment }[] = [
   {
@@ -77,8 +77,15 @@ describe('iam/gitlab-oidc.yaml', () => {
     assert.deepEqual(get(template, 'Outputs', 'ProductionRoleArn', 'Value'), { 'Fn::GetAtt': [ 'ProductionDeployRole', 'Arn' ] })
     assert.deepEqual(get(template, 'Outputs', 'StagingBoundaryArn', 'Value'), { Ref: 'StagingBoundary' })
     assert.deepEqual(get(template, 'Outputs', 'ProductionBoundaryArn', 'Value'), { Ref: 'ProductionBoundary' })
-    assert.equal(get(template, 'Parameters', 'Stages', 'Default'), 'both')
-    assert.deepEqual(get(template, 'Parameters', 'Stages', 'AllowedValues'), [ 'both', 'production', 'staging' ])
+    // No default: CloudFormation asks, and one account per stage is the answer the docs give.
+    assert.equal(get(template, 'Parameters', 'Stages', 'Default'), undefined)
+    assert.deepEqual(get(template, 'Parameters', 'Stages', 'AllowedValues'), [ 'production', 'staging', 'both' ])
+    assert.match(get(template, 'Parameters', 'Stages', 'Description') as string, /both puts them in one account, where any branch can take over production .* and read\s+production's arc env values/)
+    assert.throws(() => new Stack({ account: '111111111111', partition: 'aws', params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'a/b' } }), /parameter Stages has no default/)
+    for (let p of [ 'AllowCloudFrontWrites', 'AllowMainTableDeletion' ]) {
+      assert.equal(get(template, 'Parameters', p, 'Default'), 'false', `${p} is off unless a project turns it on`)
+      assert.deepEqual(get(template, 'Parameters', p, 'AllowedValues'), [ 'false', 'true' ])
+    }
   })
 
   it('Stages creates one stage\'s role and boundary (one account per stage), or both', () => {
@@ -104,23 +111,27 @@ describe('iam/gitlab-oidc.yaml', () => {
   })
 
   for (let { name, d } of deployments) {
-    it(`trust policies equal trust-policy.ts output (${name})`, () => {
-      let stack = new Stack(d)
-      let opts = optionsFor(stack)
-      assert.deepEqual(stack.trustPolicy('ProductionDeployRole'), buildTrustPolicy({ ...opts, branches: [ stack.values.DefaultBranch as string ] }))
-      assert.deepEqual(stack.trustPolicy('StagingDeployRole'), buildTrustPolicy({ ...opts, branches: [ '*' ] }))
+    for (let Stages of [ 'production', 'staging', 'both' ]) {
+      it(`trust policies equal trust-policy.ts output (${name}, Stages=${Stages})`, () => {
+        let stack = new Stack({ ...d, params: { ...d.params, Stages } })
+        let opts = optionsFor(stack)
+        assert.equal(stack.resourceExists('ProductionDeployRole'), Stages !== 'staging')
+        assert.equal(stack.resourceExists('StagingDeployRole'), Stages !== 'production')
+        if (Stages !== 'staging') assert.deepEqual(stack.trustPolicy('ProductionDeployRole'), buildTrustPolicy({ ...opts, branches: [ stack.values.DefaultBranch as string ] }))
+        if (Stages !== 'production') assert.deepEqual(stack.trustPolicy('StagingDeployRole'), buildTrustPolicy({ ...opts, branches: [ '*' ] }))
 
-      let createsProvider = stack.values.CreateOidcProvider === 'true'
-      assert.equal(stack.resourceExists('GitLabOidcProvider'), createsProvider)
-      let expectedProvider = providerArn({ account: d.account, partition: d.partition, issuer: opts.issuer })
-      assert.equal(stack.eval(get(template, 'Outputs', 'OidcProviderArn', 'Value') ?? null), expectedProvider)
-      if (createsProvider) {
-        let provider = stack.resource('GitLabOidcProvider')
-        assert.equal(get(provider, 'Properties', 'Url'), opts.issuer)
-        assert.deepEqual(get(provider, 'Properties', 'ClientIdList'), [ opts.audience ?? opts.issuer ], 'the audience is registered')
-        assert.equal((get(provider, 'Properties', 'ThumbprintList') as Json[]).length, 1, 'CloudFormation still requires a thumbprint')
-      }
-    })
+        let createsProvider = stack.values.CreateOidcProvider === 'true'
+        assert.equal(stack.resourceExists('GitLabOidcProvider'), createsProvider)
+        let expectedProvider = providerArn({ account: d.account, partition: d.partition, issuer: opts.issuer })
+        assert.equal(stack.eval(get(template, 'Outputs', 'OidcProviderArn', 'Value') ?? null), expectedProvider)
+        if (createsProvider) {
+          let provider = stack.resource('GitLabOidcProvider')
+          assert.equal(get(provider, 'Properties', 'Url'), opts.issuer)
+          assert.deepEqual(get(provider, 'Properties', 'ClientIdList'), [ opts.audience ?? opts.issuer ], 'the audience is registered')
+          assert.equal((get(provider, 'Properties', 'ThumbprintList') as Json[]).length, 1, 'CloudFormation still requires a thumbprint')
+        }
+      })
+    }
   }
 
   it('names the roles app.arc uses, with MaxSessionDuration above the plugin\'s default duration', () => {
