@@ -14,6 +14,7 @@ import { defaultSessionName } from '../plugin/session.ts'
 import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from '../plugin/settings.ts'
 import { TokenError, checkClaims, decodeToken, findToken, humanDuration, type Claims, type FoundToken } from '../plugin/token.ts'
 import { conditionForClaims } from '../iam/trust-policy.ts'
+import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
 import type { Stage } from '../plugin/detect.ts'
 import type { CliIo } from './io.ts'
 
@@ -124,7 +125,16 @@ function settingsSection (env: NodeJS.ProcessEnv, stage: Stage, report: Report):
     ['environment check', settings.environmentCheck.value ? 'on (tier and stage must agree)' : 'off'],
     ...(settings.allowedAccounts ? [['allowed accounts', settings.allowedAccounts.value.join(', ')] as Row] : []),
   ]).join('\n'))
+  accountFence(settings, report)
   return settings
+}
+
+/** Both stages' roles in one account: shown as a warning (every deploy prints it too), not a problem. */
+function accountFence (settings: Settings, report: Report): void {
+  const shared = sharedAccountOf(settings.roles)
+  if (!shared) return
+  const { title, lines } = sharedAccountWarning(shared)
+  report.out(`\n! Account fence: ${title}\n${lines.map(l => `  ${l}`).join('\n')}`)
 }
 
 /** The token: where it is, its claims and expiry, and a trust condition that matches it. */

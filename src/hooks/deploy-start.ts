@@ -8,6 +8,7 @@ import { describeSource } from '../plugin/settings.ts'
 import { humanDuration } from '../plugin/token.ts'
 import { PluginError, bothTimes, done, warning, type Row } from '../report/format.ts'
 import { BoundaryConflict, applyBoundary, type Template } from './boundary.ts'
+import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
 
 export interface DeployStartParams { stage?: string; stackName?: string; dryRun?: boolean; cloudformation?: Template }
 
@@ -23,7 +24,20 @@ export const MIN_REMAINING_MS = 15 * 60 * 1000
 export function deployStart (outcome: Outcome, params: DeployStartParams, io: HookIo): Template | undefined {
   if (outcome.kind === 'idle') return undefined
   if (outcome.kind === 'assumed') confirmStage(outcome, params, io)
+  warnSharedAccount(outcome, io)
   return withBoundary(outcome, params, io)
+}
+
+/**
+ * Both stages' roles in one AWS account: a warning on every deploy, not a refusal. The check runs
+ * in the job a branch controls (it can edit app.arc and the plugin's settings), so refusing would
+ * fence nothing; the fence is the account layout, and the warning says how to get it.
+ */
+function warnSharedAccount (outcome: Exclude<Outcome, { kind: 'idle' }>, io: HookIo): void {
+  const shared = sharedAccountOf(outcome.settings.roles)
+  if (!shared) return
+  const { title, lines } = sharedAccountWarning(shared)
+  io.err(warning(title, lines))
 }
 
 function confirmStage (outcome: Extract<Outcome, { kind: 'assumed' }>, params: DeployStartParams, io: HookIo): void {
