@@ -37,6 +37,8 @@ function expand (action: string): string[] {
 }
 
 const service = (arn: string): string => arn.split(':')[2] ?? ''
+/** The request context AWS sets: S3 requests carry the bucket owner (this account's buckets here). */
+const contextOf = (resource: string): Record<string, string> => service(resource) === 's3' ? { 's3:ResourceAccount': account } : {}
 
 /** (role, action, resource) for every Allow statement × action × matching resource of `resources`. */
 function grants (app: PackagedApp, resources: string[]): { role: string; action: string; resource: string; policies: PolicyDocument[] }[] {
@@ -78,7 +80,7 @@ describe('stage boundaries vs Architect\'s generated runtime roles', () => {
       let checked = grants(app, app.resources)
       assert.ok(checked.length > 50, `${checked.length} grants checked`)
       for (let g of checked) {
-        let r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource })
+        let r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
         assert.equal(r.decision, 'allow', `${app.stackName} ${g.role}: ${g.action} on ${g.resource} is ${r.decision} (${r.deniedBy ?? ''})`)
       }
     })
@@ -89,10 +91,10 @@ describe('stage boundaries vs Architect\'s generated runtime roles', () => {
       let app = apps[key] as PackagedApp
       let others = otherKeys.flatMap(k => (apps[k] as PackagedApp).resources)
       let cross = grants(app, others)
-      let withoutBoundary = cross.filter(g => authorize({ identity: g.policies }, { action: g.action, resource: g.resource }).decision === 'allow')
+      let withoutBoundary = cross.filter(g => authorize({ identity: g.policies }, { action: g.action, resource: g.resource, context: contextOf(g.resource) }).decision === 'allow')
       assert.ok(withoutBoundary.length > 0, 'Architect\'s own policies alone reach the other stage (logs *, SQS *): the boundary is what fences them')
       for (let g of cross) {
-        let r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource })
+        let r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
         assert.notEqual(r.decision, 'allow', `${app.stackName} ${g.role}: ${g.action} on ${g.resource}`)
       }
     })
@@ -117,6 +119,15 @@ describe('the boundary policies', () => {
       }
     })
   }
+
+  it('let runtime roles use only this account\'s buckets of the stage\'s names', () => {
+    let admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
+    for (let [ stage, doc ] of Object.entries(boundaries)) {
+      let object = `arn:aws:s3:::oidcexample${stage}-staticbucket-x/index.html`
+      assert.equal(authorize({ identity: [ admin ], boundary: doc }, { action: 's3:PutObject', resource: object, context: { 's3:ResourceAccount': account } }).decision, 'allow')
+      assert.notEqual(authorize({ identity: [ admin ], boundary: doc }, { action: 's3:PutObject', resource: object, context: { 's3:ResourceAccount': '999999999999' } }).decision, 'allow', 'a bucket of that name in another account')
+    }
+  })
 
   it('do not let runtime roles read the app\'s arc env values (/<AppName>), only their stack\'s /<stack> parameters', () => {
     let admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
