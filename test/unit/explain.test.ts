@@ -111,7 +111,7 @@ describe('the fixes say what to do here', () => {
   it('no provider: the command creating it for this issuer and audience', () => {
     const fix = fixOf('InvalidIdentityToken', 'No OpenIDConnect provider found in your account for https://gitlab.example.com')
     assert.ok(fix.includes('aws iam create-open-id-connect-provider --url https://gitlab.example.com --client-id-list https://gitlab.example.com'))
-    assert.match(fix, /example-app\/iam\/gitlab-oidc\.yaml/)
+    assert.match(fix, /iam\/gitlab-oidc\.yaml/)
   })
 
   it('audience: the id_tokens block under the job\'s variable, and the provider ARN in the role\'s partition', () => {
