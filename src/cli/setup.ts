@@ -165,9 +165,9 @@ export function renderSetup (plan: SetupPlan): string {
     `# ${BIN} setup: app ${plan.appName} (${plan.manifestFile}), GitLab project ${plan.projectPath} on ${plan.gitlabUrl},`,
     `# production from its default branch ${plan.defaultBranch}; one AWS account for staging, one for production.`,
     '',
-    '# 1. Once in each AWS account, with that account\'s administrator credentials: the deploy role,',
-    '#    its permissions boundary and the OIDC provider for your GitLab (add CreateOidcProvider=false',
-    '#    if the account has one for it already).',
+    '# AWS, once in each account, with that account\'s administrator credentials: the deploy role,',
+    '# its permissions boundary and the OIDC provider for your GitLab (add CreateOidcProvider=false',
+    '# if the account has one for it already).',
   ]
   for (const stage of STAGES) {
     lines.push('', `# ${stage} account${plan.accounts[stage] ? ` (${plan.accounts[stage]})` : ''}`,
@@ -177,7 +177,7 @@ export function renderSetup (plan: SetupPlan): string {
       '  --capabilities CAPABILITY_NAMED_IAM \\',
       `  --parameter-overrides ${pairs(stage)}`)
   }
-  lines.push('', '# 2. The stack outputs (in each account) go into your manifest; this prints them:',
+  lines.push('', '# The stack outputs (in each account) go into your manifest; this prints them:',
     `aws cloudformation describe-stacks --stack-name ${plan.stackName} --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text`,
     '', `# In ${plan.manifestFile} (list the plugin last under @plugins; other formats take the same keys):`,
     '@plugins', 'arc-plugin-gitlab-oidc', '', '@gitlab-oidc')
@@ -190,8 +190,8 @@ export function renderSetup (plan: SetupPlan): string {
 
 function ciInclude (plan: SetupPlan): string[] {
   const component = `gitlab.com/arc-gitlab-oidc/arc-plugin-gitlab-oidc/arc-deploy@${readVersion()}`
-  const out = [ '# 3. .gitlab-ci.yml: the CI/CD component deploys staging from branches, production from the', '#    default branch, and review apps (or write the jobs out: see the README\'s quick start).' ]
-  if (plan.gitlabUrl !== 'https://gitlab.com') out.push(`#    On ${plan.gitlabUrl}, include the component from a mirror of the project there.`)
+  const out = [ '# .gitlab-ci.yml: the CI/CD component deploys staging from branches, production from the', '# default branch, and review apps (or write the jobs out: see the README\'s quick start).' ]
+  if (plan.gitlabUrl !== 'https://gitlab.com') out.push(`# On ${plan.gitlabUrl}, include the component from a mirror of the project there.`)
   out.push('include:', `  - component: ${component}`)
   if (plan.aud) out.push('    inputs:', `      aud: ${plan.aud}`)
   return out
