@@ -135,6 +135,22 @@ describe('setup on example-app with an HTTPS remote', () => {
   })
 })
 
+describe('the README\'s quick start', () => {
+  it('shows exactly what setup prints for example-app in a clone of git@gitlab.com:acme/oidc-example.git', async () => {
+    const readme = readFileSync(join(appDir, '..', 'README.md'), 'utf8')
+    const step2 = readme.slice(readme.indexOf('**2. AWS: run what `setup` prints.**'))
+    const blocks = [ ...step2.matchAll(/```sh\n([\s\S]*?)```/g) ].map(m => m[1])
+    assert.equal(blocks[0], 'npx arc-gitlab-oidc setup\n')
+    const dir = appRepo({ remote: 'git@gitlab.com:acme/oidc-example.git', defaultBranch: 'main' })
+    const installed = join(dir, 'node_modules', 'arc-plugin-gitlab-oidc', 'iam')
+    spawnSync('mkdir', [ '-p', installed ])
+    writeFileSync(join(installed, 'gitlab-oidc.yaml'), readFileSync(templatePath))
+    const r = await setup(dir)
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    assert.equal(blocks[1], r.stdout.endsWith('\n') ? r.stdout : `${r.stdout}\n`)
+  })
+})
+
 describe('setup computes AppStackPrefix with Architect\'s toLogicalID', () => {
   for (const name of [ 'my-shop', 'shop2-api-3x', 'a1-b2', 'x' ]) {
     it(`@app ${name}`, async () => {
