@@ -8,7 +8,10 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EXAMPLE_APP } from '../support/install.ts'
-import { lastSeq, startSuite, stsCallsSince, type Run, type Suite } from './e2e.ts'
+import { installApp, runArc, stripAnsi, type App } from '../support/harness.ts'
+import { putLogEvents } from '../support/aws/logs.ts'
+import { parseStandInsArgs, standInsJob, startStandInsFor, type StandIns, type StandInsCliOptions } from '../support/standins.ts'
+import { assertSignedBySession, lastSeq, secretsOf, sessionOf, startSuite, stsCallsSince, type Run, type Suite } from './e2e.ts'
 
 let suite: Suite
 before(async () => { suite = await startSuite() })
@@ -101,4 +104,62 @@ describe('an unknown @gitlab-oidc key', () => {
     assertNoAwsCall(from, r)
     assert.match(r.output, /Unknown setting `production-rol` in @gitlab-oidc \(app\.arc\): did you mean `production-role`\?/)
   })
+})
+
+describe('the stand-ins for your own app (node test/support/standins.ts --app ... --project ...)', () => {
+  // An app that is not example-app: another name (toLogicalID: MyShop2), a project in a subgroup,
+  // no @gitlab-oidc (the stand-ins' job sets ARC_ROLE_ARN and ARC_PERMISSIONS_BOUNDARY).
+  const ARC = '@app\nmy-shop-2\n\n@http\nget /\n\n@aws\nregion us-west-2\nruntime nodejs22.x\n\n@plugins\narc-plugin-gitlab-oidc\n'
+  const base = [ '--app', 'my-shop-2', '--project', 'shops/web/my-shop-2', '--default-branch', 'trunk', '--aud', 'sts.amazonaws.com' ]
+  let own: StandIns
+  let app: App
+  const options = (...more: string[]) => parseStandInsArgs([ ...base, ...more ]) as StandInsCliOptions
+  before(async () => {
+    own = await startStandInsFor(options())
+    app = await installApp({ arc: ARC })
+  })
+  after(async () => {
+    app?.remove()
+    await own?.close()
+  })
+
+  async function arc (args: string[], o: StandInsCliOptions): Promise<{ output: string, code: number | null, claims: { project_id: string, pipeline_id: string, job_id: string } }> {
+    const job = standInsJob(own, o)
+    const r = await runArc(app.dir, args, { env: job.env })
+    for (const secret of secretsOf(own, job.env)) assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'no secret in the output')
+    return { output: stripAnsi(r.stdout + r.stderr), code: r.code, claims: job.claims }
+  }
+
+  /** What the function logged, as if it had run: its log group is /aws/lambda/<physical id>. */
+  function functionLogged (stack: string, message: string): void {
+    const fn = own.aws.state.stacks.get(stack)?.Resources.find(r => r.LogicalResourceId === 'GetIndexHTTPLambda')
+    assert.ok(fn, `${stack} has the get / function`)
+    // Lambda's Node.js runtime writes console.log as <time>\t<request id>\t<level>\t<message>.
+    const line = `${new Date().toISOString()}\t6f1e7b2c-0000-4000-8000-000000000001\tINFO\t${message}`
+    putLogEvents(own.aws.state, `/aws/lambda/${fn.PhysicalResourceId}`, '2026/11/30/[$LATEST]0123', [ 'START RequestId: 6f1e7b2c-0000-4000-8000-000000000001 Version: $LATEST', line ])
+  }
+
+  for (const [ stage, more, stack ] of [
+    [ 'production', [ '--branch', 'trunk' ], 'MyShop2Production' ],
+    [ 'staging', [ '--branch', 'feature/cart' ], 'MyShop2Staging' ],
+  ] as const) {
+    test(`${stage}: arc deploy, then arc logs, each with the ${stage} role, every call signed by its session`, async () => {
+      const o = options(...more)
+      const flag = stage === 'production' ? [ '--production' ] : []
+      let from = lastSeq(own)
+      const deploy = await arc([ 'deploy', ...flag ], o)
+      assert.equal(deploy.code, 0, deploy.output)
+      assertSignedBySession(own, from, own.roles[stage], sessionOf(deploy.claims))
+      assert.ok(own.aws.stacks.includes(stack), `${stack} deployed`)
+
+      functionLogged(stack, `hello from ${stage}`)
+      from = lastSeq(own)
+      const logs = await arc([ 'logs', 'src/http/get-index', ...flag ], o)
+      assert.equal(logs.code, 0, logs.output)
+      assert.match(logs.output, new RegExp(`hello from ${stage}`))
+      const calls = assertSignedBySession(own, from, own.roles[stage], sessionOf(logs.claims))
+      assert.deepEqual(calls.filter(c => c.service === 'logs').map(c => c.action), [ 'DescribeLogStreams', 'GetLogEvents' ])
+      assert.ok(calls.some(c => c.action === 'ListStackResources' && c.params.StackName === stack))
+    })
+  }
 })
