@@ -156,7 +156,7 @@ test('every in-page link of the README names one of its headings', () => {
 })
 
 test('the tarball holds what the README promises: each node_modules/arc-plugin-gitlab-oidc/... path, and the setup command', () => {
-  const promised = [ ...README.matchAll(/node_modules\/arc-plugin-gitlab-oidc\/([\w./-]+)/g) ].map(m => m[1]!)
+  const promised = [ ...README.matchAll(/node_modules\/arc-plugin-gitlab-oidc\/(\w[\w./-]*\w)/g) ].map(m => m[1]!)
   assert.ok(promised.includes('iam/gitlab-oidc.yaml'))
   for (const path of promised) assert.ok(files.includes(path), `${path} is in the package`)
   const manifest = JSON.parse(packed('package.json')) as Manifest
