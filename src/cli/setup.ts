@@ -26,7 +26,8 @@ Computed from:
   ProjectPath              $CI_PROJECT_PATH in a job, else the origin remote (HTTPS or SSH)
   DefaultBranch            $CI_DEFAULT_BRANCH in a job, else origin/HEAD
   GitLabUrl                $CI_SERVER_URL in a job, else the HTTPS remote's host
-                           (an SSH remote says it only for gitlab.com)
+                           (an SSH remote says it only for gitlab.com; a GitLab
+                           under a path: give --gitlab-url and --project)
 
 Options:
   --project <path>           GitLab project path, e.g. acme/web/my-shop
@@ -113,6 +114,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
   for (const pair of v.parameter ?? []) {
     const [ name = '', ...rest ] = pair.split('=')
     if (!rest.length || !template.some(p => p.name === name)) throw new UsageError(`--parameter ${pair}: give Name=value, Name one of ${template.map(p => p.name).join(', ')}`, 'setup')
+    if (name === 'Stages') throw new UsageError('--parameter Stages: setup prints one command per account, Stages=staging and Stages=production', 'setup')
     computed[name] = rest.join('=')
   }
   const parameters = parametersFor(template, computed, missing)

@@ -240,6 +240,7 @@ describe('setup reads the project from the git remote', () => {
     const bad = await setup(dir, [ '--parameter', 'NoSuchThing=1' ])
     assert.equal(bad.code, EXIT_USAGE)
     assert.match(bad.stderr, /Name one of .*ProjectPath/)
+    assert.equal((await setup(dir, [ '--parameter', 'Stages=both' ])).code, EXIT_USAGE, 'one command per account')
   })
 })
 
