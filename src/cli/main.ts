@@ -4,6 +4,7 @@
  *
  *   arc-gitlab-oidc trust-policy --project acme/shop --branch main --account 123456789012
  *   arc-gitlab-oidc doctor
+ *   arc-gitlab-oidc setup
  *
  * JSON goes to stdout (pipe it to a file or to `aws iam`), everything else to
  * stderr in the style of Architect's own CLI. Exit codes: 0 ok, 1 failure,
@@ -28,6 +29,8 @@ Commands:
   trust-policy   Print the IAM trust policy (JSON) that lets this project's jobs
                  assume a role with their ID token
   doctor         Check a job's OIDC setup and say what would fail, and why
+  setup          Print the AWS and GitLab setup for the app in this directory:
+                 the IAM template command per account, @gitlab-oidc lines, CI include
   help [command] Show help for a command
 
 Options:
@@ -42,7 +45,12 @@ async function runDoctor (args: readonly string[], io: CliIo): Promise<number> {
   return doctor([ ...args ], io)
 }
 
-const COMMANDS = [ 'trust-policy', 'doctor', 'help' ] as const
+async function runSetup (args: readonly string[], io: CliIo): Promise<number> {
+  let { setup } = await import('./setup.ts')
+  return setup(args, io)
+}
+
+const COMMANDS = [ 'setup', 'trust-policy', 'doctor', 'help' ] as const
 
 function helpFor (command: string | undefined): string | undefined {
   if (command === undefined) return MAIN_HELP
@@ -63,6 +71,7 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
     }
     if (first.startsWith('-')) return await options(argv, io)
     switch (first) {
+      case 'setup': return await runSetup(rest, io)
       case 'trust-policy': return await trustPolicy(rest, io)
       case 'doctor': return await runDoctor(rest, io)
       case 'help': return await help(rest[0], io)
@@ -104,6 +113,7 @@ async function options (argv: readonly string[], io: CliIo): Promise<number> {
 
 async function help (topic: string | undefined, io: CliIo): Promise<number> {
   if (topic === 'doctor') return runDoctor([ '--help' ], io)
+  if (topic === 'setup') return runSetup([ '--help' ], io)
   let text = helpFor(topic)
   if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
   io.stdout(text)

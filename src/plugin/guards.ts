@@ -47,16 +47,33 @@ function allowedAccount ({ settings, role, claims, gitlab }: GuardInputs): void 
   })
 }
 
+/** What is being done, in the command's own words: "a production deploy", "`arc env` on production". */
+export function actionOf (choice: Pick<StageChoice, 'stage' | 'command'>): string {
+  const command = choice.command ?? 'deploy'
+  return command === 'deploy' || command === 'destroy' ? `a ${choice.stage} ${command}` : `\`arc ${command}\` on ${choice.stage}`
+}
+
 function protectedProduction ({ settings, role, claims, choice, env }: GuardInputs): void {
   const refProtected = claims.ref_protected ?? env.CI_COMMIT_REF_PROTECTED
   if (choice.stage !== 'production' || refProtected === 'true' || settings.allowUnprotectedProduction.value) return
+  const ref = claims.ref ?? env.CI_COMMIT_REF_NAME
+  const defaultBranch = env.CI_DEFAULT_BRANCH
+  const fromOtherRef = !(claims.ref_type === 'branch' && ref !== undefined && ref === defaultBranch)
   throw new PluginError({
-    title: `Refusing a production deploy from ${claims.ref_type ?? 'ref'} \`${claims.ref ?? env.CI_COMMIT_REF_NAME ?? '?'}\`, which is not protected`,
-    facts: [['stage', `production (${choice.reason})`], ['role', role.value]],
+    title: `Refusing ${actionOf(choice)} from ${claims.ref_type ?? 'ref'} \`${ref ?? '?'}\`, which is not protected`,
+    facts: [['stage', `production (${choice.reason})`], ['role', role.value], ...(defaultBranch ? [['default branch', defaultBranch] as [string, string]] : [])],
     claims,
     fix: [
-      'Deploy production from a protected branch or tag (Settings → Repository → Protected branches),',
-      `or, if this is intended, set \`allow-unprotected-production true\` in @${PRAGMA} or ARC_ALLOW_UNPROTECTED_PRODUCTION=true.`,
+      ...(fromOtherRef
+        ? [
+          `Run this job only on the default branch${defaultBranch ? ` (\`${defaultBranch}\`)` : ''}: give it rules, as the README's quick start does:`,
+          '  rules:',
+          '    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH',
+          'and protect that branch (Settings → Repository → Protected branches);',
+          `or, to deploy production from \`${ref ?? 'this ref'}\` on purpose, protect it too.`,
+        ]
+        : [`Protect the branch \`${ref}\` (Settings → Repository → Protected branches).`]),
+      `Last resort, to deploy production from unprotected refs: \`allow-unprotected-production true\` in @${PRAGMA} or ARC_ALLOW_UNPROTECTED_PRODUCTION=true.`,
     ],
   })
 }
@@ -72,16 +89,17 @@ function environmentTier ({ settings, claims, choice }: GuardInputs): void {
   const production = choice.stage === 'production'
   if (production === (tier === 'production')) return
   const environment = `${claims.environment ?? '?'} (deployment tier ${tier})`
+  const flag = choice.command === 'env' ? '--env production' : '--production'
   throw new PluginError({
     title: production
-      ? `Refusing a production deploy from a job whose GitLab environment is not production: ${environment}`
-      : `Refusing to act on staging from a job whose GitLab environment is production: ${environment}`,
+      ? `Refusing ${actionOf(choice)} from a job whose GitLab environment is not production: ${environment}`
+      : `Refusing ${actionOf(choice)} from a job in GitLab environment ${environment}`,
     facts: [['stage', `${choice.stage} (${choice.reason})`], ['environment', environment]],
     claims,
     fix: [
       ...(production
-        ? ['Give this job the production environment (environment: name: production, or deployment_tier: production),', 'or drop --production if it should deploy staging.']
-        : ['Add --production to the command if this job deploys production,', 'or give the job a non-production environment (environment: deployment_tier: staging).']),
+        ? ['Give this job the production environment (environment: name: production, or deployment_tier: production),', `or drop ${flag} if it should act on staging.`]
+        : [`Add ${flag} to the command if this job acts on production,`, 'or give the job a non-production environment (environment: deployment_tier: staging).']),
       `If this is intended, set \`environment-check false\` in @${PRAGMA} or ARC_ENVIRONMENT_CHECK=false.`,
     ],
   })

@@ -6,6 +6,7 @@
 import type { Stage } from './detect.ts'
 import { pragmaEntries, type Manifest } from './manifest.ts'
 import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source } from './setting-sources.ts'
+import { nearest } from './nearest.ts'
 
 export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
 
@@ -90,7 +91,9 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
   const read = new SettingReader(env, manifest)
   const problems = read.problems
   for (const key of read.entries.keys()) {
-    if (!(key in KEYS)) problems.push(`Unknown setting \`${key}\` in @${PRAGMA} (${read.file}); known settings: ${Object.keys(KEYS).join(', ')}`)
+    if (key in KEYS) continue
+    const close = nearest(key, Object.keys(KEYS))
+    problems.push(`Unknown setting \`${key}\` in @${PRAGMA} (${read.file})${close ? `: did you mean \`${close}\`?` : ''}; known settings: ${Object.keys(KEYS).join(', ')}`)
   }
   const pick = (key: Key) => read.pick(key, KEYS[key])
 

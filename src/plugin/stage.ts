@@ -18,6 +18,8 @@ export interface StageChoice {
    * `arc deploy production`: a bare word Architect >= 10 ignores, so it would deploy *staging*.
    */
   bareProduction: boolean
+  /** The Architect command (deploy, destroy, env, logs), for messages in its own words; none for scripts. */
+  command?: string | undefined
 }
 
 export function chooseStage (inv: Invocation, env: NodeJS.ProcessEnv): StageChoice {
@@ -36,7 +38,7 @@ export function chooseStage (inv: Invocation, env: NodeJS.ProcessEnv): StageChoi
     // `arc env --env production ...` / `-e production`
     const parsed = minimist(args, { string: ['env'], alias: { env: ['e'] } })
     const production = parsed.env === 'production'
-    return { stage: production ? 'production' : 'staging', reason: production ? '--env production' : 'no --env production', bareProduction: false }
+    return { stage: production ? 'production' : 'staging', reason: production ? '--env production' : 'no --env production', bareProduction: false, command: 'env' }
   }
   const parsed = minimist(args, { boolean: ['production'], alias: { production: ['p'] } })
   const production = parsed.production === true
@@ -46,5 +48,6 @@ export function chooseStage (inv: Invocation, env: NodeJS.ProcessEnv): StageChoi
     stage: production ? 'production' : 'staging',
     reason: production ? '--production' : 'no --production flag',
     bareProduction,
+    command: inv.command,
   }
 }

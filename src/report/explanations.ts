@@ -68,7 +68,7 @@ function trustPolicyCommand (s: Situation): string {
 }
 
 const accessDenied = (s: Situation): Explained => ({
-  title: 'AWS refused to let this job assume the role: its trust policy does not match this job (AccessDenied)',
+  title: 'AWS refused to let this job assume the role: the role does not exist, or its trust policy does not match this job (AccessDenied)',
   fix: [
     `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it:`,
     ...trustCondition(s.claims),
@@ -79,6 +79,8 @@ const accessDenied = (s: Situation): Explained => ({
         'Or, if this ref should not deploy with this role, use another role for this stage (production-role / staging-role).',
       ]
       : ['Or, if this token should not deploy with this role, set AWS_ROLE_ARN to another role.']),
+    'Or the role does not exist (AWS answers AccessDenied for a missing role too): compare the ARN with the stack outputs',
+    '(StagingRoleArn / ProductionRoleArn: aws cloudformation describe-stacks --stack-name <app>-gitlab-oidc).',
   ],
 })
 

@@ -76,7 +76,7 @@ describe('the job\'s GitLab environment tier and Architect\'s stage must agree',
     const from = lastSeq(s)
     const r = await suite.arc(['deploy'], { env: s.job({ ref: 'feature/x', ref_protected: 'false', environment: 'live', deployment_tier: 'production' }).env })
     assert.equal(r.code, 1, r.output)
-    assert.match(r.output, /Refusing to act on staging from a job whose GitLab environment is production: live \(deployment tier production\)/)
+    assert.match(r.output, /Refusing a staging deploy from a job in GitLab environment live \(deployment tier production\)/)
     assert.match(r.output, /Add --production/)
     assert.equal(s.aws.calls.filter(c => c.seq > from).length, 0)
   })

@@ -1,10 +1,15 @@
 // Both stand-ins wired together the way example-app expects AWS to be set up:
 // an IAM OIDC provider for the GitLab issuer, a production role only the default
 // branch may assume, a staging role any branch of the project may assume, and
-// developer keys. Used by e2e tests, the demo and the benchmarks; also runnable:
+// developer keys. Used by e2e tests, the demo and the benchmarks; also runnable, for any app:
 //
-//   node test/support/standins.ts     (prints the endpoints and a job's environment, Ctrl-C stops)
+//   node test/support/standins.ts [--app my-shop] [--project acme/my-shop] [--branch main]
+//     [--default-branch main] [--environment production] [--aud https://gitlab.com]
+//
+// prints the endpoints and the environment of a job of that project on that branch, in that
+// environment (its ID token minted, valid 1 h), to paste in a shell and run `arc`; Ctrl-C stops.
 import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
 import { gitlabTrustPolicy, startAws, type AwsStandIn, type Credentials } from './aws.ts'
 import { startGitLab, type ClaimOverrides, type GitLabClaims, type GitLabStandIn, type JobEnvOptions, type MintOptions } from './gitlab.ts'
 
@@ -74,15 +79,114 @@ export async function startStandIns (opts: StandInsOptions = {}): Promise<StandI
   }
 }
 
+/** What `node test/support/standins.ts` is asked for: the app, the project and the job. */
+export interface StandInsCliOptions {
+  app: string
+  project: string
+  /** The job's branch. */
+  branch: string
+  defaultBranch: string
+  /** The job's GitLab environment (its deployment tier follows from the name, as GitLab guesses it). */
+  environment: string
+  /** The ID token's audience, which the provider and roles accept; default the issuer URL. */
+  aud: string | undefined
+}
+
+export const STANDINS_HELP = `Usage: node test/support/standins.ts [options]
+
+Starts the loopback GitLab issuer and AWS stand-ins for an app, and prints the environment of a
+GitLab job (its ID token minted) to paste in a shell before running \`arc\` in the app.
+
+  --app <name>             the @app name: roles <app>-production-deploy / <app>-staging-deploy  [oidc-example]
+  --project <path>         the GitLab project path the roles trust                     [acme/oidc-example]
+  --branch <name>          the job's branch                                            [the default branch]
+  --default-branch <name>  the only branch the production role trusts                  [main]
+  --environment <name>     the job's GitLab environment     [production on the default branch, else staging]
+  --aud <aud>              the audience of the token, the provider and the roles       [the issuer URL]
+`
+
+export function parseStandInsArgs (argv: string[]): StandInsCliOptions | 'help' {
+  const { values: v } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      app: { type: 'string' }, project: { type: 'string' }, branch: { type: 'string' }, 'default-branch': { type: 'string' },
+      environment: { type: 'string' }, aud: { type: 'string' }, help: { type: 'boolean', short: 'h' },
+    },
+  })
+  if (v.help) return 'help'
+  const defaultBranch = v['default-branch'] ?? 'main'
+  const branch = v.branch ?? defaultBranch
+  return {
+    app: v.app ?? 'oidc-example',
+    project: v.project ?? 'acme/oidc-example',
+    branch,
+    defaultBranch,
+    environment: v.environment ?? (branch === defaultBranch ? 'production' : 'staging'),
+    aud: v.aud,
+  }
+}
+
+/** GitLab's guess of a deployment tier from an environment's name. */
+export function tierOf (environment: string): string {
+  if (/^(production|prod|live)$/i.test(environment)) return 'production'
+  if (/^(staging|stage|model|pre-?prod|demo)/i.test(environment)) return 'staging'
+  if (/^(test|qc|qa)/i.test(environment)) return 'testing'
+  if (/^(dev|review|trunk)/i.test(environment)) return 'development'
+  return 'other'
+}
+
+export function startStandInsFor (o: StandInsCliOptions, log?: (line: string) => void): Promise<StandIns> {
+  return startStandIns({ appName: o.app, projectPath: o.project, defaultBranch: o.defaultBranch, ...(o.aud ? { audience: o.aud } : {}), ...(log ? { log } : {}) })
+}
+
+/**
+ * The job the options describe, and what to run in it: its environment plus AWS_ENDPOINT_URL,
+ * and ARC_ROLE_ARN / ARC_PERMISSIONS_BOUNDARY naming the stand-in's role and boundary for the
+ * job's stage (CI variables win over the manifest, so any app's manifest works unchanged).
+ */
+export function standInsJob (s: StandIns, o: StandInsCliOptions): Job & { stage: 'production' | 'staging', command: string } {
+  const tier = tierOf(o.environment)
+  const stage = tier === 'production' ? 'production' : 'staging'
+  const job = s.job({
+    ref: o.branch, ref_protected: o.branch === o.defaultBranch ? 'true' : 'false',
+    environment: o.environment, environment_protected: tier === 'production' ? 'true' : 'false', deployment_tier: tier,
+  })
+  const env = {
+    ...job.env,
+    AWS_ENDPOINT_URL: s.aws.endpoint,
+    ARC_ROLE_ARN: s.roles[stage],
+    ARC_PERMISSIONS_BOUNDARY: `arn:aws:iam::${s.aws.accountId}:policy/${o.app}-${stage}-boundary`,
+  }
+  return { ...job, env, stage, command: stage === 'production' ? 'npx arc deploy --production' : 'npx arc deploy' }
+}
+
+const shellQuote = (v: string) => `'${v.replace(/'/g, `'\\''`)}'`
+
+export function describeStandIns (s: StandIns, o: StandInsCliOptions): string[] {
+  const job = standInsJob(s, o)
+  return [
+    `GitLab issuer:  ${s.gitlab.issuer} (audience ${s.audience})`,
+    `AWS endpoint:   ${s.aws.endpoint}`,
+    `Roles:          ${s.roles.production} (project ${o.project}, branch ${o.defaultBranch})`,
+    `                ${s.roles.staging} (project ${o.project}, any branch)`,
+    `Developer keys: AWS_ACCESS_KEY_ID=${s.developer.accessKeyId} AWS_SECRET_ACCESS_KEY=${s.developer.secretAccessKey}`,
+    '',
+    `A job of ${o.project} on branch ${o.branch}, environment ${o.environment} (deployment tier ${tierOf(o.environment)}), token valid 1h.`,
+    `Paste these lines in a shell, then in the app (@app ${o.app}, the plugin installed): ${job.command}`,
+    ...Object.entries(job.env).map(([ k, v ]) => `export ${k}=${shellQuote(v)}`),
+  ]
+}
+
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const s = await startStandIns({ log: line => console.log(`[aws] ${line}`) })
-  const { env } = s.job()
-  console.log(`GitLab issuer:  ${s.gitlab.issuer}`)
-  console.log(`AWS endpoint:   ${s.aws.endpoint}`)
-  console.log(`Roles:          ${s.roles.production}\n                ${s.roles.staging}`)
-  console.log(`Developer keys: AWS_ACCESS_KEY_ID=${s.developer.accessKeyId} AWS_SECRET_ACCESS_KEY=${s.developer.secretAccessKey}`)
-  console.log('\nA production deploy job (token valid 1h):')
-  console.log(`export AWS_ENDPOINT_URL=${s.aws.endpoint}`)
-  for (const [ k, v ] of Object.entries(env)) console.log(`export ${k}='${v}'`)
+  const o = parseStandInsArgs(process.argv.slice(2))
+  if (o === 'help') {
+    console.log(STANDINS_HELP)
+    process.exit(0)
+  }
+  const s = await startStandInsFor(o, line => console.error(`[aws] ${line}`))
+  console.log(describeStandIns(s, o).join('\n'))
   process.once('SIGINT', () => { s.close().then(() => process.exit(0)) })
+  process.once('SIGTERM', () => { s.close().then(() => process.exit(0)) })
 }

@@ -93,7 +93,7 @@ test('environment tier: a production deploy from a job of another tier is refuse
 
 test('environment tier: a staging deploy from a production-tier job is refused', () => {
   const text = refusal(() => runGuards(inputs('staging', { claims: { environment: 'prod', environment_protected: 'true', deployment_tier: 'production' } })))
-  assert.match(text, /Refusing to act on staging from a job whose GitLab environment is production: prod \(deployment tier production\)/)
+  assert.match(text, /Refusing a staging deploy from a job in GitLab environment prod \(deployment tier production\)/)
   assert.match(text, /stage \.+ staging \(no --production flag\)/)
   assert.match(text, /Add --production to the command/)
   assert.match(text, /ARC_ENVIRONMENT_CHECK=false/)
@@ -114,7 +114,7 @@ test('environment tier: turned off by the setting or the CI variable', () => {
   assert.doesNotThrow(() => runGuards(inputs('production', { claims: { deployment_tier: 'development' }, env: { ARC_ENVIRONMENT_CHECK: 'false' } })))
   const off = resolveSettings({ env: {}, manifest: { file: 'app.arc', arc: { 'gitlab-oidc': [['staging-role', STAGING], ['environment-check', 'false']] } }, stage: 'staging' })
   assert.doesNotThrow(() => runGuards({ ...inputs('staging', { claims }), settings: off, role: off.role! }))
-  assert.match(refusal(() => runGuards(inputs('staging', { claims, env: { ARC_ENVIRONMENT_CHECK: 'true' } }))), /environment is production/)
+  assert.match(refusal(() => runGuards(inputs('staging', { claims, env: { ARC_ENVIRONMENT_CHECK: 'true' } }))), /in GitLab environment prod/)
 })
 
 test('off GitLab: no protected-ref or tier guard', () => {

@@ -50,7 +50,7 @@ test('the tarball holds the documents, the IAM template and dist with types', ()
 })
 
 test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|dist\/[\w/-]+\.(js|d\.ts))$/
+  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/aws-setup\.md|dist\/[\w/-]+\.(js|d\.ts))$/
   assert.deepEqual(files.filter(f => !allowed.test(f)), [], 'files outside the allow-list')
   assert.deepEqual(files.filter(f => /(^|\/)(test|src|scripts|\.cache|node_modules|\.ci)\//.test(f) || /\.test\.|\.tgz$|\.map$/.test(f)), [])
 })
@@ -115,4 +115,51 @@ test('example-app depends on the plugin\'s current version', () => {
   const app = JSON.parse(readFileSync(join(ROOT, 'example-app', 'package.json'), 'utf8')) as { devDependencies?: Record<string, string>, dependencies?: Record<string, string> }
   const range = app.devDependencies?.[PACKAGE.name] ?? app.dependencies?.[PACKAGE.name]
   assert.equal(range, `^${PACKAGE.version}`)
+})
+
+/* Issue 15: docs that work from npm. */
+
+const PROJECT_URL = 'https://gitlab.com/arc-gitlab-oidc/arc-plugin-gitlab-oidc'
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8')
+/** Every Markdown link target in the README, code blocks left out. */
+const readmeLinks = (): string[] => [ ...README.replace(/```[\s\S]*?```/g, '').matchAll(/\]\(([^)\s]+)\)/g) ].map(m => m[1]!)
+
+test('package.json names the repository, homepage and issue tracker (the project on gitlab.com)', () => {
+  const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { repository?: { type?: string, url?: string }, homepage?: string, bugs?: { url?: string } }
+  assert.deepEqual(pkg.repository, { type: 'git', url: `git+${PROJECT_URL}.git` })
+  assert.equal(pkg.homepage, `${PROJECT_URL}#readme`)
+  assert.equal(pkg.bugs?.url, `${PROJECT_URL}/-/issues`)
+})
+
+test('every relative link in the README resolves in the repository and is in the package (it works on npm and in node_modules)', () => {
+  const relative = readmeLinks().filter(l => !/^[a-z]+:/.test(l) && !l.startsWith('#'))
+  assert.ok(relative.includes('iam/gitlab-oidc.yaml'), `relative links: ${relative.join(' ')}`)
+  for (const link of relative) {
+    const path = link.split('#')[0]!
+    assert.ok(existsSync(join(ROOT, path)), `${link} exists in the repository`)
+    assert.ok(files.includes(path), `${link} is in the package: ship it, or link it at ${PROJECT_URL}/-/blob/main/${path}`)
+  }
+})
+
+test('every README link into the repository names a file that exists', () => {
+  const prefix = `${PROJECT_URL}/-/blob/main/`
+  const absolute = readmeLinks().filter(l => l.startsWith(prefix))
+  assert.ok(absolute.length >= 3, absolute.join(' '))
+  for (const link of absolute) assert.ok(existsSync(join(ROOT, link.slice(prefix.length).split('#')[0]!)), `${link} names a file of the repository`)
+})
+
+test('every in-page link of the README names one of its headings', () => {
+  // GitLab's (and npm's) heading anchors: lower case, punctuation but - and _ dropped, spaces to -.
+  const slug = (h: string) => h.toLowerCase().replace(/`/g, '').replace(/[^\w\- ]/g, '').replace(/ /g, '-')
+  const anchors = new Set([ ...README.replace(/```[\s\S]*?```/g, '').matchAll(/^#{1,6} (.+)$/gm) ].map(m => slug(m[1]!)))
+  for (const link of readmeLinks().filter(l => l.startsWith('#'))) assert.ok(anchors.has(link.slice(1)), `${link} is a heading`)
+})
+
+test('the tarball holds what the README promises: each node_modules/arc-plugin-gitlab-oidc/... path, and the setup command', () => {
+  const promised = [ ...README.matchAll(/node_modules\/arc-plugin-gitlab-oidc\/(\w[\w./-]*\w)/g) ].map(m => m[1]!)
+  assert.ok(promised.includes('iam/gitlab-oidc.yaml'))
+  for (const path of promised) assert.ok(files.includes(path), `${path} is in the package`)
+  const manifest = JSON.parse(packed('package.json')) as Manifest
+  assert.ok(README.includes('npx arc-gitlab-oidc setup') && manifest.bin['arc-gitlab-oidc'], 'npx arc-gitlab-oidc is the package\'s bin')
+  assert.ok(files.includes('dist/cli/setup.js'), 'setup is built into the package')
 })

@@ -1,0 +1,224 @@
+/**
+ * `arc-gitlab-oidc setup`: run in the app's repository, print what a new user does once per AWS
+ * account (the exact `aws cloudformation deploy` of the shipped template, with every parameter
+ * it computed), the @gitlab-oidc lines for the manifest and the CI include. It guesses nothing:
+ * what it cannot determine is asked for by the flag that supplies it (exit 2, one message).
+ */
+import { parseArgs } from 'node:util'
+
+import { ManifestError, readManifest } from '../plugin/manifest.ts'
+import { BIN, EXIT_FAILURE, EXIT_OK, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
+import {
+  originDefaultBranch, originUrl, parameterProblem, parseRemote, templateFileFor, templateParameters, toLogicalID,
+  type TemplateParameter,
+} from './setup-sources.ts'
+
+export const SETUP_HELP = `Usage: ${BIN} setup [options]
+
+Run in your Architect app's repository. Prints, for your two AWS accounts (staging and
+production), the exact \`aws cloudformation deploy\` command for the IAM template this
+package ships (iam/gitlab-oidc.yaml) with every parameter computed, then the @gitlab-oidc
+lines for your manifest and the CI/CD include. Nothing is changed, nothing calls AWS.
+
+Computed from:
+  AppName, AppStackPrefix  the manifest's @app, read by Architect's own reader; the prefix
+                           is Architect's toLogicalID(@app) (my-shop -> MyShop)
+  ProjectPath              $CI_PROJECT_PATH in a job, else the origin remote (HTTPS or SSH)
+  DefaultBranch            $CI_DEFAULT_BRANCH in a job, else origin/HEAD
+  GitLabUrl                $CI_SERVER_URL in a job, else the HTTPS remote's host
+                           (an SSH remote says it only for gitlab.com; a GitLab
+                           under a path: give --gitlab-url and --project)
+
+Options:
+  --project <path>           GitLab project path, e.g. acme/web/my-shop
+  --branch <name>            The project's default branch (the production branch)
+  --gitlab-url <url>         Your GitLab's URL, e.g. https://gitlab.example.com
+  --aud <aud>                The aud your jobs' id_tokens request   [default: the GitLab URL]
+  --staging-account <id>     12-digit account ID: print the staging ARNs themselves
+  --production-account <id>  the same for production
+  --parameter <Name=value>   Any other template parameter; repeatable
+  -h, --help                 Show this help
+
+Exit codes: 0 printed; 2 something could not be determined (the message names the flag
+that supplies it) or a flag is wrong; 1 no manifest, or a value the template refuses.
+`
+
+const OPTIONS = {
+  project: { type: 'string' },
+  branch: { type: 'string' },
+  'gitlab-url': { type: 'string' },
+  aud: { type: 'string' },
+  'staging-account': { type: 'string' },
+  'production-account': { type: 'string' },
+  parameter: { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+} as const
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS, strict: true, allowPositionals: false }>>['values']
+
+export const STAGES = [ 'staging', 'production' ] as const
+type StageName = typeof STAGES[number]
+
+export interface SetupPlan {
+  manifestFile: string
+  appName: string
+  /** Every parameter printed, in template order, without Stages (set per account). */
+  parameters: Array<[string, string]>
+  stackName: string
+  templateFile: string
+  accounts: Partial<Record<StageName, string>>
+  gitlabUrl: string
+  projectPath: string
+  defaultBranch: string
+  aud: string | undefined
+}
+
+function parse (args: readonly string[]): Values {
+  try {
+    return parseArgs({ args: [ ...args ], allowPositionals: false, strict: true, options: OPTIONS }).values
+  }
+  catch (err) {
+    throw new UsageError(parseErrorMessage(err), 'setup')
+  }
+}
+
+/** What setup computes, or the one message saying which flags must supply what it could not. */
+export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan {
+  const manifest = readManifest(io.cwd)
+  if (!manifest) throw new Error(`No Architect manifest (app.arc, .arc, arc.json, arc.yaml or package.json's arc) in ${io.cwd}: run ${BIN} setup in your app's directory`)
+  const app = manifest.arc.app?.[0]
+  if (typeof app !== 'string' || !app) throw new Error(`${manifest.file} has no @app name`)
+  const inJob = io.env.GITLAB_CI === 'true'
+  const remoteUrl = inJob && io.env.CI_PROJECT_PATH ? undefined : originUrl(io.cwd)
+  const remote = remoteUrl ? parseRemote(remoteUrl) : undefined
+  const job = (name: string) => (inJob ? io.env[name] || undefined : undefined)
+  const computed: Record<string, string | undefined> = {
+    ProjectPath: v.project ?? job('CI_PROJECT_PATH') ?? remote?.projectPath,
+    DefaultBranch: v.branch ?? job('CI_DEFAULT_BRANCH') ?? originDefaultBranch(io.cwd),
+    AppName: app,
+    AppStackPrefix: toLogicalID(app),
+    GitLabUrl: v['gitlab-url'] ?? job('CI_SERVER_URL') ?? remote?.gitlabUrl,
+    Audience: v.aud,
+  }
+  const missing: string[] = []
+  if (!computed.ProjectPath) missing.push(`the GitLab project path (${remoteUrl ? `origin ${redact(remoteUrl)} is not a GitLab project URL` : 'no origin remote'}): give --project <group/project>`)
+  if (!computed.DefaultBranch) missing.push('the default branch (git does not know origin/HEAD; `git remote set-head origin --auto` sets it): give --branch <name>')
+  if (!computed.GitLabUrl) missing.push(`your GitLab's URL (${remote ? `the remote's host ${remote.host} does not say its web address` : 'no HTTPS remote'}): give --gitlab-url https://<host>`)
+  const accounts: SetupPlan['accounts'] = {}
+  for (const stage of STAGES) {
+    const id = v[`${stage}-account`]
+    if (id !== undefined && !/^\d{12}$/.test(id)) throw new UsageError(`--${stage}-account ${id}: an AWS account ID is 12 digits`, 'setup')
+    if (id) accounts[stage] = id
+  }
+  const template = templateParameters()
+  for (const pair of v.parameter ?? []) {
+    const [ name = '', ...rest ] = pair.split('=')
+    if (!rest.length || !template.some(p => p.name === name)) throw new UsageError(`--parameter ${pair}: give Name=value, Name one of ${template.map(p => p.name).join(', ')}`, 'setup')
+    if (name === 'Stages') throw new UsageError('--parameter Stages: setup prints one command per account, Stages=staging and Stages=production', 'setup')
+    computed[name] = rest.join('=')
+  }
+  const parameters = parametersFor(template, computed, missing)
+  if (missing.length) throw new UsageError([ 'setup cannot determine, and does not guess:', ...missing ].join('\n  | '), 'setup')
+  return {
+    manifestFile: manifest.file, appName: app, parameters, stackName: `${app}-gitlab-oidc`,
+    templateFile: templateFileFor(io.cwd), accounts, aud: v.aud,
+    gitlabUrl: computed.GitLabUrl!, projectPath: computed.ProjectPath!, defaultBranch: computed.DefaultBranch!,
+  }
+}
+
+/** The template's parameters with the values computed for them; Stages is added per account. */
+function parametersFor (template: TemplateParameter[], computed: Record<string, string | undefined>, missing: string[]): Array<[string, string]> {
+  const out: Array<[string, string]> = []
+  for (const p of template) {
+    if (p.name === 'Stages') continue
+    const value = computed[p.name]
+    if (value === undefined) {
+      if (p.default === undefined && !(p.name in computed)) missing.push(`the template's ${p.name}: give --parameter ${p.name}=<value>`)
+      continue
+    }
+    const problem = parameterProblem(p, value)
+    if (problem) throw new Error(`${p.name}=${value} is refused by the template: ${problem}`)
+    out.push([ p.name, value ])
+  }
+  if (!template.some(p => p.name === 'Stages')) throw new Error('The template has no Stages parameter')
+  return out
+}
+
+/** A remote URL without its user part (which may hold a token). */
+function redact (url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)[^@/]*@/i, '$1')
+}
+
+const OUTPUTS: Array<[string, string]> = [ [ 'role', 'RoleArn' ], [ 'permissions-boundary', 'BoundaryArn' ] ]
+const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
+
+/** The ARN the template's output has, for an account given on the command line. */
+function outputValue (plan: SetupPlan, stage: StageName, suffix: string): string {
+  const account = plan.accounts[stage]
+  if (!account) return `<${cap(stage)}${suffix} output of the ${stage} account's stack>`
+  return suffix === 'RoleArn'
+    ? `arn:aws:iam::${account}:role/${plan.appName}-${stage}-deploy`
+    : `arn:aws:iam::${account}:policy/${plan.appName}-${stage}-boundary`
+}
+
+export function renderSetup (plan: SetupPlan): string {
+  const pairs = (stage: StageName) => [ ...plan.parameters, [ 'Stages', stage ] ].map(([ k, v ]) => `${k}=${shellWord(v!)}`).join(' ')
+  const lines = [
+    `# ${BIN} setup: app ${plan.appName} (${plan.manifestFile}), GitLab project ${plan.projectPath} on ${plan.gitlabUrl},`,
+    `# production from its default branch ${plan.defaultBranch}; one AWS account for staging, one for production.`,
+    '',
+    '# AWS, once in each account, with that account\'s administrator credentials: the deploy role,',
+    '# its permissions boundary and the OIDC provider for your GitLab (add CreateOidcProvider=false',
+    '# if the account has one for it already).',
+  ]
+  for (const stage of STAGES) {
+    lines.push('', `# ${stage} account${plan.accounts[stage] ? ` (${plan.accounts[stage]})` : ''}`,
+      'aws cloudformation deploy \\',
+      `  --stack-name ${plan.stackName} \\`,
+      `  --template-file ${shellWord(plan.templateFile)} \\`,
+      '  --capabilities CAPABILITY_NAMED_IAM \\',
+      `  --parameter-overrides ${pairs(stage)}`)
+  }
+  lines.push('', '# The stack outputs (in each account) go into your manifest; this prints them:',
+    `aws cloudformation describe-stacks --stack-name ${plan.stackName} --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text`,
+    '', `# In ${plan.manifestFile} (list the plugin last under @plugins; other formats take the same keys):`,
+    '@plugins', 'arc-plugin-gitlab-oidc', '', '@gitlab-oidc')
+  for (const stage of STAGES) {
+    for (const [ key, suffix ] of OUTPUTS) lines.push(`${stage}-${key} ${outputValue(plan, stage, suffix)}`)
+  }
+  lines.push('', ...ciInclude(plan), '')
+  return lines.join('\n')
+}
+
+function ciInclude (plan: SetupPlan): string[] {
+  const component = `gitlab.com/arc-gitlab-oidc/arc-plugin-gitlab-oidc/arc-deploy@${readVersion()}`
+  const out = [ '# .gitlab-ci.yml: the CI/CD component deploys staging from branches, production from the', '# default branch, and review apps (or write the jobs out: see the README\'s quick start).' ]
+  if (plan.gitlabUrl !== 'https://gitlab.com') out.push(`# On ${plan.gitlabUrl}, include the component from a mirror of the project there.`)
+  out.push('include:', `  - component: ${component}`)
+  if (plan.aud) out.push('    inputs:', `      aud: ${plan.aud}`)
+  return out
+}
+
+/** Quote a value for a POSIX shell only when it needs it. */
+function shellWord (s: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
+}
+
+export async function setup (args: readonly string[], io: CliIo): Promise<number> {
+  const v = parse(args)
+  if (v.help) {
+    io.stdout(SETUP_HELP)
+    return EXIT_OK
+  }
+  let plan: SetupPlan
+  try {
+    plan = planSetup(v, io)
+  }
+  catch (err) {
+    if (err instanceof UsageError) throw err
+    fail(io, err instanceof ManifestError ? `The manifest cannot be read: ${err.message}` : (err as Error).message)
+    return EXIT_FAILURE
+  }
+  io.stdout(renderSetup(plan))
+  return EXIT_OK
+}
