@@ -88,9 +88,9 @@ export function subClaimComponentsOf (claims: SubClaims): SubClaimComponents | u
 export function refOptionsFor (format: SubClaimComponents, refType: string | undefined, ref: string | undefined): string {
   let kind = refType === 'tag' ? 'tag' : 'branch'
   let components = format.split(',')
-  let quote = (s: string): string => /^[A-Za-z0-9._/@+=-]+$/.test(s) ? s : `'${s.replace(/'/g, '\'\\\'\'')}'`
-  let refPart = !components.includes('ref_type') ? `--ref ${quote(ref ?? '<ref>')}`
+  let quote = (s: string | undefined): string => s === undefined ? '<ref>' : /^[A-Za-z0-9._/@+=-]+$/.test(s) ? s : `'${s.replace(/'/g, '\'\\\'\'')}'`
+  let refPart = !components.includes('ref_type') ? `--ref ${quote(ref)}`
     : !components.includes('ref') ? `--${kind} '*'`
-      : `--${kind} ${quote(ref ?? '<ref>')}`
+      : `--${kind} ${quote(ref)}`
   return format === DEFAULT_SUB_CLAIM_COMPONENTS ? refPart : `${refPart} --sub-claim-components ${format}`
 }
