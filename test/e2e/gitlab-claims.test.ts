@@ -34,7 +34,7 @@ const CASES: Record<string, { allow: { branches?: string[], tags?: string[], ref
   'project_path,ref_type,ref': { allow: { branches: [ 'main' ] }, refused: { ref: 'main', ref_type: 'tag' } },
   'project_path,ref,ref_type': { allow: { branches: [ 'main' ] }, refused: { ref: 'main', ref_type: 'tag' } },
   'project_path,ref': { allow: { refs: [ 'main' ] }, refused: { ref: 'release', ref_type: 'branch' } },
-  'project_path,ref_type': { allow: { branches: [ '*' ] }*\'', refused: { ref: 'v1.0.0', ref_type: 'tag' } },
+  'project_path,ref_type': { allow: { branches: [ '*' ] }, refused: { ref: 'v1.0.0', ref_type: 'tag' } },
 }
 
 describe('custom sub claims (ci_id_token_sub_claim_components)', () => {
