@@ -179,6 +179,12 @@ describe('iam/gitlab-oidc.yaml', () => {
     assert.equal(get(template, 'Parameters', 'GitLabUrl', 'AllowedPattern'), ISSUER_PATTERN)
   })
 
+  it('Audience AllowedPattern keeps the value a literal in the trust policy JSON (no quote, backslash, $ or control character)', () => {
+    let pattern = new RegExp(get(template, 'Parameters', 'Audience', 'AllowedPattern') as string)
+    for (let ok of [ '', 'https://gitlab.com', 'sts.amazonaws.com', 'arc-deploy', 'a b*?{}' ]) assert.ok(pattern.test(ok), ok)
+    for (let bad of [ 'a"b', 'a\\b', '${aws:username}', 'a$b', 'a\nb' ]) assert.ok(!pattern.test(bad), bad)
+  })
+
   it('names the roles app.arc uses, with MaxSessionDuration above the plugin\'s default duration', () => {
     let arc = require('@architect/parser')(readFileSync(join(appDir, 'app.arc'), 'utf8')) as { app: string[]; 'gitlab-oidc': [string, string][] }
     let { toLogicalID } = require('@architect/utils') as { toLogicalID: (s: string) => string }
