@@ -84,6 +84,15 @@ export function validateProjectPath (project: unknown): string {
   return project
 }
 
+/** The `aud` a job requests: any non-empty text without control characters (escaped where it goes into a policy). */
+export function validateAudience (audience: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof audience !== 'string' || audience.trim() === '' || /[\x00-\x1f\x7f]/.test(audience)) {
+    throw new TrustPolicyError('INVALID_AUDIENCE', `Invalid audience ${JSON.stringify(audience)}: expected the aud value of the job's id_tokens entry, e.g. https://gitlab.com`)
+  }
+  return audience
+}
+
 /** Validate a 12-digit account ID. */
 export function validateAccount (account: unknown): string {
   if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) {

@@ -4,7 +4,8 @@
  * A GitLab job that declares `id_tokens:` gets a JWT whose claims include
  *   iss  the GitLab instance URL (CI_SERVER_URL), e.g. https://gitlab.com
  *   aud  whatever the job asked for in `id_tokens: <VAR>: aud:`
- *   sub  project_path:<group>/<project>:ref_type:<branch|tag>:ref:<name>
+ *   sub  project_path:<group>/<project>:ref_type:<branch|tag>:ref:<name> by default; a project
+ *        may build it from other components (sub-claims.ts), and a policy must match that
  * AWS STS AssumeRoleWithWebIdentity accepts the token when the role's trust
  * policy names the account's IAM OIDC provider for that issuer and its
  * conditions match the token.
@@ -22,9 +23,9 @@
 
 import {
   DEFAULT_ISSUER, DEFAULT_PARTITION, TrustPolicyError, escapePolicyValue, normalizeIssuer, parseRoleArn,
-  providerArn, validateAccount, validatePartition, validateProjectPath, validateRefName,
+  providerArn, validateAccount, validateAudience, validatePartition, validateProjectPath, validateRefName,
 } from './arns.ts'
-import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, type RefSpec } from './sub-claims.ts'
+import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec } from './sub-claims.ts'
 
 export * from './arns.ts'
 export * from './sub-claims.ts'
@@ -108,9 +109,7 @@ export interface SubjectPatterns {
 }
 
 /** The default-format GitLab `sub` for a ref (no escaping, no validation). */
-export function subjectFor (project: string, refType: 'branch' | 'tag', ref: string): string {
-  return `project_path:${project}:ref_type:${refType}:ref:${ref}`
-}
+export const subjectFor = (project: string, refType: 'branch' | 'tag', ref: string): string => subjectIn(DEFAULT_SUB_CLAIM_COMPONENTS, project, refType, ref)
 
 // Project paths and git ref names cannot contain * or ?: a subject with one is a pattern.
 function isPattern (subject: string): boolean {
@@ -165,14 +164,6 @@ function resolveAccount (opts: TrustPolicyOptions): { account: string; partition
     throw new TrustPolicyError('MISSING_ACCOUNT', 'The AWS account ID (12 digits) that holds the OIDC provider is required: give the account or the role ARN')
   }
   return { account, partition: opts.partition ?? fromArn?.partition ?? DEFAULT_PARTITION }
-}
-
-function validateAudience (audience: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  if (typeof audience !== 'string' || audience.trim() === '' || /[\x00-\x1f\x7f]/.test(audience)) {
-    throw new TrustPolicyError('INVALID_AUDIENCE', `Invalid audience ${JSON.stringify(audience)}: expected the aud value of the job's id_tokens entry, e.g. https://gitlab.com`)
-  }
-  return audience
 }
 
 /** Why `environments` is refused (also shown by the CLI for --environment). */
