@@ -64,21 +64,30 @@ describe('custom sub claims (ci_id_token_sub_claim_components)', () => {
     })
   }
 
-  test('doctor reads the format from the token and prints the matching trust-policy command', async () => {
+  test('doctor reads the format from the token and prints the matching trust-policy command; it names a fork', async () => {
     const { s } = suite
     const app = await installApp()
-    try {
-      const job = s.job({ ref: 'v2.0.0', ref_type: 'tag' }, { subClaimComponents: 'project_path,ref,ref_type' })
+    const doctor = async (env: Record<string, string>) => {
       const node = nodeBinary('node22')
-      const child = spawn(node, [ 'node_modules/.bin/arc-gitlab-oidc', 'doctor' ], { cwd: app.dir, env: cleanEnv(node, { env: job.env, endpoint: s.aws.endpoint }), stdio: [ 'ignore', 'pipe', 'pipe' ] })
+      const child = spawn(node, [ 'node_modules/.bin/arc-gitlab-oidc', 'doctor' ], { cwd: app.dir, env: cleanEnv(node, { env, endpoint: s.aws.endpoint }), stdio: [ 'ignore', 'pipe', 'pipe' ] })
       let out = ''
       child.stdout.on('data', d => { out += d })
       child.stderr.on('data', d => { out += d })
-      await new Promise(resolve => child.on('close', resolve))
-      for (const secret of secretsOf(s, job.env)) assert.ok(!out.includes(secret), 'no secret in the output')
-      const text = stripAnsi(out)
+      const code = await new Promise(resolve => child.on('close', resolve))
+      for (const secret of secretsOf(s, env)) assert.ok(!out.includes(secret), 'no secret in the output')
+      return { code, text: stripAnsi(out) }
+    }
+    try {
+      const job = s.job({ ref: 'v2.0.0', ref_type: 'tag' }, { subClaimComponents: 'project_path,ref,ref_type' })
+      const { text } = await doctor(job.env)
       assert.match(text, /sub claim components \.+ project_path,ref,ref_type \(customised: trust policies must use this format\)/)
       assert.match(text, /trust policy \.+ npx arc-gitlab-oidc trust-policy --project acme\/oidc-example --tag v2\.0\.0 --sub-claim-components project_path,ref,ref_type --account <id>/)
+
+      // a fork's merge request: doctor says so, as a problem
+      const fork = s.job({ project_path: 'alice/oidc-example', ref: 'fix', ref_protected: 'false', environment: 'review/fix' })
+      const forked = await doctor({ ...fork.env, CI_PROJECT_PATH: PROJECT })
+      assert.equal(forked.code, 1)
+      assert.match(forked.text, /× Fork: this pipeline is for a merge request from a fork \(alice\/oidc-example into acme\/oidc-example\)/)
     }
     finally { app.remove() }
   })

@@ -5,6 +5,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 
+import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../../../src/cli/main.ts'
 import {
   SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, parseSubClaimComponents, refOptionsFor, subClaimComponentsOf, subjectForSpec, subjectIn,
 } from '../../../src/iam/trust-policy.ts'
@@ -60,5 +61,40 @@ describe('sub claim components', () => {
     assert.equal(refOptionsFor('project_path,ref', 'branch', 'feature/x'), '--ref feature/x --sub-claim-components project_path,ref')
     assert.equal(refOptionsFor('project_path,ref_type', 'tag', 'v1'), '--tag \'*\' --sub-claim-components project_path,ref_type')
     assert.equal(refOptionsFor('project_path,ref_type,ref', 'branch', 'it\'s'), '--branch \'it\'\\\'\'s\'')
+  })
+})
+
+describe('arc-gitlab-oidc trust-policy --sub-claim-components', () => {
+  async function cli (argv: string[]) {
+    let stdout = ''
+    let stderr = ''
+    let io: CliIo = { env: {}, cwd: process.cwd(), stdout: t => { stdout += t }, stderr: t => { stderr += `${t}\n` }, now: () => new Date('2026-01-01T00:00:00Z') }
+    let code = await main([ 'trust-policy', '--project', P, '--account', '111111111111', ...argv ], io)
+    return { code, stdout, stderr: stderr.replace(/\u001b\[[0-9;]*m/g, '') }
+  }
+
+  it('prints the policy in the project\'s format and says which format it used', async () => {
+    let r = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,ref,ref_type' ])
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    assert.equal(JSON.parse(r.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/shop:ref:main:ref_type:branch')
+    assert.match(r.stderr, /sub claim components \.+ project_path,ref,ref_type/)
+    let ref = await cli([ '--ref', 'main', '--sub-claim-components', 'project_path,ref' ])
+    assert.equal(JSON.parse(ref.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/shop:ref:main')
+    assert.match(ref.stderr, /--ref admits a branch and a tag of that name alike/)
+  })
+
+  it('refuses (exit 2) what the format cannot express, and a value GitLab does not accept', async () => {
+    let r = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,ref_type' ])
+    assert.equal(r.code, EXIT_USAGE)
+    assert.equal(r.stdout, '', 'no policy printed')
+    assert.match(r.stderr, /--branch 'main' cannot be expressed .* Use --branch '\*'/)
+    let bad = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,environment' ])
+    assert.equal(bad.code, EXIT_USAGE)
+    assert.match(bad.stderr, /GitLab accepts exactly project_path,ref_type,ref \| project_path,ref,ref_type \| project_path,ref \| project_path,ref_type/)
+  })
+
+  it('--help lists the four values, the default first', async () => {
+    let r = await cli([ '--help' ])
+    assert.match(r.stdout, /--sub-claim-components <components>[\s\S]*project_path,ref_type,ref\n\s+project_path,ref,ref_type\n\s+project_path,ref\n\s+project_path,ref_type/)
   })
 })
