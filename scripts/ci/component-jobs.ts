@@ -15,7 +15,10 @@ export function missingJobs (jobs: ReadonlyArray<{ name?: unknown }>, expected: 
   return expected.filter(name => !names.has(name))
 }
 
-/** GET <api>/projects/<id>/pipelines/<pipeline>/jobs (100 per page is more than this pipeline has). */
+/**
+ * GET <api>/projects/<id>/pipelines/<pipeline>/jobs (100 per page is more than this pipeline has),
+ * without credentials: the project is public (CI_JOB_TOKEN is not accepted on this endpoint).
+ */
 export async function pipelineJobs (env: NodeJS.ProcessEnv, fetchImpl: typeof fetch = fetch): Promise<Array<{ name?: unknown }>> {
   let { CI_API_V4_URL: api, CI_PROJECT_ID: project, CI_PIPELINE_ID: pipeline } = env
   if (!api || !project || !pipeline) throw new Error('CI_API_V4_URL, CI_PROJECT_ID and CI_PIPELINE_ID are required (run this in a GitLab job)')
