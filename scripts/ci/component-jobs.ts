@@ -17,7 +17,7 @@ export function missingJobs (jobs: ReadonlyArray<{ name?: unknown }>, expected: 
 
 /**
  * GET <api>/projects/<id>/pipelines/<pipeline>/jobs (100 per page is more than this pipeline has),
- * without credentials: the project is public (CI_JOB_TOKEN is not accepted on this endpoint).
+ * without credentials: the project is public.
  */
 export async function pipelineJobs (env: NodeJS.ProcessEnv, fetchImpl: typeof fetch = fetch): Promise<Array<{ name?: unknown }>> {
   let { CI_API_V4_URL: api, CI_PROJECT_ID: project, CI_PIPELINE_ID: pipeline } = env
