@@ -11,10 +11,12 @@ import {
   ENVIRONMENT_EXPLANATION,
   normalizeIssuer,
   SUB_CLAIM_COMPONENTS,
+  subClaimComponentsOf,
   TrustPolicyError,
   type TrustPolicy,
   type TrustPolicyOptions,
 } from '../iam/trust-policy.ts'
+import { DEFAULT_TOKEN_VARIABLE, decodeToken } from '../plugin/token.ts'
 import { BIN, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
 export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
@@ -50,8 +52,9 @@ Options:
   -h, --help           Show this help
 
 Inside a GitLab job (GITLAB_CI=true) the values marked [job: ...] default to GitLab's
-predefined variables; the default branch is used only when no --branch, --tag or
---any-ref is given.
+predefined variables; the default branch is used only when no --branch, --tag, --ref or
+--any-ref is given, and --sub-claim-components defaults to the format of the job's own
+ID token (GITLAB_OIDC_TOKEN, or the variable ARC_OIDC_TOKEN_VARIABLE names).
 
 Examples:
   ${BIN} trust-policy --project acme/shop --branch main --account 123456789012 > trust.json
@@ -94,6 +97,8 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
   }
   let help = v.help === true
   let { project, issuer, branches, fromJob } = jobDefaults(v, env)
+  let subClaimComponents = v['sub-claim-components'] ?? (env.GITLAB_CI === 'true' ? jobSubFormat(env) : undefined)
+  if (v['sub-claim-components'] === undefined && subClaimComponents !== undefined) fromJob.push('sub claim components (the job\'s ID token)')
   let tags = v.tag ?? []
   let refs = v.ref ?? []
   let anyRef = v['any-ref'] === true
@@ -105,7 +110,7 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     tags,
     refs,
     environments: v.environment ?? [],
-    ...(v['sub-claim-components'] !== undefined ? { subClaimComponents: v['sub-claim-components'] } : {}),
+    ...(subClaimComponents !== undefined ? { subClaimComponents } : {}),
     anyRef,
     ...(v.account !== undefined ? { account: v.account } : {}),
     ...(v['role-arn'] !== undefined ? { roleArn: v['role-arn'] } : {}),
@@ -133,6 +138,15 @@ function jobDefaults (v: Values, env: NodeJS.ProcessEnv): { project?: string, is
     fromJob.push('branch (CI_DEFAULT_BRANCH)')
   }
   return { ...(project !== undefined ? { project } : {}), ...(issuer !== undefined ? { issuer } : {}), branches, fromJob }
+}
+
+/** The sub format the job's own ID token shows (no signature check: only its shape is read). */
+function jobSubFormat (env: NodeJS.ProcessEnv): string | undefined {
+  let name = env.ARC_OIDC_TOKEN_VARIABLE || DEFAULT_TOKEN_VARIABLE
+  let token = env[name]?.trim()
+  if (!token) return undefined
+  try { return subClaimComponentsOf(decodeToken(token, `CI variable ${name}`)) }
+  catch { return undefined }
 }
 
 function checkRequired (v: Values, c: { project: string | undefined, branches: string[], tags: string[], anyRef: boolean }): void {

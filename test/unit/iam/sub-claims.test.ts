@@ -65,10 +65,10 @@ describe('sub claim components', () => {
 })
 
 describe('arc-gitlab-oidc trust-policy --sub-claim-components', () => {
-  async function cli (argv: string[]) {
+  async function cli (argv: string[], env: NodeJS.ProcessEnv = {}) {
     let stdout = ''
     let stderr = ''
-    let io: CliIo = { env: {}, cwd: process.cwd(), stdout: t => { stdout += t }, stderr: t => { stderr += `${t}\n` }, now: () => new Date('2026-01-01T00:00:00Z') }
+    let io: CliIo = { env, cwd: process.cwd(), stdout: t => { stdout += t }, stderr: t => { stderr += `${t}\n` }, now: () => new Date('2026-01-01T00:00:00Z') }
     let code = await main([ 'trust-policy', '--project', P, '--account', '111111111111', ...argv ], io)
     return { code, stdout, stderr: stderr.replace(/\u001b\[[0-9;]*m/g, '') }
   }
@@ -91,6 +91,19 @@ describe('arc-gitlab-oidc trust-policy --sub-claim-components', () => {
     let bad = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,environment' ])
     assert.equal(bad.code, EXIT_USAGE)
     assert.match(bad.stderr, /GitLab accepts exactly project_path,ref_type,ref \| project_path,ref,ref_type \| project_path,ref \| project_path,ref_type/)
+  })
+
+  it('in a job, takes the format from the job\'s own ID token (GITLAB_OIDC_TOKEN)', async () => {
+    let b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    let claims = { sub: 'project_path:acme/shop:ref:main:ref_type:branch', project_path: P, ref: 'main', ref_type: 'branch' }
+    let env = { GITLAB_CI: 'true', CI_DEFAULT_BRANCH: 'main', GITLAB_OIDC_TOKEN: `${b64({ alg: 'RS256' })}.${b64(claims)}.c2ln` }
+    let r = await cli([], env)
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    assert.equal(JSON.parse(r.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], claims.sub, 'the job\'s own sub is admitted')
+    assert.match(r.stderr, /from this job \.+ branch \(CI_DEFAULT_BRANCH\), sub claim components \(the job's ID token\)/)
+    assert.ok(!r.stderr.includes(env.GITLAB_OIDC_TOKEN) && !r.stdout.includes('c2ln'), 'the token is never printed')
+    let explicit = await cli([ '--sub-claim-components', 'project_path,ref_type,ref' ], env)
+    assert.equal(JSON.parse(explicit.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/shop:ref_type:branch:ref:main', 'the option wins')
   })
 
   it('--help lists the four values, the default first', async () => {
