@@ -13,7 +13,8 @@ import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } f
 import { defaultSessionName } from '../plugin/session.ts'
 import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from '../plugin/settings.ts'
 import { TokenError, checkClaims, decodeToken, findToken, humanDuration, type Claims, type FoundToken } from '../plugin/token.ts'
-import { conditionForClaims } from '../iam/trust-policy.ts'
+import { FORK_FIX, forkOf } from '../plugin/fork.ts'
+import { DEFAULT_SUB_CLAIM_COMPONENTS, conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
 import type { Stage } from '../plugin/detect.ts'
 import type { CliIo } from './io.ts'
@@ -169,7 +170,24 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
     report.out(JSON.stringify({ Condition: conditionForClaims(claims) }, null, 2))
   }
   catch (err) { report.fail(`× Trust policy: ${(err as Error).message}`) }
+  subClaimSection(claims, report)
+  const fork = forkOf(claims, env)
+  if (fork) report.fail(`× Fork: this pipeline is for a merge request from a fork (${fork.source} into ${fork.target}); the plugin refuses to deploy it with this project's roles.\n  ${FORK_FIX(fork).join('\n  ')}`)
   return { found, claims }
+}
+
+/** The project's sub format, read from the token, and the trust-policy command matching it. */
+function subClaimSection (claims: Claims, report: Report): void {
+  const format = subClaimComponentsOf(claims)
+  if (!format) {
+    report.out(rows([['sub claim', `${String(claims.sub)} is in none of the formats GitLab builds from project_path, ref_type and ref`]]).join('\n'))
+    return
+  }
+  const note = format === DEFAULT_SUB_CLAIM_COMPONENTS ? ' (GitLab\'s default)' : ' (customised: trust policies must use this format)'
+  report.out(rows([
+    ['sub claim components', `${format}${note}`],
+    ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${String(claims.project_path)} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
+  ]).join('\n'))
 }
 
 /** A real exchange for the stage (the credentials are reported, never printed). */

@@ -10,10 +10,13 @@ import {
   DEFAULT_ISSUER,
   ENVIRONMENT_EXPLANATION,
   normalizeIssuer,
+  SUB_CLAIM_COMPONENTS,
+  subClaimComponentsOf,
   TrustPolicyError,
   type TrustPolicy,
   type TrustPolicyOptions,
 } from '../iam/trust-policy.ts'
+import { DEFAULT_TOKEN_VARIABLE, decodeToken } from '../plugin/token.ts'
 import { BIN, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
 export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
@@ -22,7 +25,8 @@ export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/pr
 Print the IAM role trust policy (JSON, on stdout) that allows GitLab CI/CD jobs of a
 project to call sts:AssumeRoleWithWebIdentity with their ID token. The policy names the
 account's IAM OIDC provider for the GitLab instance and tests the token's aud and sub
-claims; GitLab's sub is project_path:<group>/<project>:ref_type:<branch|tag>:ref:<name>.
+claims; GitLab's sub is project_path:<group>/<project>:ref_type:<branch|tag>:ref:<name>
+unless the project changed its sub claim components (--sub-claim-components).
 
 Options:
   --project <path>     GitLab project path, e.g. acme/web/shop         [job: $CI_PROJECT_PATH]
@@ -30,7 +34,14 @@ Options:
                        wildcards: --branch '*' is any branch, --branch 'release/*'
                                                                 [job: $CI_DEFAULT_BRANCH]
   --tag <name>         A tag that may assume the role; repeatable; e.g. --tag 'v*'
+  --ref <name>         A branch or tag of that name; repeatable (for projects whose
+                       sub has no ref_type)
   --any-ref            Any branch or tag of the project
+  --sub-claim-components <components>
+                       How the project builds sub (its ci_id_token_sub_claim_components):
+                       ${SUB_CLAIM_COMPONENTS.join('\n                       ')}
+                       [default: ${SUB_CLAIM_COMPONENTS[0]}; \`doctor\` shows the project's]
+                       Refs the format cannot express are refused with the reason.
   --environment <name> Not supported by AWS: a trust policy cannot test GitLab's
                        environment claim (exits 2 with the explanation)
   --account <id>       12-digit AWS account ID that holds the OIDC provider
@@ -41,8 +52,9 @@ Options:
   -h, --help           Show this help
 
 Inside a GitLab job (GITLAB_CI=true) the values marked [job: ...] default to GitLab's
-predefined variables; the default branch is used only when no --branch, --tag or
---any-ref is given.
+predefined variables; the default branch is used only when no --branch, --tag, --ref or
+--any-ref is given, and --sub-claim-components defaults to the format of the job's own
+ID token (GITLAB_OIDC_TOKEN, or the variable ARC_OIDC_TOKEN_VARIABLE names).
 
 Examples:
   ${BIN} trust-policy --project acme/shop --branch main --account 123456789012 > trust.json
@@ -60,6 +72,8 @@ const OPTIONS = {
   project: { type: 'string' },
   branch: { type: 'string', multiple: true },
   tag: { type: 'string', multiple: true },
+  ref: { type: 'string', multiple: true },
+  'sub-claim-components': { type: 'string' },
   environment: { type: 'string', multiple: true },
   'any-ref': { type: 'boolean' },
   account: { type: 'string' },
@@ -83,15 +97,20 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
   }
   let help = v.help === true
   let { project, issuer, branches, fromJob } = jobDefaults(v, env)
+  let subClaimComponents = v['sub-claim-components'] ?? (env.GITLAB_CI === 'true' ? jobSubFormat(env) : undefined)
+  if (v['sub-claim-components'] === undefined && subClaimComponents !== undefined) fromJob.push('sub claim components (the job\'s ID token)')
   let tags = v.tag ?? []
+  let refs = v.ref ?? []
   let anyRef = v['any-ref'] === true
-  if (!help) checkRequired(v, { project, branches, tags, anyRef })
+  if (!help) checkRequired(v, { project, branches, tags: [ ...tags, ...refs ], anyRef })
 
   let options: TrustPolicyOptions = {
     project: project ?? '',
     branches,
     tags,
+    refs,
     environments: v.environment ?? [],
+    ...(subClaimComponents !== undefined ? { subClaimComponents } : {}),
     anyRef,
     ...(v.account !== undefined ? { account: v.account } : {}),
     ...(v['role-arn'] !== undefined ? { roleArn: v['role-arn'] } : {}),
@@ -114,19 +133,28 @@ function jobDefaults (v: Values, env: NodeJS.ProcessEnv): { project?: string, is
   let project = fromEnv(v.project, 'CI_PROJECT_PATH', 'project')
   let issuer = fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
   let branches = v.branch ?? []
-  if (!branches.length && !(v.tag ?? []).length && v['any-ref'] !== true && inJob && env.CI_DEFAULT_BRANCH) {
+  if (!branches.length && !(v.tag ?? []).length && !(v.ref ?? []).length && v['any-ref'] !== true && inJob && env.CI_DEFAULT_BRANCH) {
     branches = [ env.CI_DEFAULT_BRANCH ]
     fromJob.push('branch (CI_DEFAULT_BRANCH)')
   }
   return { ...(project !== undefined ? { project } : {}), ...(issuer !== undefined ? { issuer } : {}), branches, fromJob }
 }
 
+/** The sub format the job's own ID token shows (no signature check: only its shape is read). */
+function jobSubFormat (env: NodeJS.ProcessEnv): string | undefined {
+  let name = env.ARC_OIDC_TOKEN_VARIABLE || DEFAULT_TOKEN_VARIABLE
+  let token = env[name]?.trim()
+  if (!token) return undefined
+  try { return subClaimComponentsOf(decodeToken(token, `CI variable ${name}`)) }
+  catch { return undefined }
+}
+
 function checkRequired (v: Values, c: { project: string | undefined, branches: string[], tags: string[], anyRef: boolean }): void {
   let usage = (message: string): never => { throw new UsageError(message, 'trust-policy') }
   if (v.environment?.length) usage(`--environment cannot be honoured. ${ENVIRONMENT_EXPLANATION}`)
-  if (c.anyRef && ((v.branch ?? []).length || (v.tag ?? []).length)) usage('--any-ref already matches every branch and tag: drop --branch and --tag, or --any-ref')
+  if (c.anyRef && ((v.branch ?? []).length || c.tags.length)) usage('--any-ref already matches every branch and tag: drop --branch, --tag and --ref, or --any-ref')
   if (c.project === undefined) usage('--project <group/project> is required (outside a GitLab job there is no CI_PROJECT_PATH to default to)')
-  if (!c.branches.length && !c.tags.length && !c.anyRef) usage('Say which refs may assume the role: --branch <name>, --tag <name> or --any-ref')
+  if (!c.branches.length && !c.tags.length && !c.anyRef) usage('Say which refs may assume the role: --branch <name>, --tag <name>, --ref <name> or --any-ref')
   if (v.account === undefined && v['role-arn'] === undefined) usage('--account <12-digit id> or --role-arn <arn> is required: the policy must name the account\'s OIDC provider')
 }
 
@@ -135,8 +163,10 @@ function describeRefs (options: TrustPolicyOptions): string {
   let parts: string[] = []
   let b = options.branches ?? []
   let t = options.tags ?? []
+  let r = options.refs ?? []
   if (b.length) parts.push(`${b.length === 1 ? 'branch' : 'branches'} ${b.join(', ')}`)
   if (t.length) parts.push(`${t.length === 1 ? 'tag' : 'tags'} ${t.join(', ')}`)
+  if (r.length) parts.push(`${r.length === 1 ? 'branch or tag' : 'branches or tags'} ${r.join(', ')}`)
   return parts.join('; ')
 }
 
@@ -149,16 +179,20 @@ function summary (policy: TrustPolicy, command: TrustPolicyCommand): string[] {
     [ 'provider', first?.Principal.Federated ?? '' ],
     [ 'audience', `${audience} (must equal the aud of the job's id_tokens entry)` ],
   ]
+  if (options.subClaimComponents !== undefined) facts.push([ 'sub claim components', options.subClaimComponents ])
   if (fromJob.length) facts.push([ 'from this job', fromJob.join(', ') ])
   let out = [ done(`Trust policy for ${options.project}: ${describeRefs(options)}`, facts) ]
 
-  let broad = options.anyRef || (options.branches ?? []).some(b => b.includes('*') || b.includes('?'))
+  let broad = options.anyRef || [ ...(options.branches ?? []), ...(options.refs ?? []) ].some(b => b.includes('*') || b.includes('?'))
   if (broad) {
     out.push(warning('this role can be assumed from branches that are not protected, i.e. by anyone who can push to the project.',
       [ 'Give such a role only what a staging deploy needs; keep production on a role pinned to protected branches.' ]))
   }
   else if ((options.branches ?? []).length) {
     out.push(warning('AWS cannot see whether a branch is protected: protect these branches in GitLab (Settings > Repository > Protected branches).'))
+  }
+  if (!broad && (options.refs ?? []).length) {
+    out.push(warning('--ref admits a branch and a tag of that name alike: protect the name as a branch and as a tag in GitLab (Protected branches, Protected tags).'))
   }
   return out
 }

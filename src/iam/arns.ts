@@ -19,6 +19,8 @@ export type TrustPolicyErrorCode =
   | 'CONFLICTING_OPTIONS'
   | 'ENVIRONMENT_UNSUPPORTED'
   | 'INVALID_CLAIMS'
+  | 'INVALID_SUB_CLAIM_COMPONENTS'
+  | 'UNEXPRESSIBLE_REF'
 
 /** Every input problem is reported with one of these; `code` is stable, `message` is for humans. */
 export class TrustPolicyError extends Error {
@@ -46,6 +48,9 @@ export interface RoleArn {
 
 const ACCOUNT_RE = /^\d{12}$/
 const PARTITION_RE = /^aws(-[a-z]+)*$/
+/** The IAM template's GitLabUrl AllowedPattern (iam/gitlab-oidc.yaml); a test keeps the two equal. */
+export const ISSUER_PATTERN = '^https://[a-z0-9.-]+(/[A-Za-z0-9._~-]+)*$'
+const ISSUER_RE = new RegExp(ISSUER_PATTERN)
 // One path segment of a GitLab namespace or project: letters, digits, '_', '-', '.',
 // starting with a letter, digit or '_' (GitLab refuses a leading '-' or '.').
 const PATH_SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
@@ -77,6 +82,15 @@ export function validateProjectPath (project: unknown): string {
       `Invalid GitLab project path ${JSON.stringify(project)}: expected <group>/<project> or <group>/<subgroup>/.../<project>.${hint}`)
   }
   return project
+}
+
+/** The `aud` a job requests: any non-empty text without control characters (escaped where it goes into a policy). */
+export function validateAudience (audience: unknown): string {
+  // eslint-disable-next-line no-control-regex
+  if (typeof audience !== 'string' || audience.trim() === '' || /[\x00-\x1f\x7f]/.test(audience)) {
+    throw new TrustPolicyError('INVALID_AUDIENCE', `Invalid audience ${JSON.stringify(audience)}: expected the aud value of the job's id_tokens entry, e.g. https://gitlab.com`)
+  }
+  return audience
 }
 
 /** Validate a 12-digit account ID. */
@@ -129,6 +143,14 @@ export function normalizeIssuer (issuer: string = DEFAULT_ISSUER): Issuer {
   }
   let path = url.pathname.replace(/\/+$/, '')
   let host = `${url.hostname}${path}`
+  // What IAM takes as an OIDC provider URL, and so in the role's Federated principal and its
+  // condition keys: `*` would be a wildcard there, `$`/`{` a policy variable, `%` an escape.
+  if (!ISSUER_RE.test(`https://${host}`)) {
+    throw new TrustPolicyError('INVALID_ISSUER', `Invalid GitLab issuer URL ${JSON.stringify(issuer)}: an IAM OIDC provider URL may only have ` +
+      'a host of lower-case letters, digits, dots and dashes and path segments of letters, digits and . _ ~ - ' +
+      '(no *, $, {, % or other characters IAM would read as a wildcard or variable in the role\'s Federated principal). ' +
+      'Give the GitLab instance URL exactly as its tokens\' iss (CI_SERVER_URL).')
+  }
   return { url: `https://${host}`, host }
 }
 
@@ -153,7 +175,7 @@ export function escapePolicyValue (value: string): string {
  * with `*` and `?` allowed as IAM wildcards (git forbids both in names, so a
  * pattern can never be confused with a real ref).
  */
-export function validateRefName (kind: 'branch' | 'tag', name: unknown): string {
+export function validateRefName (kind: 'branch' | 'tag' | 'ref', name: unknown): string {
   let fail = (why: string): never => {
     throw new TrustPolicyError('INVALID_REF', `Invalid ${kind} ${JSON.stringify(name)}: ${why}`)
   }

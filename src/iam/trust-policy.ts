@@ -4,7 +4,8 @@
  * A GitLab job that declares `id_tokens:` gets a JWT whose claims include
  *   iss  the GitLab instance URL (CI_SERVER_URL), e.g. https://gitlab.com
  *   aud  whatever the job asked for in `id_tokens: <VAR>: aud:`
- *   sub  project_path:<group>/<project>:ref_type:<branch|tag>:ref:<name>
+ *   sub  project_path:<group>/<project>:ref_type:<branch|tag>:ref:<name> by default; a project
+ *        may build it from other components (sub-claims.ts), and a policy must match that
  * AWS STS AssumeRoleWithWebIdentity accepts the token when the role's trust
  * policy names the account's IAM OIDC provider for that issuer and its
  * conditions match the token.
@@ -22,10 +23,12 @@
 
 import {
   DEFAULT_ISSUER, DEFAULT_PARTITION, TrustPolicyError, escapePolicyValue, normalizeIssuer, parseRoleArn,
-  providerArn, validateAccount, validatePartition, validateProjectPath, validateRefName,
+  providerArn, validateAccount, validateAudience, validatePartition, validateProjectPath, validateRefName,
 } from './arns.ts'
+import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec } from './sub-claims.ts'
 
 export * from './arns.ts'
+export * from './sub-claims.ts'
 
 export const POLICY_VERSION = '2012-10-17'
 export const ASSUME_ACTION = 'sts:AssumeRoleWithWebIdentity'
@@ -37,6 +40,14 @@ export interface TrustPolicyOptions {
   branches?: readonly string[]
   /** Tag names; `*` and `?` make a pattern (`v*`). */
   tags?: readonly string[]
+  /** Ref names, branch or tag alike (for projects whose `sub` has no ref_type). */
+  refs?: readonly string[]
+  /**
+   * How the project builds `sub` (its ci_id_token_sub_claim_components), one of
+   * SUB_CLAIM_COMPONENTS; default `project_path,ref_type,ref`. Refs the format cannot express
+   * are refused (UNEXPRESSIBLE_REF) with what to do instead.
+   */
+  subClaimComponents?: string
   /**
    * GitLab environments. AWS cannot match them (see the module comment):
    * a non-empty list is rejected with ENVIRONMENT_UNSUPPORTED rather than
@@ -98,12 +109,11 @@ export interface SubjectPatterns {
 }
 
 /** The default-format GitLab `sub` for a ref (no escaping, no validation). */
-export function subjectFor (project: string, refType: 'branch' | 'tag', ref: string): string {
-  return `project_path:${project}:ref_type:${refType}:ref:${ref}`
-}
+export const subjectFor = (project: string, refType: 'branch' | 'tag', ref: string): string => subjectIn(DEFAULT_SUB_CLAIM_COMPONENTS, project, refType, ref)
 
-function isPattern (name: string): boolean {
-  return name.includes('*') || name.includes('?')
+// Project paths and git ref names cannot contain * or ?: a subject with one is a pattern.
+function isPattern (subject: string): boolean {
+  return subject.includes('*') || subject.includes('?')
 }
 
 function unique (values: string[]): string[] {
@@ -115,25 +125,27 @@ function one (values: string[]): ConditionValue {
 }
 
 /** The `sub` values (exact) and patterns (StringLike) a policy for `opts` must accept. */
-export function subjectPatterns (opts: Pick<TrustPolicyOptions, 'project' | 'branches' | 'tags' | 'anyRef'>): SubjectPatterns {
+export function subjectPatterns (opts: Pick<TrustPolicyOptions, 'project' | 'branches' | 'tags' | 'refs' | 'anyRef' | 'subClaimComponents'>): SubjectPatterns {
   let project = validateProjectPath(opts.project)
-  let branches = (opts.branches ?? []).map(b => validateRefName('branch', b))
-  let tags = (opts.tags ?? []).map(t => validateRefName('tag', t))
+  let format = opts.subClaimComponents === undefined ? DEFAULT_SUB_CLAIM_COMPONENTS : parseSubClaimComponents(opts.subClaimComponents)
+  let specs: RefSpec[] = [
+    ...(opts.branches ?? []).map(name => ({ kind: 'branch' as const, name: validateRefName('branch', name) })),
+    ...(opts.tags ?? []).map(name => ({ kind: 'tag' as const, name: validateRefName('tag', name) })),
+    ...(opts.refs ?? []).map(name => ({ kind: 'ref' as const, name: validateRefName('ref', name) })),
+  ]
   if (opts.anyRef) {
-    if (branches.length || tags.length) {
-      throw new TrustPolicyError('CONFLICTING_OPTIONS', 'anyRef already matches every branch and tag; do not combine it with branches or tags')
+    if (specs.length) {
+      throw new TrustPolicyError('CONFLICTING_OPTIONS', 'anyRef already matches every branch and tag; do not combine it with branches, tags or refs')
     }
+    // Every format starts with project_path:<project>: and project paths cannot contain ':'.
     return { exact: [], like: [ `project_path:${project}:*` ] }
   }
-  if (!branches.length && !tags.length) {
-    throw new TrustPolicyError('NO_REFS', 'Say which refs may assume the role: one or more branches, tags, or anyRef')
+  if (!specs.length) {
+    throw new TrustPolicyError('NO_REFS', 'Say which refs may assume the role: one or more branches, tags, refs, or anyRef')
   }
-  let refs = [
-    ...branches.map(name => ({ name, sub: subjectFor(project, 'branch', name) })),
-    ...tags.map(name => ({ name, sub: subjectFor(project, 'tag', name) })),
-  ]
-  let exact = unique(refs.filter(r => !isPattern(r.name)).map(r => escapePolicyValue(r.sub)))
-  let like = unique(refs.filter(r => isPattern(r.name)).map(r => escapePolicyValue(r.sub)))
+  let subjects = specs.map(spec => subjectForSpec(format, project, spec))
+  let exact = unique(subjects.filter(s => !isPattern(s)).map(escapePolicyValue))
+  let like = unique(subjects.filter(isPattern).map(escapePolicyValue))
   return { exact, like }
 }
 
@@ -152,14 +164,6 @@ function resolveAccount (opts: TrustPolicyOptions): { account: string; partition
     throw new TrustPolicyError('MISSING_ACCOUNT', 'The AWS account ID (12 digits) that holds the OIDC provider is required: give the account or the role ARN')
   }
   return { account, partition: opts.partition ?? fromArn?.partition ?? DEFAULT_PARTITION }
-}
-
-function validateAudience (audience: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  if (typeof audience !== 'string' || audience.trim() === '' || /[\x00-\x1f\x7f]/.test(audience)) {
-    throw new TrustPolicyError('INVALID_AUDIENCE', `Invalid audience ${JSON.stringify(audience)}: expected the aud value of the job's id_tokens entry, e.g. https://gitlab.com`)
-  }
-  return audience
 }
 
 /** Why `environments` is refused (also shown by the CLI for --environment). */
@@ -182,7 +186,8 @@ export function buildTrustPolicy (opts: TrustPolicyOptions): TrustPolicy {
   let { exact, like } = subjectPatterns(opts)
   let { account, partition } = resolveAccount(opts)
   let issuer = normalizeIssuer(opts.issuer ?? DEFAULT_ISSUER)
-  let audience = validateAudience(opts.audience ?? issuer.url)
+  // The audience is a literal: `${` in it would be read as a policy variable, as in sub.
+  let audience = escapePolicyValue(validateAudience(opts.audience ?? issuer.url))
   let Federated = providerArn({ account, partition, issuer: issuer.url })
   let audKey = `${issuer.host}:aud`
   let subKey = `${issuer.host}:sub`
@@ -224,8 +229,8 @@ export function conditionForClaims (claims: GitLabClaims, issuer?: string): Trus
   }
   let aud = claims.aud
   let audValue: ConditionValue
-  if (typeof aud === 'string' && aud !== '') audValue = aud
-  else if (Array.isArray(aud) && aud.length > 0 && aud.every(a => typeof a === 'string')) audValue = one(aud)
+  if (typeof aud === 'string' && aud !== '') audValue = escapePolicyValue(aud)
+  else if (Array.isArray(aud) && aud.length > 0 && aud.every(a => typeof a === 'string')) audValue = one(aud.map(escapePolicyValue))
   else throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no aud claim')
   return {
     StringEquals: {

@@ -7,6 +7,7 @@ import { PluginError } from '../report/format.ts'
 import { PRAGMA, accountOf, describeSource, type Setting, type Settings } from './settings.ts'
 import type { StageChoice } from './stage.ts'
 import type { Claims } from './token.ts'
+import { FORK_FIX, forkOf } from './fork.ts'
 
 export interface GuardInputs {
   settings: Settings
@@ -19,6 +20,7 @@ export interface GuardInputs {
 }
 
 export function runGuards (inputs: GuardInputs): void {
+  if (inputs.gitlab) forkMergeRequest(inputs)
   allowedAccount(inputs)
   if (!inputs.gitlab) return
   protectedProduction(inputs)
@@ -32,6 +34,17 @@ export function bareProduction (invocation: Invocation, choice: StageChoice): vo
     title: `\`arc ${invocation.command} production\` would ${invocation.command} the STAGING stack: Architect ignores a bare \`production\` argument`,
     facts: [['command', ['arc', invocation.command ?? '', ...invocation.args].join(' ').trim()]],
     fix: [`Write the flag: arc ${invocation.command} --production ${invocation.args.filter(a => a !== 'production').join(' ')}`.trimEnd()],
+  })
+}
+
+function forkMergeRequest ({ claims, env }: GuardInputs): void {
+  const fork = forkOf(claims, env)
+  if (!fork) return
+  throw new PluginError({
+    title: `This pipeline is for a merge request from a fork (${fork.source} into ${fork.target}): forks never deploy with this project's roles`,
+    facts: [['token project', String(claims.project_path ?? '?')], ['job project', env.CI_PROJECT_PATH ?? '?'], ...(env.CI_MERGE_REQUEST_IID ? [['merge request', `!${env.CI_MERGE_REQUEST_IID}`] as [string, string]] : [])],
+    claims,
+    fix: FORK_FIX(fork),
   })
 }
 

@@ -5,7 +5,7 @@
  * Nothing here is given the ID token; `user_email` is never read.
  */
 import type { Claims } from '../plugin/token.ts'
-import { conditionForClaims } from '../iam/trust-policy.ts'
+import { conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
 
 /** Everything an explanation may name, already worked out by explain.ts. */
 export interface Situation {
@@ -59,18 +59,26 @@ function trustCondition (claims: Claims): string[] {
 function trustPolicyCommand (s: Situation): string {
   const { claims, issuer } = s
   const aud = s.audiences[0]
+  // the project's sub format, read from the token itself (default when it cannot tell)
+  const format = subClaimComponentsOf(claims) ?? 'project_path,ref_type,ref'
   return [
     `npx arc-gitlab-oidc trust-policy --project ${claims.project_path ?? '<group/project>'}`,
-    ` --${claims.ref_type === 'tag' ? 'tag' : 'branch'} ${claims.ref ?? '<ref>'} --role-arn ${s.roleArn}`,
+    ` ${refOptionsFor(format, claims.ref_type, claims.ref)} --role-arn ${s.roleArn}`,
     issuer && issuer !== 'https://gitlab.com' ? ` --issuer ${issuer}` : '',
     aud && aud !== issuer ? ` --audience ${aud}` : '',
   ].join('')
 }
 
+/** Which sub format the token shows, when the project changed it from GitLab's default. */
+function subFormatNote (claims: Claims): string {
+  const format = subClaimComponentsOf(claims)
+  return format && format !== 'project_path,ref_type,ref' ? ` (this project's sub claim components are ${format})` : ''
+}
+
 const accessDenied = (s: Situation): Explained => ({
   title: 'AWS refused to let this job assume the role: the role does not exist, or its trust policy does not match this job (AccessDenied)',
   fix: [
-    `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it:`,
+    `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it${subFormatNote(s.claims)}:`,
     ...trustCondition(s.claims),
     `with Principal { "Federated": "${providerArnFor(s)}" } and Action sts:AssumeRoleWithWebIdentity.`,
     ...(s.gitlab

@@ -77,6 +77,15 @@ export interface Deployment {
   region?: string
 }
 
+/** The stack CloudFormation would refuse: a Rules assertion failed. */
+export class RuleError extends Error {
+  readonly descriptions: string[]
+  constructor (descriptions: string[]) {
+    super(`Template rules refuse these parameters: ${descriptions.join(' | ')}`)
+    this.descriptions = descriptions
+  }
+}
+
 export class Stack {
   readonly values: Record<string, string>
   readonly conditions: Record<string, boolean> = {}
@@ -106,6 +115,22 @@ export class Stack {
     for (let [ name, expr ] of Object.entries((template.Conditions ?? {}) as JsonObject)) {
       this.conditions[name] = this.eval(expr) as unknown as boolean
     }
+    // CloudFormation refuses the stack when a rule's assertion fails (before creating anything).
+    let failed = this.failedRules()
+    if (failed.length) throw new RuleError(failed)
+  }
+
+  /** AssertDescription of every Rules assertion that fails for these parameters. */
+  failedRules (): string[] {
+    let failed: string[] = []
+    for (let rule of Object.values((template.Rules ?? {}) as JsonObject)) {
+      let cond = get(rule, 'RuleCondition')
+      if (cond !== undefined && this.eval(cond) !== true) continue
+      for (let a of (get(rule, 'Assertions') ?? []) as JsonObject[]) {
+        if (this.eval(a.Assert ?? null) !== true) failed.push(String(a.AssertDescription))
+      }
+    }
+    return failed
   }
 
   resourceExists (logicalId: string): boolean {

@@ -62,6 +62,21 @@ export interface MintOptions {
   omit?: string[]
   /** Mangle the token: cut the signature off, or return a non-JWT string. */
   malformed?: 'no-signature' | 'not-a-jwt'
+  /**
+   * The project's ci_id_token_sub_claim_components, comma-separated (default
+   * project_path,ref_type,ref): `sub` is each component as `<claim>:<value>`, joined with `:`.
+   * Only the four values GitLab accepts are modelled.
+   */
+  subClaimComponents?: string
+}
+
+/** The values GitLab accepts for ci_id_token_sub_claim_components (the default first). */
+export const SUB_CLAIM_FORMATS = [ 'project_path,ref_type,ref', 'project_path,ref,ref_type', 'project_path,ref', 'project_path,ref_type' ]
+
+/** `sub` as GitLab builds it for a project using `format`. */
+export function gitlabSub (format: string, claims: { project_path: string, ref_type: string, ref: string }): string {
+  if (!SUB_CLAIM_FORMATS.includes(format)) throw new Error(`GitLab refuses ci_id_token_sub_claim_components ${format}`)
+  return format.split(',').map(c => `${c}:${claims[c as 'project_path' | 'ref_type' | 'ref']}`).join(':')
 }
 
 export interface JobEnvOptions {
@@ -244,7 +259,7 @@ export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opt
     iat,
     nbf: iat - 5,
     exp: iat + ttl,
-    sub: `project_path:${project_path}:ref_type:${ref_type}:ref:${ref}`,
+    sub: gitlabSub(opts.subClaimComponents ?? SUB_CLAIM_FORMATS[0]!, { project_path, ref_type, ref }),
     aud: opts.aud ?? issuer,
   }
   // An environment named without a tier gets the tier GitLab guesses from its name.

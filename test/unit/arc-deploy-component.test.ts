@@ -90,6 +90,10 @@ describe('templates/arc-deploy.yml', () => {
     const mr = { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '3' }
     assert.deepEqual([ 'arc-deploy-review', 'arc-stop-review' ].map(n => whens('custom.yml', mr, [ 'CI_COMMIT_BRANCH' ])[n]), [ 'never', 'never' ], 'review-apps: false')
     assert.deepEqual([ 'arc-deploy-review', 'arc-stop-review' ].map(n => whens('defaults.yml', mr, [ 'CI_COMMIT_BRANCH' ])[n]), [ 'on_success', 'manual' ])
+    const fork = { ...mr, CI_MERGE_REQUEST_PROJECT_ID: '100', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '200' }
+    assert.deepEqual([ 'arc-deploy-review', 'arc-stop-review' ].map(n => whens('defaults.yml', fork, [ 'CI_COMMIT_BRANCH' ])[n]), [ 'never', 'never' ], 'a merge request from a fork')
+    const own = { ...mr, CI_MERGE_REQUEST_PROJECT_ID: '100', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '100' }
+    assert.deepEqual([ 'arc-deploy-review', 'arc-stop-review' ].map(n => whens('defaults.yml', own, [ 'CI_COMMIT_BRANCH' ])[n]), [ 'on_success', 'manual' ], 'a merge request within the project')
   })
 
   it('refuses inputs that would break the jobs: a bare branch name in a rule, an app-dir with spaces', () => {

@@ -92,6 +92,15 @@ describe('example-app/.gitlab-ci.yml', () => {
       const mr = whens({ CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7' }, [ 'CI_COMMIT_BRANCH' ])
       assert.deepEqual(deploys(mr), { 'deploy-staging': 'never', 'deploy-production': 'never', 'deploy-review': 'on_success', 'stop-review': 'manual' })
     })
+
+    it('merge requests from a fork: no review app (the fork\'s token must not meet this project\'s roles)', () => {
+      const mr = { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '7', CI_MERGE_REQUEST_PROJECT_ID: '100' }
+      const fork = whens({ ...mr, CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '200' }, [ 'CI_COMMIT_BRANCH' ])
+      assert.deepEqual(deploys(fork), { 'deploy-staging': 'never', 'deploy-production': 'never', 'deploy-review': 'never', 'stop-review': 'never' })
+      assert.equal(fork.test, 'on_success', 'the fork\'s code is still tested')
+      const own = whens({ ...mr, CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '100' }, [ 'CI_COMMIT_BRANCH' ])
+      assert.deepEqual([ own['deploy-review'], own['stop-review'] ], [ 'on_success', 'manual' ], 'a merge request within the project still gets one')
+    })
   })
 
   it('gitlab-ci-local rejects a broken copy (GitLab\'s CI schema)', () => {

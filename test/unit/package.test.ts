@@ -36,13 +36,15 @@ process.once('exit', () => { if (unpacked) rmSync(unpacked, { recursive: true, f
 const packed = (path: string) => readFileSync(join(unpacked, path), 'utf8')
 
 test('the tarball holds the documents, the IAM template and dist with types', () => {
-  for (const path of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'iam/gitlab-oidc.yaml', 'dist/index.js', 'dist/index.d.ts']) {
+  for (const path of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'iam/gitlab-oidc.yaml', 'templates/arc-deploy.yml', 'dist/index.js', 'dist/index.d.ts']) {
     assert.ok(files.includes(path), `${path} in ${files.join(' ')}`)
   }
   // (Compared by their openings, not with the work tree: README and template may be edited while a suite runs.)
   assert.equal(packed('LICENSE'), readFileSync(join(ROOT, 'LICENSE'), 'utf8'), 'LICENSE is the repository\'s')
   assert.ok(packed('README.md').startsWith(`# ${PACKAGE.name}\n`), 'README.md is the project\'s')
   assert.ok(packed('CHANGELOG.md').startsWith('# Changelog\n'), 'CHANGELOG.md is the project\'s')
+  // The CI/CD component, for projects that vendor it (README "GitLab CI/CD component").
+  assert.match(packed('templates/arc-deploy.yml'), /^spec:\n {2}inputs:/m, 'templates/arc-deploy.yml is the component')
   assert.match(packed('iam/gitlab-oidc.yaml'), /^AWSTemplateFormatVersion/m, 'the IAM template is a CloudFormation template')
   const js = files.filter(f => f.endsWith('.js'))
   assert.ok(js.length >= 10, `dist has the plugin's modules: ${js.join(' ')}`)
@@ -50,7 +52,7 @@ test('the tarball holds the documents, the IAM template and dist with types', ()
 })
 
 test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/aws-setup\.md|dist\/[\w/-]+\.(js|d\.ts))$/
+  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/aws-setup\.md|templates\/arc-deploy\.yml|dist\/[\w/-]+\.(js|d\.ts))$/
   assert.deepEqual(files.filter(f => !allowed.test(f)), [], 'files outside the allow-list')
   assert.deepEqual(files.filter(f => /(^|\/)(test|src|scripts|\.cache|node_modules|\.ci)\//.test(f) || /\.test\.|\.tgz$|\.map$/.test(f)), [])
 })

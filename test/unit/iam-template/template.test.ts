@@ -13,9 +13,10 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 
-import { buildTrustPolicy, providerArn, validateProjectPath, type TrustPolicyOptions } from '../../../src/iam/trust-policy.ts'
+import { ISSUER_PATTERN, SUB_CLAIM_COMPONENTS, buildTrustPolicy, providerArn, subjectIn, validateProjectPath, type TrustPolicyOptions } from '../../../src/iam/trust-policy.ts'
 import { DEFAULTS } from '../../../src/plugin/settings.ts'
-import { Stack, appDir, get, template, type Deployment, type Json, type JsonObject } from '../../support/cfn-template.ts'
+import { RuleError, Stack, appDir, get, template, type Deployment, type Json, type JsonObject } from '../../support/cfn-template.ts'
+import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -59,6 +60,7 @@ function optionsFor (stack: Stack): Omit<TrustPolicyOptions, 'branches'> {
   let v = stack.values
   return {
     project: v.ProjectPath as string,
+    subClaimComponents: v.SubClaimComponents as string,
     issuer: v.GitLabUrl as string,
     ...(v.Audience ? { audience: v.Audience } : {}),
     account: stack.d.account,
@@ -133,6 +135,66 @@ describe('iam/gitlab-oidc.yaml', () => {
       })
     }
   }
+
+  describe('SubClaimComponents: each of the four formats GitLab accepts', () => {
+    it('is declared with exactly those values, the default first', () => {
+      assert.deepEqual(get(template, 'Parameters', 'SubClaimComponents', 'AllowedValues'), [ ...SUB_CLAIM_COMPONENTS ])
+      assert.equal(get(template, 'Parameters', 'SubClaimComponents', 'Default'), SUB_CLAIM_COMPONENTS[0])
+    })
+
+    const base = { ...app, ProjectPath: 'my-group/oidc-example', DefaultBranch: 'main' }
+    const issuer = 'https://gitlab.com'
+    const ctx = (stack: Stack, sub: string) => ({
+      federatedPrincipal: providerArn({ account: stack.d.account, partition: stack.d.partition, issuer }),
+      action: 'sts:AssumeRoleWithWebIdentity',
+      keys: { 'gitlab.com:aud': issuer, 'gitlab.com:sub': sub },
+    })
+    const admits = (stack: Stack, role: string, refType: 'branch' | 'tag', ref: string) =>
+      evaluateTrustPolicy(stack.trustPolicy(role) as unknown as PolicyDocument, ctx(stack, subjectIn(stack.values.SubClaimComponents as never, base.ProjectPath, refType, ref))) === 'allow'
+
+    for (let format of SUB_CLAIM_COMPONENTS) {
+      let withRefType = format.includes('ref_type')
+      let withRef = format.split(',').includes('ref')
+      it(`${format}: the staging role equals the CLI's policy and admits branches${withRefType ? ' only' : ' and tags'}`, () => {
+        let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages: 'staging' } })
+        let cli = withRefType ? buildTrustPolicy({ ...optionsFor(stack), branches: [ '*' ] }) : buildTrustPolicy({ ...optionsFor(stack), anyRef: true })
+        assert.deepEqual(stack.trustPolicy('StagingDeployRole'), cli)
+        assert.ok(admits(stack, 'StagingDeployRole', 'branch', 'feature/login'))
+        assert.equal(admits(stack, 'StagingDeployRole', 'tag', 'v1.0.0'), !withRefType, 'a tag')
+        // another project's branch never
+        let other = evaluateTrustPolicy(stack.trustPolicy('StagingDeployRole') as unknown as PolicyDocument, ctx(stack, subjectIn(format, 'my-group/oidc-example-fork', 'branch', 'main')))
+        assert.equal(other, 'implicit-deny')
+      })
+      if (withRef && withRefType) {
+        it(`${format}: the production role equals the CLI's policy and admits only the default branch`, () => {
+          let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages: 'both' } })
+          assert.deepEqual(stack.trustPolicy('ProductionDeployRole'), buildTrustPolicy({ ...optionsFor(stack), branches: [ 'main' ] }))
+          assert.ok(admits(stack, 'ProductionDeployRole', 'branch', 'main'))
+          assert.ok(!admits(stack, 'ProductionDeployRole', 'tag', 'main'), 'a tag named main')
+          assert.ok(!admits(stack, 'ProductionDeployRole', 'branch', 'main2'))
+        })
+      }
+      else {
+        it(`${format}: a production role is refused (Rules), as the CLI refuses --branch main`, () => {
+          for (let Stages of [ 'production', 'both' ]) {
+            assert.throws(() => new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages } }),
+              (err: unknown) => err instanceof RuleError && /Deploy Stages=staging here/.test(err.message), Stages)
+          }
+          assert.throws(() => buildTrustPolicy({ project: base.ProjectPath, branches: [ 'main' ], account: '111111111111', subClaimComponents: format }), /cannot be expressed/)
+        })
+      }
+    }
+  })
+
+  it('GitLabUrl AllowedPattern is the issuer rule of the CLI', () => {
+    assert.equal(get(template, 'Parameters', 'GitLabUrl', 'AllowedPattern'), ISSUER_PATTERN)
+  })
+
+  it('Audience AllowedPattern keeps the value a literal in the trust policy JSON (no quote, backslash, $ or control character)', () => {
+    let pattern = new RegExp(get(template, 'Parameters', 'Audience', 'AllowedPattern') as string)
+    for (let ok of [ '', 'https://gitlab.com', 'sts.amazonaws.com', 'arc-deploy', 'a b*?{}' ]) assert.ok(pattern.test(ok), ok)
+    for (let bad of [ 'a"b', 'a\\b', '${aws:username}', 'a$b', 'a\nb' ]) assert.ok(!pattern.test(bad), bad)
+  })
 
   it('names the roles app.arc uses, with MaxSessionDuration above the plugin\'s default duration', () => {
     let arc = require('@architect/parser')(readFileSync(join(appDir, 'app.arc'), 'utf8')) as { app: string[]; 'gitlab-oidc': [string, string][] }

@@ -1,0 +1,117 @@
+/**
+ * Property: whatever project path, branches, tags, audience, issuer and sub claim format it is
+ * given, buildTrustPolicy either refuses with one clear TrustPolicyError, or returns a policy
+ * that the suite's IAM evaluator (test/support/aws/iam-policy.ts) says admits exactly the tokens
+ * intended: the project's named branches/tags (patterns matched as IAM wildcards), with the
+ * audience asked for, and nothing else. Fixed seed, bounded runs.
+ *
+ * Fixed bugs kept as examples: an audience with `${...}` (read by IAM as a policy variable),
+ * an issuer with `*` (a wildcard in the Federated principal).
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import fc from 'fast-check'
+
+import {
+  SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, normalizeIssuer, subjectIn, validateRefName, type SubClaimComponents,
+} from '../../../src/iam/trust-policy.ts'
+import { evaluateTrustPolicy, wildcardMatch, type PolicyDocument } from '../../support/aws/iam-policy.ts'
+
+const ACCOUNT = '111111111111'
+const RUNS = { seed: 1414, numRuns: 400 }
+
+const refChars = fc.constantFrom(...'abcXYZ019-_./$@{}'.split(''), 'é')
+const validish = fc.array(refChars, { minLength: 1, maxLength: 10 }).map(a => a.join(''))
+const refName = fc.oneof(validish, validish.map(s => `${s}*`), fc.constant('*'), validish.map(s => `${s}?`), fc.string({ maxLength: 8 }))
+const segment = fc.array(fc.constantFrom(...'aZ09_.-'.split('')), { minLength: 1, maxLength: 6 }).map(a => a.join(''))
+const project = fc.oneof({ arbitrary: fc.array(segment, { minLength: 2, maxLength: 3 }).map(s => s.join('/')), weight: 4 }, { arbitrary: fc.string({ maxLength: 12 }), weight: 1 })
+const audience = fc.oneof(fc.string({ maxLength: 12 }), fc.constant('https://gitlab.com'), fc.constant('aud-${aws:username}'), fc.constant('${*}x'))
+const hostChars = fc.array(fc.constantFrom(...'ab9.-*$%{'.split('')), { minLength: 1, maxLength: 8 }).map(a => a.join(''))
+const issuer = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(undefined),
+  fc.constant('https://gitlab.example.com/gitlab'),
+  hostChars.map(h => `https://${h}.example.com`),
+  fc.tuple(hostChars, hostChars).map(([ h, p ]) => `https://git${h}.example.org/${p}`),
+  fc.string({ maxLength: 16 }),
+)
+const names = fc.oneof(fc.constant([]), fc.constant([ '*' ]), fc.array(refName, { minLength: 1, maxLength: 2 }))
+const format = fc.constantFrom(...SUB_CLAIM_COMPONENTS)
+const input = fc.record({
+  project, format, audience: fc.option(audience, { nil: undefined }), issuer,
+  branches: names, tags: names, refs: names,
+})
+
+const isRef = (name: string): boolean => {
+  if (name.includes('*') || name.includes('?')) return false
+  try { validateRefName('branch', name); return true }
+  catch { return false }
+}
+
+/** Concrete refs to try: each name with its wildcards filled in two ways, and a few others. */
+function candidates (names: string[]): string[] {
+  let out = [ 'main', 'v1.0.0', 'feature/x', 'release/1' ]
+  for (let n of names) out.push(n.replace(/\*/g, ''), n.replace(/\*/g, 'zz/y').replace(/\?/g, 'q'), n.replace(/\?/g, '1'), `${n}x`)
+  return [ ...new Set(out) ].filter(isRef)
+}
+
+describe('buildTrustPolicy (property)', () => {
+  it('refuses with one TrustPolicyError, or admits exactly the intended tokens', () => {
+    let built = new Set<string>()
+    fc.assert(fc.property(input, i => {
+      let policy
+      try {
+        policy = buildTrustPolicy({
+          project: i.project, branches: i.branches, tags: i.tags, refs: i.refs, account: ACCOUNT, subClaimComponents: i.format,
+          ...(i.audience !== undefined ? { audience: i.audience } : {}), ...(i.issuer !== undefined ? { issuer: i.issuer } : {}),
+        })
+      }
+      catch (err) {
+        assert.ok(err instanceof TrustPolicyError, `not a TrustPolicyError: ${String(err)}`)
+        assert.ok(err.message.length > 20 && !err.message.includes('\n'), 'one clear line')
+        if ((i.issuer ?? '').includes('*') && err.code !== 'INVALID_ISSUER') {
+          // a refusal for another input first is fine; the issuer alone must still be refused
+          assert.throws(() => normalizeIssuer(i.issuer), { code: 'INVALID_ISSUER' })
+        }
+        return
+      }
+      built.add(i.format)
+      let { url, host } = normalizeIssuer(i.issuer)
+      assert.doesNotMatch(host, /[*?${}%]/, 'no wildcard or variable in the Federated principal')
+      let aud = i.audience ?? url
+      let ctx = (sub: string, a = aud, project = i.project) => ({
+        federatedPrincipal: `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`,
+        action: 'sts:AssumeRoleWithWebIdentity',
+        keys: { [`${host}:aud`]: a, [`${host}:sub`]: sub.replace(i.project, project) },
+      })
+      let fmt = i.format as SubClaimComponents
+      for (let refType of [ 'branch', 'tag' ] as const) {
+        for (let ref of candidates([ ...i.branches, ...i.tags, ...i.refs ])) {
+          let patterns = [ ...(refType === 'branch' ? i.branches : i.tags), ...i.refs ]
+          let intended = patterns.some(p => wildcardMatch(p, ref))
+          let sub = subjectIn(fmt, i.project, refType, ref)
+          let decision = evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx(sub))
+          assert.equal(decision === 'allow', intended, `${refType} ${ref} (${sub})`)
+          assert.equal(evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx(sub, `${aud}x`)), 'implicit-deny', 'another audience')
+          assert.equal(evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx(sub, aud, `${i.project}x`)), 'implicit-deny', 'another project')
+        }
+      }
+    }), RUNS)
+    assert.deepEqual([ ...built ].sort(), [ ...SUB_CLAIM_COMPONENTS ].sort(), 'some policies were built in every format')
+  })
+
+  it('fixed: an audience with ${...} is a literal, not an IAM policy variable', () => {
+    let policy = buildTrustPolicy({ project: 'a/b', branches: [ 'main' ], account: ACCOUNT, audience: 'x-${aws:username}' })
+    let cond = policy.Statement[0]!.Condition.StringEquals
+    assert.equal(cond['gitlab.com:aud'], 'x-${$}{aws:username}')
+    let ctx = (aud: string) => ({ federatedPrincipal: `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`, action: 'sts:AssumeRoleWithWebIdentity', keys: { 'gitlab.com:aud': aud, 'gitlab.com:sub': 'project_path:a/b:ref_type:branch:ref:main' } })
+    assert.equal(evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx('x-${aws:username}')), 'allow')
+  })
+
+  it('fixed: an issuer IAM would misread in the Federated principal is refused with the rule', () => {
+    for (let bad of [ 'https://*.gitlab.com', 'https://gitlab.com/*', 'https://gitlab.com/${x}', 'https://gitlab.com/a%20b' ]) {
+      assert.throws(() => buildTrustPolicy({ project: 'a/b', branches: [ 'main' ], account: ACCOUNT, issuer: bad }),
+        (err: unknown) => err instanceof TrustPolicyError && err.code === 'INVALID_ISSUER' && /Federated principal/.test(err.message), bad)
+    }
+  })
+})
