@@ -4,7 +4,7 @@
  */
 import { existsSync } from 'node:fs'
 import { PragmaEntries, pragmaEntries, type Manifest } from './manifest.ts'
-import { ownString, shown } from '../shared/redact.ts'
+import { bare, ownString, shown } from '../shared/redact.ts'
 
 export const PRAGMA = 'gitlab-oidc'
 
@@ -36,7 +36,7 @@ export function notA (setting: Setting<string>, what: string, expected: string, 
 
 /** The message for a GitLab *File* variable where the value itself belongs. */
 export function fileVariable (described: string, path: string, expected: string): string {
-  return `${described} is a GitLab *File* variable (the job gets the path ${shown(path)}, not the value): ` +
+  return `${described} is a GitLab *File* variable (the job gets the path ${bare(path)}, not the value): ` +
     `change its type to *Variable* in Settings → CI/CD → Variables (${expected})`
 }
 

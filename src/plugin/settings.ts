@@ -6,7 +6,7 @@
 import type { Stage } from './detect.ts'
 import { pragmaEntries, type Manifest } from './manifest.ts'
 import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source } from './setting-sources.ts'
-import { looksLikeJwt, ownString, shown } from '../shared/redact.ts'
+import { bare, looksLikeJwt, ownString, shown } from '../shared/redact.ts'
 
 export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
 
@@ -93,7 +93,7 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
   const read = new SettingReader(env, manifest)
   const problems = read.problems
   for (const key of read.entries.keys()) {
-    if (!Object.hasOwn(KEYS, key)) problems.push(`Unknown setting ${shown(key)} in @${PRAGMA} (${read.file}); known settings: ${Object.keys(KEYS).join(', ')}`)
+    if (!Object.hasOwn(KEYS, key)) problems.push(`Unknown setting \`${bare(key)}\` in @${PRAGMA} (${read.file}); known settings: ${Object.keys(KEYS).join(', ')}`)
   }
   const pick = (key: Key) => read.pick(key, KEYS[key])
 

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs'
 import type { Setting } from './setting-sources.ts'
 import { describeSource, fileVariable } from './setting-sources.ts'
-import { describeSecret, isTime, looksLikeJwt, ownString, redact, shown } from '../shared/redact.ts'
+import { bare, describeSecret, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
 
 export { isTime } from '../shared/redact.ts'
 
@@ -100,10 +100,10 @@ export function readTokenFile (file: string, namedBy: string, readFile: ReadFile
   let text: string
   try { text = readFile(file).trim() }
   catch (err) {
-    throw new TokenError(`${namedBy} names ${shown(file)}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? redact((err as Error).message)}`)
+    throw new TokenError(`${namedBy} names ${bare(file)}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? redact((err as Error).message)}`)
   }
-  if (text) return { token: text, source: `file ${shown(file)} (named by ${namedBy})`, legacy: false }
-  throw new TokenError(`${namedBy} names ${shown(file)}, which is empty`)
+  if (text) return { token: text, source: `file ${bare(file)} (named by ${namedBy})`, legacy: false }
+  throw new TokenError(`${namedBy} names ${bare(file)}, which is empty`)
 }
 
 /** Decode a JWT's header and claims. No signature check: STS does that; this is for early, clear errors. */

@@ -75,8 +75,12 @@ export function redact (text: string): string {
  * cannot forge lines of its own), JWT-shaped parts described; a JWT itself only described.
  */
 export function shown (value: string): string {
-  if (looksLikeJwt(value)) return describeSecret(value)
-  return redact(JSON.stringify(value))
+  return looksLikeJwt(value) ? describeSecret(value) : `"${bare(value)}"`
+}
+
+/** As `shown`, unquoted (for paths and names in running text). */
+export function bare (value: string): string {
+  return looksLikeJwt(value) ? describeSecret(value) : redact(oneLine(value))
 }
 
 /** The secret values in an environment: known variables, any JWT-shaped value, and `extra`. */
