@@ -12,7 +12,7 @@ export const SEED = process.env.FC_SEED ? Number(process.env.FC_SEED) : 13
 
 /** fast-check parameters: `runs` by default, FC_RUNS when set. */
 export function params<T> (runs: number): fc.Parameters<T> {
-  return { seed: SEED, numRuns: process.env.FC_RUNS ? Number(process.env.FC_RUNS) : runs, endOnFailure: true }
+  return { seed: SEED, numRuns: process.env.FC_RUNS ? Number(process.env.FC_RUNS) : runs }
 }
 
 /** Names every JavaScript object inherits: as variable names or keys they must read as unset. */
