@@ -43,12 +43,16 @@ function message (token: string): string | undefined {
   return problems.length ? formatProblem({ title: problems.join('; '), claims, fix: ['x'] }) : undefined
 }
 
+/** The messages' own wording, for every shape problem. */
+const WORDING = ['Bearer x', '"x"', 'a b', 'a=.b.c', 'a+.b.c', 'a', 'a!.b.c', '.b.c', 'bm90.bm90.x'].map(token => message(token)).join('\n')
+
 test('any string as the token: a JWT, or one TokenError; the token is never in the message', () => {
   fc.assert(fc.property(anyToken, token => {
     const text = message(token)
     if (text === undefined) return
     assert.equal(text.split('\n').filter(l => l.startsWith('×')).length, 1, 'exactly one × line')
-    if (token.trim().length >= 8) assert.ok(!text.includes(token.trim()), 'the token is not in the message')
+    // (A token that is a piece of the messages' own wording, like "Bearer `", is no echo.)
+    if (token.trim().length >= 8 && !WORDING.includes(token.trim())) assert.ok(!text.includes(token.trim()), 'the token is not in the message')
   }), params(300))
 })
 
