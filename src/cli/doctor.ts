@@ -151,7 +151,9 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
     const left = claims.exp - now.getTime() / 1000
     report.out(rows([['valid for', left > 0 ? `${humanDuration(left)} more (until ${bothTimes(new Date(claims.exp * 1000))})` : 'expired']]).join('\n'))
   }
-  for (const problem of checkClaims(claims, now)) report.fail(`× Token: ${problem}`)
+  const problems = checkClaims(claims, now)
+  for (const problem of problems) report.fail(`× Token: ${problem}`)
+  // A token AWS would refuse is not sent to it (--exchange), nor shown in a trust condition if its claims are not text.
   if (wrongClaims(claims).length) return undefined
   if (claims.ref_protected === 'false') {
     report.out(rows([['note', `ref \`${String(claims.ref ?? '?')}\` is not protected: production deploys from it are refused${settings.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
@@ -161,7 +163,7 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
     report.out(JSON.stringify({ Condition: conditionForClaims(claims) }, null, 2))
   }
   catch (err) { report.fail(`× Trust policy: ${(err as Error).message}`) }
-  return { found, claims }
+  return problems.length ? undefined : { found, claims }
 }
 
 /** A real exchange for the stage (the credentials are reported, never printed). */
