@@ -62,11 +62,24 @@ export function describeSecret (value: string): string {
   return `${looksLikeJwt(value) ? 'a JWT' : 'a secret value'}, ${grouped(value.length)} character${value.length === 1 ? '' : 's'}`
 }
 
+/** Where a JWT starts in a dot-separated run (after `x=` or `a+b/` glued to it), or -1. */
+function jwtStart (run: string): number {
+  const first = run.split('.', 1)[0] as string
+  const glued = first.search(/[A-Za-z0-9_-]+$/)
+  for (const at of new Set([0, glued])) {
+    if (at >= 0 && isJwtShaped(run.slice(at))) return at
+  }
+  return -1
+}
+
 /** Every JWT-shaped run in free text replaced by its description. */
 export function redact (text: string): string {
   const replace = (match: string) => `[${describeSecret(match)}]`
   return text
-    .replace(CANDIDATE, match => isJwtShaped(match) ? replace(match) : match)
+    .replace(CANDIDATE, match => {
+      const at = jwtStart(match)
+      return at === -1 ? match : match.slice(0, at) + replace(match.slice(at))
+    })
     .replace(HEADER_START, replace)
 }
 
