@@ -133,9 +133,9 @@ function tokenFor (env: NodeJS.ProcessEnv, settings: Settings, origin: Origin): 
     if (err instanceof TokenError) {
       throw new PluginError({
         title: err.message,
-        fix: origin === 'gitlab'
+        fix: err.fix ?? (origin === 'gitlab'
           ? ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the ID token, or unset it.']
-          : ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the OIDC token your platform issues (write it there before `arc` runs),', 'or unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN to use other credentials.'],
+          : ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the OIDC token your platform issues (write it there before `arc` runs),', 'or unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN to use other credentials.']),
       })
     }
     throw err

@@ -45,17 +45,25 @@ export interface Claims {
   [claim: string]: unknown
 }
 
-export class TokenError extends Error {}
+export class TokenError extends Error {
+  /** The fix, when this error has its own (else the caller's default). */
+  readonly fix: string[] | undefined
+  constructor (message: string, fix?: string[]) {
+    super(message)
+    this.fix = fix
+  }
+}
 
 export type ReadFile = (path: string) => string
 const readText: ReadFile = path => readFileSync(path, 'utf8')
-
 
 /** A token variable's value, or a TokenError when it is the path GitLab gives for a *File* variable. */
 function tokenIn (env: NodeJS.ProcessEnv, name: string, fileExists: (path: string) => boolean): string | undefined {
   const value = ownString(env, name)?.trim()
   if (value?.startsWith('/') && !looksLikeJwt(value) && fileExists(value)) {
-    throw new TokenError(fileVariable(`CI variable ${name}`, value, 'the token itself belongs there'))
+    throw new TokenError(fileVariable(`CI variable ${name}`, value, 'the token itself belongs there'), [
+      `Change the type of ${name} to *Variable* (Settings → CI/CD → Variables), or declare the token under id_tokens: instead of a CI/CD variable.`,
+    ])
   }
   return value || undefined
 }

@@ -137,3 +137,17 @@ test('example: an inherited name in ARC_OIDC_TOKEN_VARIABLE reads as an unset va
     await assert.rejects(activate(detect(env, ['/n', '/b/arc', 'deploy']), io), (err: Error) => err instanceof PluginError && new RegExp(`No ID token in ${name}`).test(err.message))
   }
 })
+
+test('example: a token variable that is a GitLab File variable: the message and the fix say so', async () => {
+  const file = join(APPS[0]!, 'app.arc')
+  const env: NodeJS.ProcessEnv = { GITLAB_CI: 'true', GITLAB_OIDC_TOKEN: file }
+  const io: Io = { env, cwd: APPS[0]!, now: () => now, out: () => {}, err: () => {}, exchange: async () => { throw new Error('unreachable') } }
+  await assert.rejects(activate(detect(env, ['/n', '/b/arc', 'deploy']), io), (err: Error) => {
+    assert.ok(err instanceof PluginError, String(err))
+    const text = formatProblem(err.problem)
+    assert.match(text, /CI variable GITLAB_OIDC_TOKEN is a GitLab \*File\* variable/)
+    assert.match(text, /Change the type of GITLAB_OIDC_TOKEN to \*Variable\*/)
+    assert.doesNotMatch(text, /AWS_WEB_IDENTITY_TOKEN_FILE/)
+    return true
+  })
+})
