@@ -51,26 +51,29 @@ const VARIABLES: Record<string, string> = {
   CI_JOB_JWT_V2: 'legacy', ARC_OIDC_STAGE: 'production', CI_COMMIT_REF_PROTECTED: 'true',
 }
 
-const job = fc.record({
-  token: fc.oneof(
-    { weight: 2, arbitrary: fc.constant(jwt(claims)) },
-    { weight: 2, arbitrary: fc.record({ ref_protected: fc.constantFrom('true', 'false', 1), deployment_tier: fc.constantFrom('production', 'staging', undefined), exp: fc.constantFrom(t + 300, t - 3600, 1e13, -1) }).map(over => jwt({ ...claims, ...over })) },
-    { weight: 1, arbitrary: anyToken },
-  ),
-  variables: fc.dictionary(fc.constantFrom(...Object.keys(VARIABLES)), fc.oneof({ weight: 4, arbitrary: fc.constant('good') }, fc.constant('token'), fc.string()), { maxKeys: 4 }),
-  odd: fc.dictionary(fc.constantFrom(...Object.keys(VARIABLES)), fc.nat()),
+const GOOD = Symbol('a well-configured value')
+const token = fc.oneof(
+  { weight: 2, arbitrary: fc.constant(jwt(claims)) },
+  { weight: 2, arbitrary: fc.record({
+    ref_protected: fc.constantFrom('true', 'false', 1, { toString: 1 }), deployment_tier: fc.constantFrom('production', 'staging', undefined, ['production']),
+    exp: fc.constantFrom(t + 300, t - 3600, 1e13, -1, '1e13'), ref_type: fc.constantFrom('branch', 'tag', { toString: 1 }, [[['x']]]),
+    environment: fc.constantFrom(undefined, 'production', 'review/x', { name: 'production' }), sub: fc.constantFrom(claims.sub, 42, null),
+  }, { requiredKeys: [] }).map(over => jwt({ ...claims, ...over })) },
+  { weight: 1, arbitrary: anyToken },
+)
+interface Job { token: string, variables: Record<string, string | typeof GOOD>, cwd: string, production: boolean, exchangeFails: boolean }
+const job: fc.Arbitrary<Job> = token.chain(tok => fc.record({
+  token: fc.constant(tok),
+  // A few variables a job sets, each well configured or anything (inherited names, the token, paths...).
+  variables: fc.dictionary(fc.constantFrom(...Object.keys(VARIABLES)), fc.oneof({ weight: 2, arbitrary: fc.constant<typeof GOOD>(GOOD) }, anyValue(tok)), { maxKeys: 4 }),
   cwd: fc.oneof({ weight: 3, arbitrary: fc.constant(APPS[0]!) }, fc.constantFrom(...APPS)),
   production: fc.boolean(),
   exchangeFails: fc.boolean(),
-}).chain(j => fc.tuple(fc.constant(j), fc.array(anyValue(j.token), { minLength: Object.keys(VARIABLES).length, maxLength: Object.keys(VARIABLES).length })))
+}))
 
-async function run ([j, values]: [{ token: string, variables: Record<string, string>, odd: Record<string, number>, cwd: string, production: boolean, exchangeFails: boolean }, string[]]) {
+async function run (j: Job) {
   const env: NodeJS.ProcessEnv = { GITLAB_CI: 'true', CI: 'true', GITLAB_OIDC_TOKEN: j.token }
-  Object.keys(VARIABLES).forEach((name, i) => {
-    const how = j.variables[name]
-    if (how === undefined) return
-    env[name] = how === 'good' ? VARIABLES[name] : how === 'token' ? j.token : (j.odd[name] ?? 0) % 2 ? values[i] : how
-  })
+  for (const [name, value] of Object.entries(j.variables)) env[name] = value === GOOD ? VARIABLES[name] : value
   const requests: ExchangeRequest[] = []
   const printed: string[] = []
   const io: Io = {
