@@ -17,8 +17,8 @@ export const SECRET_VARIABLES = [
 /** Shorter values are not scrubbed: they would erase ordinary words (and cannot be a real token). */
 const MIN_SECRET_LENGTH = 8
 
-/** Dot-separated base64(url) runs: a JWS has 3 parts, a JWE 5; padding and `+/` are tolerated. */
-const CANDIDATE = /[A-Za-z0-9_+/=-]{2,}(?:\.[A-Za-z0-9_+/=-]*){2,4}/g
+/** Dot-separated runs of base64(url) characters (padding and `+/` tolerated), where a JWT may sit. */
+const DOTTED_RUN = /[A-Za-z0-9_+/=-]+(?:\.[A-Za-z0-9_+/=-]*)+/g
 /** The start of a JWT header (`{"`), even cut short or without dots. */
 const HEADER_START = /eyJ[A-Za-z0-9_+/=-]{12,}(?:\.[A-Za-z0-9_+/=-]*)*/g
 
@@ -34,20 +34,26 @@ export function grouped (n: number): string {
   return String(n).replace(/\B(?=(\d{3})+(?!\d))/g, ',')
 }
 
-function decodesToObject (part: string): boolean {
-  if (part.length < 2) return false
+/**
+ * Whether a base64url part is a JWT header: a JSON object with `alg` (a JWS; RFC 7515 requires
+ * it) or `enc` (a JWE: 5 parts), or, cut short, the `eyJ` that `{"` encodes to.
+ */
+function headerKind (part: string): 'jws' | 'jwe' | undefined {
+  if (part.length < 2) return undefined
   try {
-    const json = Buffer.from(part.replace(/=+$/, ''), 'base64url').toString('utf8')
-    const value: unknown = JSON.parse(json)
-    return value !== null && typeof value === 'object' && !Array.isArray(value)
+    const value: unknown = JSON.parse(Buffer.from(part.replace(/=+$/, ''), 'base64url').toString('utf8'))
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      if (Object.hasOwn(value, 'enc')) return 'jwe'
+      if (Object.hasOwn(value, 'alg')) return 'jws'
+    }
   }
-  catch { return false }
+  catch { /* not JSON */ }
+  return /^eyJ[A-Za-z0-9_-]{12,}/.test(part) ? 'jws' : undefined
 }
 
 function isJwtShaped (text: string): boolean {
   const parts = text.split('.')
-  if (parts.length < 3 || parts.length > 5) return false
-  return decodesToObject(parts[0] as string) || (/^eyJ/.test(text) && text.length >= 15)
+  return parts.length >= 3 && parts.length <= 5 && headerKind(parts[0] as string) !== undefined
 }
 
 /** Whether a value is (or holds, after `Bearer ` or quotes) a JWT or the start of one. */
@@ -62,25 +68,31 @@ export function describeSecret (value: string): string {
   return `${looksLikeJwt(value) ? 'a JWT' : 'a secret value'}, ${grouped(value.length)} character${value.length === 1 ? '' : 's'}`
 }
 
-/** Where a JWT starts in a dot-separated run (after `x=` or `a+b/` glued to it), or -1. */
-function jwtStart (run: string): number {
-  const first = run.split('.', 1)[0] as string
-  const glued = first.search(/[A-Za-z0-9_-]+$/)
-  for (const at of new Set([0, glued])) {
-    if (at >= 0 && isJwtShaped(run.slice(at))) return at
+/** A dotted run with every JWT in it (after any prefix, even glued to `=` or `/`) described. */
+function redactRun (run: string): string {
+  const parts = run.split('.')
+  const out: string[] = []
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i] as string
+    const glued = part.search(/[A-Za-z0-9_-]+$/)
+    const at = [0, glued].find(a => a >= 0 && i + 2 < parts.length && headerKind(part.slice(a)) !== undefined)
+    if (at === undefined) {
+      out.push(part)
+      continue
+    }
+    const size = headerKind(part.slice(at)) === 'jwe' && i + 4 < parts.length ? 5 : 3
+    const token = [part.slice(at), ...parts.slice(i + 1, i + size)].join('.')
+    out.push(`${part.slice(0, at)}[${describeSecret(token)}]`)
+    i += size - 1
   }
-  return -1
+  return out.join('.')
 }
 
 /** Every JWT-shaped run in free text replaced by its description. */
 export function redact (text: string): string {
-  const replace = (match: string) => `[${describeSecret(match)}]`
   return text
-    .replace(CANDIDATE, match => {
-      const at = jwtStart(match)
-      return at === -1 ? match : match.slice(0, at) + replace(match.slice(at))
-    })
-    .replace(HEADER_START, replace)
+    .replace(DOTTED_RUN, redactRun)
+    .replace(HEADER_START, match => `[${describeSecret(match)}]`)
 }
 
 /**

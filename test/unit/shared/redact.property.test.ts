@@ -11,7 +11,8 @@ import { describeSecret, looksLikeJwt, oneLine, redact, scrub, secretsOf, shown 
 import { INHERITED, jwt, params } from '../../support/property.ts'
 
 const object = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 4 })
-const header = fc.oneof(fc.constant({ alg: 'RS256', kid: 'k' }), object)
+// A JWS header has `alg` (RFC 7515), a JWE header `enc`; anything else may be in it.
+const header = fc.oneof(fc.constant({ alg: 'RS256', kid: 'k' }), fc.tuple(object, fc.jsonValue()).map(([o, alg]) => ({ ...o, alg })), object.map(o => ({ ...o, enc: 'A256GCM' })))
 const token = fc.tuple(header, object).map(([h, c]) => jwt(c, h))
 const separator = fc.constantFrom(' ', '"', '\'', '=', ': ', '(', '\n', ', ', '[', '<', ' Bearer ', '=Bearer ')
 const words = fc.string({ maxLength: 30 })
@@ -66,7 +67,7 @@ test('example: redact recognises more than strings starting with eyJ', () => {
 })
 
 test('example: ordinary text stays as it is', () => {
-  for (const text of ['arn:aws:iam::111111111111:role/a.b.c', 'https://gitlab.example.com/acme/shop', 'example.com.au', 'v1.2.3', 'eyes.only.here']) {
+  for (const text of ['arn:aws:iam::111111111111:role/a.b.c', 'https://gitlab.example.com/acme/shop', 'example.com.au', 'v1.2.3', 'eyes.only.here', 'e30.e30.e30']) {
     assert.equal(redact(text), text)
   }
 })
