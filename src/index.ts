@@ -23,21 +23,35 @@ import type { Template } from './hooks/boundary.ts'
 const invocation = detect(process.env, process.argv)
 const fromCli = invocation.loader !== 'script'
 let outcome: Outcome = { kind: 'idle', reason: 'not a GitLab job, or a command that does not talk to AWS' }
-const out = (text: string) => console.log(text)
-const err = (text: string) => console.error(text)
+/** What the plugin prints passes through this once it acts: secrets of the environment scrubbed out. */
+let safe = (text: string) => text
+const out = (text: string) => console.log(safe(text))
+const err = (text: string) => console.error(safe(text))
 
-/** One message, then stop `arc`; a script calling Architect gets an Error it can catch instead. */
+/**
+ * One message, then stop `arc`; a script calling Architect gets an Error it can catch instead.
+ * An unexpected error (a bug) is one message too, never a stack trace that could show a value.
+ */
 async function fail (error: unknown): Promise<never> {
   const { PluginError, formatProblem } = await import('./report/format.ts')
-  if (fromCli && error instanceof PluginError) {
-    console.error(formatProblem(error.problem))
+  const { redact, secretsOf } = await import('./shared/redact.ts')
+  const known = error instanceof PluginError
+    ? error
+    : new PluginError({
+      title: `Unexpected error in the plugin: ${error instanceof Error ? `${error.name}: ${redact(error.message)}` : 'a non-Error value was thrown'}`,
+      fix: ['This is a bug in arc-plugin-gitlab-oidc: please report it with this message (it shows no secret).'],
+    })
+  known.problem.secrets ??= secretsOf(process.env)
+  if (fromCli) {
+    console.error(formatProblem(known.problem))
     process.exit(1)
   }
-  if (error instanceof PluginError) throw new Error(formatProblem(error.problem))
-  throw error
+  throw new Error(formatProblem(known.problem))
 }
 
 if ((invocation.gitlab || invocation.webIdentity) && invocation.awsBound) {
+  const { scrub, secretsOf } = await import('./shared/redact.ts')
+  safe = text => scrub(text, secretsOf(process.env))
   const { activate } = await import('./plugin/activate.ts')
   try {
     outcome = await activate(invocation, { env: process.env, cwd: process.cwd(), now: () => new Date(), out, err })

@@ -12,7 +12,8 @@ import { ManifestError, readManifest } from '../plugin/manifest.ts'
 import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } from '../report/format.ts'
 import { defaultSessionName } from '../plugin/session.ts'
 import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from '../plugin/settings.ts'
-import { TokenError, checkClaims, decodeToken, findToken, humanDuration, type Claims, type FoundToken } from '../plugin/token.ts'
+import { TokenError, checkClaims, decodeToken, findToken, humanDuration, readTokenFile, wrongClaims, type Claims, type FoundToken } from '../plugin/token.ts'
+import { isTime, oneLine, redact, shown } from '../shared/redact.ts'
 import { FORK_FIX, forkOf } from '../plugin/fork.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
@@ -51,13 +52,11 @@ class Report {
 export async function doctor (args: string[], io: DoctorIo): Promise<number> {
   const options = parse(args, io)
   if (typeof options === 'number') return options
-  const env: NodeJS.ProcessEnv = options.tokenFile
-    ? { ...io.env, AWS_WEB_IDENTITY_TOKEN_FILE: options.tokenFile, GITLAB_OIDC_TOKEN: undefined, ARC_OIDC_TOKEN_VARIABLE: undefined }
-    : { ...io.env }
+  const env: NodeJS.ProcessEnv = { ...io.env }
   const report = new Report(io)
   const settings = settingsSection(env, options.stage, report)
   if (!settings) return 1
-  const token = tokenSection(env, settings, report)
+  const token = tokenSection(env, settings, report, options.tokenFile)
   if (token && options.exchange) await exchangeSection(token, settings, env, options.stage, report)
   report.out(report.problems ? `\n${report.problems} problem${report.problems === 1 ? '' : 's'} found.` : '\nNo problems found.')
   return report.problems ? 1 : 0
@@ -79,7 +78,8 @@ function parse (args: string[], io: DoctorIo): Options | number {
     }))
   }
   catch (err) {
-    io.stderr(`${(err as Error).message}\n\n${DOCTOR_HELP}`)
+    // parseArgs quotes the argument: a token pasted there is described, never shown.
+    io.stderr(`${redact(oneLine((err as Error).message.split('\n')[0] ?? ''))}\n\n${DOCTOR_HELP}`)
     return 2
   }
   if (values.help) {
@@ -87,7 +87,7 @@ function parse (args: string[], io: DoctorIo): Options | number {
     return 0
   }
   if (values.stage !== 'staging' && values.stage !== 'production') {
-    io.stderr(`--stage must be staging or production, got "${values.stage}"`)
+    io.stderr(`--stage must be staging or production, got ${shown(values.stage)}`)
     return 2
   }
   return { ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}), exchange: values.exchange, stage: values.stage }
@@ -139,11 +139,12 @@ function accountFence (settings: Settings, report: Report): void {
 }
 
 /** The token: where it is, its claims and expiry, and a trust condition that matches it. */
-function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Report): { found: FoundToken, claims: Claims } | undefined {
+function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Report, tokenFile?: string): { found: FoundToken, claims: Claims } | undefined {
   let found: FoundToken | undefined
   let claims: Claims
   try {
-    found = findToken(env, settings.tokenVariable)
+    // --token-file is read as given: the job's variables are not consulted (and not named).
+    found = tokenFile === undefined ? findToken(env, settings.tokenVariable) : readTokenFile(tokenFile, '--token-file')
     if (!found) {
       report.fail(`× Token: none found. Declare one in .gitlab-ci.yml:\n    id_tokens:\n      ${settings.tokenVariable?.value ?? 'GITLAB_OIDC_TOKEN'}:\n        aud: ${env.CI_SERVER_URL || 'https://gitlab.com'}\n  or pass --token-file FILE.`)
       return undefined
@@ -157,13 +158,16 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
   const now = report.io.now()
   report.out(`\nID token (from ${found.source})`)
   report.out(rows(assertedRows(claims)).join('\n'))
-  if (typeof claims.exp === 'number') {
+  if (isTime(claims.exp)) {
     const left = claims.exp - now.getTime() / 1000
     report.out(rows([['valid for', left > 0 ? `${humanDuration(left)} more (until ${bothTimes(new Date(claims.exp * 1000))})` : 'expired']]).join('\n'))
   }
-  for (const problem of checkClaims(claims, now)) report.fail(`× Token: ${problem}`)
+  const problems = checkClaims(claims, now)
+  for (const problem of problems) report.fail(`× Token: ${problem}`)
+  // A token AWS would refuse is not sent to it (--exchange), nor shown in a trust condition if its claims are not text.
+  if (wrongClaims(claims).length) return undefined
   if (claims.ref_protected === 'false') {
-    report.out(rows([['note', `ref \`${claims.ref}\` is not protected: production deploys from it are refused${settings.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
+    report.out(rows([['note', `ref \`${String(claims.ref ?? '?')}\` is not protected: production deploys from it are refused${settings.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
   }
   try {
     report.out('\nA trust-policy condition that matches this job:')
@@ -173,7 +177,7 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
   subClaimSection(claims, report)
   const fork = forkOf(claims, env)
   if (fork) report.fail(`× Fork: this pipeline is for a merge request from a fork (${fork.source} into ${fork.target}); the plugin refuses to deploy it with this project's roles.\n  ${FORK_FIX(fork).join('\n  ')}`)
-  return { found, claims }
+  return problems.length ? undefined : { found, claims }
 }
 
 /** The project's sub format, read from the token, and the trust-policy command matching it. */

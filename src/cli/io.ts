@@ -3,6 +3,7 @@
  * process), exit codes, usage errors and the one-line failure format.
  */
 import { readFileSync } from 'node:fs'
+import { oneLine, redact } from '../shared/redact.ts'
 
 export const BIN = 'arc-gitlab-oidc'
 
@@ -48,11 +49,12 @@ export function readVersion (): string {
 }
 
 export function parseErrorMessage (err: unknown): string {
-  let message = err instanceof Error ? err.message : String(err)
+  let message = err instanceof Error ? err.message : 'invalid arguments'
   // Node's messages mention `args`/`tokens` internals at times; keep the first sentence.
-  return message.split('\n')[0] ?? message
+  // They quote the argument: a token pasted there is described, never shown.
+  return redact(oneLine(message.split('\n')[0] ?? message))
 }
 
 export function fail (io: CliIo, message: string, more: string[] = []): void {
-  io.stderr([ `${ERR} ${red('GitLab OIDC:')} ${message}`, ...more.map(l => `  | ${l}`) ].join('\n'))
+  io.stderr([ `${ERR} ${red('GitLab OIDC:')} ${oneLine(message)}`, ...more.map(l => `  | ${oneLine(l)}`) ].join('\n'))
 }

@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util'
 
 import { BIN, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
 import { TRUST_POLICY_HELP, trustPolicy } from './trust-policy.ts'
+import { bare, scrubbing, secretsOf } from '../shared/redact.ts'
 
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.ts'
 export { parseTrustPolicyArgs } from './trust-policy.ts'
@@ -62,7 +63,11 @@ function helpFor (command: string | undefined): string | undefined {
  * Run the CLI. `argv` is the arguments after the program name
  * (process.argv.slice(2)). Resolves to the exit code; never calls process.exit.
  */
-export async function main (argv: readonly string[], io: CliIo): Promise<number> {
+export async function main (argv: readonly string[], given: CliIo): Promise<number> {
+  // Everything the CLI prints passes through the redaction rule: the token (in a variable or
+  // pasted as an argument), secret keys and anything JWT-shaped are described, never shown.
+  let secrets = () => secretsOf(given.env)
+  let io: CliIo = { ...given, stdout: scrubbing(given.stdout, secrets), stderr: scrubbing(given.stderr, secrets) }
   let [ first, ...rest ] = argv
   try {
     if (first === undefined) {
@@ -75,7 +80,7 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
       case 'trust-policy': return await trustPolicy(rest, io)
       case 'doctor': return await runDoctor(rest, io)
       case 'help': return await help(rest[0], io)
-      default: throw new UsageError(`Unknown command: ${first}${suggest(first)}`)
+      default: throw new UsageError(`Unknown command: ${bare(first)}${suggest(first)}`)
     }
   }
   catch (err) {
@@ -84,7 +89,7 @@ export async function main (argv: readonly string[], io: CliIo): Promise<number>
       fail(io, err.message, [ `See: ${hint}` ])
       return EXIT_USAGE
     }
-    fail(io, err instanceof Error ? err.message : String(err))
+    fail(io, err instanceof Error ? `Unexpected error: ${err.name}: ${err.message}` : 'Unexpected error')
     return EXIT_FAILURE
   }
 }
@@ -108,14 +113,14 @@ async function options (argv: readonly string[], io: CliIo): Promise<number> {
     return EXIT_OK
   }
   if (parsed.values.help) return help(parsed.positionals[0], io)
-  throw new UsageError(`Expected a command before ${argv[0]}`)
+  throw new UsageError(`Expected a command before ${bare(argv[0] ?? '')}`)
 }
 
 async function help (topic: string | undefined, io: CliIo): Promise<number> {
   if (topic === 'doctor') return runDoctor([ '--help' ], io)
   if (topic === 'setup') return runSetup([ '--help' ], io)
   let text = helpFor(topic)
-  if (text === undefined) throw new UsageError(`Unknown command: ${topic}`)
+  if (text === undefined) throw new UsageError(`Unknown command: ${bare(topic ?? '')}`)
   io.stdout(text)
   return EXIT_OK
 }

@@ -7,10 +7,29 @@
  * `AWS::IAM::Role`, and every SAM resource that lets SAM create its own role, gets one.
  */
 
-export interface Template { Resources?: Record<string, { Type?: string, Properties?: Record<string, unknown> }>, [key: string]: unknown }
+export interface Template { Resources?: Record<string, { Type?: string, Properties?: Record<string, unknown> } | null>, [key: string]: unknown }
 
-/** SAM resource types that create a role of their own when they are given no `Role`. */
-const SAM_ROLE_CREATORS = new Set(['AWS::Serverless::Function', 'AWS::Serverless::StateMachine'])
+/**
+ * SAM resource types that create a role of their own, and the `Role` values for which they do:
+ * a Function when `Role` is absent or null, a StateMachine also when it is "" (SAM's transform
+ * tests `Role` for truthiness there). A `Role` that is an intrinsic (Ref, Fn::GetAtt...) or an
+ * ARN names an existing role: SAM creates none.
+ */
+const SAM_ROLE_CREATORS: Record<string, (role: unknown) => boolean> = {
+  'AWS::Serverless::Function': role => role === undefined || role === null,
+  'AWS::Serverless::StateMachine': role => role === undefined || role === null || role === '',
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => value !== null && typeof value === 'object' && !Array.isArray(value)
+
+/** Whether deploying this resource creates an IAM role (the template's own, or SAM's). */
+export function createsRole (resource: unknown): boolean {
+  if (!isRecord(resource) || typeof resource.Type !== 'string') return false
+  if (resource.Type === 'AWS::IAM::Role') return true
+  const creates = Object.hasOwn(SAM_ROLE_CREATORS, resource.Type) ? SAM_ROLE_CREATORS[resource.Type] : undefined
+  const properties = isRecord(resource.Properties) ? resource.Properties : {}
+  return creates !== undefined && creates(Object.hasOwn(properties, 'Role') ? properties.Role : undefined)
+}
 
 export interface BoundaryTarget {
   /** Logical ID of the resource. */
@@ -20,11 +39,17 @@ export interface BoundaryTarget {
   current: unknown
 }
 
-/** The resources whose roles a boundary applies to: IAM roles, and SAM functions/state machines without a `Role`. */
+/** The resources whose roles a boundary applies to: IAM roles, and SAM functions/state machines that make their own. */
 export function roleResources (template: Template): BoundaryTarget[] {
-  return Object.entries(template.Resources ?? {})
-    .filter(([, r]) => r.Type === 'AWS::IAM::Role' || (SAM_ROLE_CREATORS.has(r.Type ?? '') && r.Properties?.Role === undefined))
-    .map(([id, r]) => ({ id, type: r.Type!, current: r.Properties?.PermissionsBoundary }))
+  const resources: unknown = template.Resources
+  if (!isRecord(resources)) return []
+  return Object.entries(resources)
+    .filter(([, r]) => createsRole(r))
+    .map(([id, r]) => {
+      const resource = r as { Type: string, Properties?: unknown }
+      const properties = isRecord(resource.Properties) ? resource.Properties : {}
+      return { id, type: resource.Type, current: Object.hasOwn(properties, 'PermissionsBoundary') ? properties.PermissionsBoundary ?? undefined : undefined }
+    })
 }
 
 export class BoundaryConflict extends Error {
@@ -47,7 +72,7 @@ export function applyBoundary (template: Template, arn: string): { template: Tem
   const copy = structuredClone(template)
   for (const t of targets) {
     const resource = copy.Resources![t.id]!
-    resource.Properties = { ...resource.Properties, PermissionsBoundary: arn }
+    resource.Properties = { ...(isRecord(resource.Properties) ? resource.Properties : {}), PermissionsBoundary: arn }
   }
   return { template: copy, roles: targets.map(t => t.id) }
 }

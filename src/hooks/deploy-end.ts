@@ -6,8 +6,8 @@
  * itself has finished.
  */
 import { createRequire } from 'node:module'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join } from 'node:path'
+import { lstatSync, mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, sep } from 'node:path'
 import type { Outcome } from '../plugin/activate.ts'
 import { done, warning } from '../report/format.ts'
 import { annotationsReport, deployUrl, dotenvReport, type DeployFacts, type StackOutput } from './reports.ts'
@@ -57,6 +57,7 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
   const { dotenvReport: dotenvFile, annotationsReport: annotationsFile } = outcome.settings
   try {
     for (const [file, text] of [[dotenvFile.value, dotenvReport(facts)], [annotationsFile.value, annotationsReport(facts)]] as const) {
+      refuseLinks(cwd, file)
       mkdirSync(dirname(join(cwd, file)), { recursive: true })
       writeFileSync(join(cwd, file), text)
     }
@@ -67,6 +68,26 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
   }
   const url = deployUrl(facts.outputs)
   io.out(done(`Deployed ${facts.stackName}${url ? ` at ${url}` : ''}`, [['reports', `${dotenvFile.value} (dotenv), ${annotationsFile.value} (annotations)`]]))
+}
+
+/**
+ * A report is never written through a symbolic link: a committed `arc-deploy.env` that links
+ * elsewhere would overwrite the link's target, a linked directory would be written into, and a
+ * dangling link's target would be created. Every part of the path inside the app is checked.
+ */
+export function refuseLinks (cwd: string, file: string): void {
+  const parts = relative(cwd, join(cwd, file)).split(sep).filter(Boolean)
+  let path = cwd
+  for (const part of parts) {
+    path = join(path, part)
+    let isLink: boolean
+    try { isLink = lstatSync(path).isSymbolicLink() }
+    catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+      throw err
+    }
+    if (isLink) throw new Error(`${relative(cwd, path) || path} is a symbolic link: reports are never written through links (remove it, or set another report path)`)
+  }
 }
 
 interface AwsLite { CloudFormation: { DescribeStacks (p: { StackName: string }): Promise<{ Stacks?: StackDescription[] }> } }

@@ -19,9 +19,20 @@ export interface DeployFacts {
   outputs: StackOutput[]
 }
 
-/** The app's address: the HTTP API, else the static site bucket (the outputs Architect's stacks have). */
+/**
+ * GitLab's dotenv rules: the whole file under 5 KiB, one KEY=value a line, no quote escapes.
+ * A URL longer than this, or one with spaces, quotes or control characters, is left out: a
+ * dotenv report GitLab cannot parse fails the job's artifact upload after a good deploy.
+ */
+export const MAX_URL_LENGTH = 2048
+const PLAIN_URL = /^https?:\/\/[!#-&(-~]+$/
+
+/** The app's address: the HTTP API, else the static site bucket (the outputs Architect's stacks have), when it is a plain URL. */
 export function deployUrl (outputs: StackOutput[]): string | undefined {
-  const value = (key: string) => outputs.find(o => o.OutputKey === key)?.OutputValue
+  const value = (key: string) => {
+    const found = Array.isArray(outputs) ? outputs.find(o => o?.OutputKey === key)?.OutputValue : undefined
+    return typeof found === 'string' && found.length <= MAX_URL_LENGTH && PLAIN_URL.test(found) ? found : undefined
+  }
   return value('API') ?? value('BucketURL')
 }
 
@@ -46,7 +57,8 @@ export function dotenvReport (facts: DeployFacts): string {
   const url = deployUrl(facts.outputs)
   const lines = [
     ...(url ? [`ARC_DEPLOY_URL=${url}`] : []),
-    `ARC_STACK_NAME=${facts.stackName}`,
+    // CloudFormation stack names are letters, digits and hyphens (at most 128).
+    `ARC_STACK_NAME=${facts.stackName.replace(/[^A-Za-z0-9-]/g, '').slice(0, 128)}`,
     `ARC_STAGE=${facts.stage}`,
   ]
   return lines.map(l => l.replace(/[\r\n]/g, '')).join('\n') + '\n'

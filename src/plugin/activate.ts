@@ -15,6 +15,7 @@ import { PluginError, bothTimes, done, status, warning, type Row } from '../repo
 import { defaultSessionName, webIdentitySessionName } from './session.ts'
 import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from './settings.ts'
 import { chooseStage, type StageChoice } from './stage.ts'
+import { scrubbing, secretsOf } from '../shared/redact.ts'
 import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, type Claims, type FoundToken } from './token.ts'
 
 export interface Io {
@@ -48,8 +49,25 @@ export type Outcome =
     settings: Settings
   }
 
-/** Runs the exchange if this job needs one. Throws PluginError with the one message to show. */
+/**
+ * Runs the exchange if this job needs one. Throws PluginError with the one message to show.
+ * Whatever it prints or throws has the job's token (whatever its shape, wherever it was read
+ * from) and every secret of the environment scrubbed out (src/shared/redact.ts).
+ */
 export async function activate (invocation: Invocation, io: Io): Promise<Outcome> {
+  let token: string | undefined
+  const secrets = () => secretsOf(io.env, [token])
+  const safe: Io = { ...io, out: scrubbing(io.out, secrets), err: scrubbing(io.err, secrets) }
+  try {
+    return await steps(invocation, safe, found => { token = found.token })
+  }
+  catch (err) {
+    if (err instanceof PluginError) err.problem.secrets = secrets()
+    throw err
+  }
+}
+
+async function steps (invocation: Invocation, io: Io, tokenFound: (found: FoundToken) => void): Promise<Outcome> {
   const { env, now } = io
   if (!invocation.gitlab && !invocation.webIdentity) return { kind: 'idle', reason: 'not a GitLab job' }
   if (!invocation.awsBound) return { kind: 'idle', reason: `\`${invocation.command ?? 'arc'}\` does not talk to AWS` }
@@ -59,6 +77,7 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
   bareProduction(invocation, choice)
   const settings = await settingsFor(env, io.cwd, choice, origin)
   const found = tokenFor(env, settings, origin)
+  if (found) tokenFound(found)
 
   const role = settings.role
   if (!role) {
@@ -114,9 +133,9 @@ function tokenFor (env: NodeJS.ProcessEnv, settings: Settings, origin: Origin): 
     if (err instanceof TokenError) {
       throw new PluginError({
         title: err.message,
-        fix: origin === 'gitlab'
+        fix: err.fix ?? (origin === 'gitlab'
           ? ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the ID token, or unset it.']
-          : ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the OIDC token your platform issues (write it there before `arc` runs),', 'or unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN to use other credentials.'],
+          : ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a readable file holding the OIDC token your platform issues (write it there before `arc` runs),', 'or unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN to use other credentials.']),
       })
     }
     throw err

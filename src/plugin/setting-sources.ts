@@ -3,7 +3,8 @@
  * a bad value is named. Readers collect problems instead of throwing, so one run reports them all.
  */
 import { existsSync } from 'node:fs'
-import { pragmaEntries, type Manifest } from './manifest.ts'
+import { PragmaEntries, pragmaEntries, type Manifest } from './manifest.ts'
+import { bare, ownString, shown } from '../shared/redact.ts'
 
 export const PRAGMA = 'gitlab-oidc'
 
@@ -28,29 +29,38 @@ export function describeSource (source: Source): string {
  */
 export function notA (setting: Setting<string>, what: string, expected: string, fileExists: (path: string) => boolean = existsSync): string {
   if (setting.source.kind === 'variable' && setting.value.startsWith('/') && fileExists(setting.value)) {
-    return `${describeSource(setting.source)} is a GitLab *File* variable (the job gets the path ${setting.value}, not the value): ` +
-      `change its type to *Variable* in Settings → CI/CD → Variables (expected ${expected})`
+    return fileVariable(describeSource(setting.source), setting.value, `expected ${expected}`)
   }
-  return `${describeSource(setting.source)} is not ${what}: "${setting.value}" (expected ${expected})`
+  return `${describeSource(setting.source)} is not ${what}: ${shown(setting.value)} (expected ${expected})`
+}
+
+/** The message for a GitLab *File* variable where the value itself belongs. */
+export function fileVariable (described: string, path: string, expected: string): string {
+  return `${described} is a GitLab *File* variable (the job gets the path ${bare(path)}, not the value): ` +
+    `change its type to *Variable* in Settings → CI/CD → Variables (${expected})`
 }
 
 /** Reads settings from the environment and the pragma; `problems` collects what is wrong. */
 export class SettingReader {
   readonly problems: string[] = []
-  readonly entries: Map<string, string[]>
+  readonly entries: PragmaEntries
   readonly file: string
   private readonly env: NodeJS.ProcessEnv
 
   constructor (env: NodeJS.ProcessEnv, manifest: Manifest | undefined) {
     this.env = env
-    this.entries = manifest ? pragmaEntries(manifest.arc, PRAGMA) : new Map<string, string[]>()
+    this.entries = manifest ? pragmaEntries(manifest.arc, PRAGMA) : new PragmaEntries()
     this.file = manifest?.file ?? 'app.arc'
+    for (const { key, got } of this.entries.invalid) {
+      const where = key.startsWith('@') ? `${key} (${this.file})` : describeSource({ kind: 'manifest', name: key, file: this.file })
+      this.problems.push(`${where} must be a string, number or true/false, got ${got}`)
+    }
   }
 
   /** The first of these CI variables that is set (and not blank). */
   variable (names: readonly string[]): Setting<string> | undefined {
     for (const name of names) {
-      const value = this.env[name]?.trim()
+      const value = ownString(this.env, name)?.trim()
       if (value) return { value, source: { kind: 'variable', name } }
     }
     return undefined
@@ -84,7 +94,7 @@ export class SettingReader {
     if (!found) return { value: fallback, source: { kind: 'default', name: String(fallback) } }
     const value = Number(found.value)
     if (!/^\d+$/.test(found.value) || value < min || value > max) {
-      this.problems.push(`${describeSource(found.source)} must be a whole number of seconds from ${min} to ${max}, got "${found.value}"`)
+      this.problems.push(`${describeSource(found.source)} must be a whole number of seconds from ${min} to ${max}, got ${shown(found.value)}`)
       return { value: fallback, source: found.source }
     }
     return { value, source: found.source }
@@ -93,7 +103,7 @@ export class SettingReader {
   flag (key: string, variables: readonly string[], fallback: boolean): Setting<boolean> {
     const found = this.pick(key, variables)
     if (!found) return { value: fallback, source: { kind: 'default', name: String(fallback) } }
-    if (found.value !== 'true' && found.value !== 'false') this.problems.push(`${describeSource(found.source)} must be true or false, got "${found.value}"`)
+    if (found.value !== 'true' && found.value !== 'false') this.problems.push(`${describeSource(found.source)} must be true or false, got ${shown(found.value)}`)
     return { value: found.value === 'true', source: found.source }
   }
 
@@ -102,7 +112,7 @@ export class SettingReader {
     const found = this.pick(key, variables)
     if (!found) return { value: fallback, source: { kind: 'default', name: fallback } }
     if (found.value.startsWith('/') || found.value.split(/[\\/]/).includes('..')) {
-      this.problems.push(`${describeSource(found.source)} must be a path inside the app directory, got "${found.value}"`)
+      this.problems.push(`${describeSource(found.source)} must be a path inside the app directory, got ${shown(found.value)}`)
       return { value: fallback, source: found.source }
     }
     return found

@@ -7,6 +7,7 @@ import type { Stage } from './detect.ts'
 import { pragmaEntries, type Manifest } from './manifest.ts'
 import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source } from './setting-sources.ts'
 import { nearest } from './nearest.ts'
+import { bare, looksLikeJwt, ownString, shown } from '../shared/redact.ts'
 
 export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
 
@@ -61,6 +62,8 @@ export const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512
 export const POLICY_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/
 export const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 export const ACCOUNT = /^\d{12}$/
+/** An AWS region name (us-west-2, us-gov-west-1, cn-north-1, eu-isoe-west-1...), checked before the SDK sees it. */
+export const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
 
 export class SettingsError extends Error {
   readonly problems: string[]
@@ -91,9 +94,9 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
   const read = new SettingReader(env, manifest)
   const problems = read.problems
   for (const key of read.entries.keys()) {
-    if (key in KEYS) continue
+    if (Object.hasOwn(KEYS, key)) continue
     const close = nearest(key, Object.keys(KEYS))
-    problems.push(`Unknown setting \`${key}\` in @${PRAGMA} (${read.file})${close ? `: did you mean \`${close}\`?` : ''}; known settings: ${Object.keys(KEYS).join(', ')}`)
+    problems.push(`Unknown setting \`${bare(key)}\` in @${PRAGMA} (${read.file})${close ? `: did you mean \`${close}\`?` : ''}; known settings: ${Object.keys(KEYS).join(', ')}`)
   }
   const pick = (key: Key) => read.pick(key, KEYS[key])
 
@@ -114,11 +117,13 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
 
   const tokenVariable = pick('token-variable')
   if (tokenVariable && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenVariable.value)) {
-    problems.push(`${describeSource(tokenVariable.source)} is not a variable name: "${tokenVariable.value}"`)
+    problems.push(looksLikeJwt(tokenVariable.value)
+      ? `${describeSource(tokenVariable.source)} holds the token itself (${shown(tokenVariable.value)}): it takes the NAME of the variable that holds the token, e.g. GITLAB_OIDC_TOKEN`
+      : `${describeSource(tokenVariable.source)} is not a variable name: ${shown(tokenVariable.value)}`)
   }
   const sessionName = read.variable(['ARC_ROLE_SESSION_NAME', 'AWS_ROLE_SESSION_NAME'])
   if (sessionName && !SESSION_NAME.test(sessionName.value)) {
-    problems.push(`${describeSource(sessionName.source)} is not a valid STS session name: "${sessionName.value}" (2 to 64 characters of letters, digits and _+=,.@-)`)
+    problems.push(`${describeSource(sessionName.source)} is not a valid STS session name: ${shown(sessionName.value)} (2 to 64 characters of letters, digits and _+=,.@-)`)
   }
   const settings = {
     stage,
@@ -130,7 +135,7 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
     environmentCheck: read.flag('environment-check', KEYS['environment-check'], true),
     dotenvReport: read.path('dotenv-report', KEYS['dotenv-report'], DEFAULTS.dotenvReport),
     annotationsReport: read.path('annotations-report', KEYS['annotations-report'], DEFAULTS.annotationsReport),
-    region: regionSetting(env, manifest),
+    region: regionSetting(env, manifest, problems),
   }
   const allowedAccounts = allowedAccountsSetting(read)
   if (problems.length) throw new SettingsError(problems)
@@ -167,18 +172,35 @@ function allowedAccountsSetting (read: SettingReader): Setting<string[]> | undef
   if (allowed) {
     const bad = allowed.value.filter(a => !ACCOUNT.test(a))
     if (bad.length || !allowed.value.length) {
-      read.problems.push(`${describeSource(allowed.source)} must list 12-digit AWS account IDs, got "${bad.join(' ') || '(nothing)'}"`)
+      read.problems.push(`${describeSource(allowed.source)} must list 12-digit AWS account IDs, got ${bad.length ? bad.map(shown).join(' ') : '(nothing)'}`)
     }
   }
   return allowed
 }
 
-/** `@aws region` in the manifest, else AWS_REGION, AWS_DEFAULT_REGION, us-west-2 (Architect's default). */
-function regionSetting (env: NodeJS.ProcessEnv, manifest: Manifest | undefined): Setting<string> {
-  const fromArc = manifest ? pragmaEntries(manifest.arc, 'aws').get('region')?.[0] : undefined
-  if (fromArc && manifest) return { value: fromArc, source: { kind: 'manifest', name: '@aws region', file: manifest.file } }
+/**
+ * `@aws region` in the manifest, else AWS_REGION, AWS_DEFAULT_REGION, us-west-2 (Architect's
+ * default). A malformed region is a settings problem: the SDK would refuse it without sending.
+ */
+function regionSetting (env: NodeJS.ProcessEnv, manifest: Manifest | undefined, problems: string[]): Setting<string> {
+  const region = findRegion(env, manifest, problems)
+  if (region.source.kind !== 'default' && !REGION.test(region.value)) {
+    problems.push(`${describeSource(region.source)} is not an AWS region: ${shown(region.value)} (expected a region name such as us-west-2)`)
+  }
+  return region
+}
+
+function findRegion (env: NodeJS.ProcessEnv, manifest: Manifest | undefined, problems: string[]): Setting<string> {
+  if (manifest) {
+    const aws = pragmaEntries(manifest.arc, 'aws')
+    const source: Source = { kind: 'manifest', name: '@aws region', file: manifest.file }
+    const bad = aws.invalid.find(i => i.key === 'region')
+    if (bad) problems.push(`${describeSource(source)} must be a string, got ${bad.got}`)
+    const fromArc = aws.get('region')?.[0]
+    if (fromArc) return { value: fromArc, source }
+  }
   for (const name of ['AWS_REGION', 'AWS_DEFAULT_REGION']) {
-    const value = env[name]?.trim()
+    const value = ownString(env, name)?.trim()
     if (value) return { value, source: { kind: 'variable', name } }
   }
   return { value: DEFAULTS.region, source: { kind: 'default', name: DEFAULTS.region } }

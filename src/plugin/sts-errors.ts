@@ -29,6 +29,4 @@ export function isVerificationKeyFault (error: { name?: string; message?: string
 }
 
 /** STS messages never contain the token, but a proxy's might: keep anything JWT-shaped out. */
-export function redact (text: string): string {
-  return text.replace(/eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, '[token]')
-}
+export { redact } from '../shared/redact.ts'

@@ -2,9 +2,12 @@
  * Step 3: find the job's ID token and check it before anything is sent to AWS.
  * Only the token's *claims* are ever shown to the user; the token itself never is.
  */
-import { readFileSync } from 'node:fs'
+import { existsSync, readFileSync } from 'node:fs'
 import type { Setting } from './setting-sources.ts'
-import { describeSource } from './setting-sources.ts'
+import { describeSource, fileVariable } from './setting-sources.ts'
+import { bare, describeSecret, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
+
+export { isTime } from '../shared/redact.ts'
 
 export const DEFAULT_TOKEN_VARIABLE = 'GITLAB_OIDC_TOKEN'
 export const LEGACY_TOKEN_VARIABLE = 'CI_JOB_JWT_V2'
@@ -42,55 +45,83 @@ export interface Claims {
   [claim: string]: unknown
 }
 
-export class TokenError extends Error {}
+export class TokenError extends Error {
+  /** The fix, when this error has its own (else the caller's default). */
+  readonly fix: string[] | undefined
+  constructor (message: string, fix?: string[]) {
+    super(message)
+    this.fix = fix
+  }
+}
 
 export type ReadFile = (path: string) => string
 const readText: ReadFile = path => readFileSync(path, 'utf8')
+
+/** A token variable's value, or a TokenError when it is the path GitLab gives for a *File* variable. */
+function tokenIn (env: NodeJS.ProcessEnv, name: string, fileExists: (path: string) => boolean): string | undefined {
+  const value = ownString(env, name)?.trim()
+  if (value?.startsWith('/') && !looksLikeJwt(value) && fileExists(value)) {
+    throw new TokenError(fileVariable(`CI variable ${name}`, value, 'the token itself belongs there'), [
+      `Change the type of ${name} to *Variable* (Settings → CI/CD → Variables), or declare the token under id_tokens: instead of a CI/CD variable.`,
+    ])
+  }
+  return value || undefined
+}
 
 /**
  * The variable named by `token-variable` / ARC_OIDC_TOKEN_VARIABLE; otherwise GITLAB_OIDC_TOKEN;
  * otherwise the file named by AWS_WEB_IDENTITY_TOKEN_FILE; otherwise the legacy CI_JOB_JWT_V2.
  * A variable the user named explicitly is not silently replaced by another one.
  */
-export function findToken (env: NodeJS.ProcessEnv, tokenVariable: Setting<string> | undefined, readFile: ReadFile = readText): FoundToken | undefined {
+export function findToken (env: NodeJS.ProcessEnv, tokenVariable: Setting<string> | undefined, readFile: ReadFile = readText, fileExists: (path: string) => boolean = existsSync): FoundToken | undefined {
   if (tokenVariable) {
-    const token = env[tokenVariable.value]?.trim()
+    const token = tokenIn(env, tokenVariable.value, fileExists)
     if (token) return { token, source: `CI variable ${tokenVariable.value} (named by ${describeSource(tokenVariable.source)})`, legacy: false }
     return undefined
   }
-  const token = env[DEFAULT_TOKEN_VARIABLE]?.trim()
+  const token = tokenIn(env, DEFAULT_TOKEN_VARIABLE, fileExists)
   if (token) return { token, source: `CI variable ${DEFAULT_TOKEN_VARIABLE}`, legacy: false }
 
   const fromFile = findWebIdentityToken(env, readFile)
   if (fromFile) return fromFile
 
-  const legacy = env[LEGACY_TOKEN_VARIABLE]?.trim()
+  const legacy = tokenIn(env, LEGACY_TOKEN_VARIABLE, fileExists)
   if (legacy) return { token: legacy, source: `CI variable ${LEGACY_TOKEN_VARIABLE} (legacy, removed in GitLab 17.0)`, legacy: true }
   return undefined
 }
 
 /** The file named by AWS_WEB_IDENTITY_TOKEN_FILE (AWS's standard variable), if set; unreadable or empty is an error. */
 export function findWebIdentityToken (env: NodeJS.ProcessEnv, readFile: ReadFile = readText): FoundToken | undefined {
-  const file = env.AWS_WEB_IDENTITY_TOKEN_FILE?.trim()
+  const file = ownString(env, 'AWS_WEB_IDENTITY_TOKEN_FILE')?.trim()
   if (!file) return undefined
+  return readTokenFile(file, 'AWS_WEB_IDENTITY_TOKEN_FILE', readFile)
+}
+
+/**
+ * The token in a file; `namedBy` is what named it (a variable, or `--token-file`). A value that is
+ * the token itself, where the path belongs, is said to be one (and never shown).
+ */
+export function readTokenFile (file: string, namedBy: string, readFile: ReadFile = readText): FoundToken {
+  if (looksLikeJwt(file)) {
+    throw new TokenError(`${namedBy} holds the token itself (${describeSecret(file)}), where the path of a file holding the token belongs`)
+  }
   let text: string
   try { text = readFile(file).trim() }
   catch (err) {
-    throw new TokenError(`AWS_WEB_IDENTITY_TOKEN_FILE names ${file}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    throw new TokenError(`${namedBy} names ${bare(file)}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? redact((err as Error).message)}`)
   }
-  if (text) return { token: text, source: `file ${file} (named by AWS_WEB_IDENTITY_TOKEN_FILE)`, legacy: false }
-  throw new TokenError(`AWS_WEB_IDENTITY_TOKEN_FILE names ${file}, which is empty`)
+  if (text) return { token: text, source: `file ${bare(file)} (named by ${namedBy})`, legacy: false }
+  throw new TokenError(`${namedBy} names ${bare(file)}, which is empty`)
 }
 
 /** Decode a JWT's header and claims. No signature check: STS does that; this is for early, clear errors. */
 export function decodeToken (token: string, source: string): Claims {
-  const parts = token.split('.')
-  if (parts.length !== 3 || parts.some(p => !/^[A-Za-z0-9_-]*$/.test(p)) || !parts[0] || !parts[1]) {
-    throw new TokenError(`The ID token in ${source} is not a JWT (expected three base64url parts separated by dots, got ${parts.length} part${parts.length === 1 ? '' : 's'})`)
-  }
-  const json = (part: string, what: string): unknown => {
+  const shape = shapeProblem(token)
+  if (shape) throw new TokenError(`The ID token in ${source} is not a JWT: ${shape}`)
+  const parts = token.split('.') as [string, string, string]
+  const json = (part: string, what: 'header' | 'claims'): unknown => {
     try { return JSON.parse(Buffer.from(part, 'base64url').toString('utf8')) }
-    catch { throw new TokenError(`The ID token in ${source} is not a JWT: its ${what} is not JSON`) }
+    catch { throw new TokenError(`The ID token in ${source} is not a JWT: its ${what} ${what === 'claims' ? 'are' : 'is'} not JSON`) }
   }
   const header = json(parts[0], 'header')
   if (!isObject(header) || typeof header.alg !== 'string') throw new TokenError(`The ID token in ${source} has no signing algorithm in its header`)
@@ -99,18 +130,69 @@ export function decodeToken (token: string, source: string): Claims {
   return claims as Claims
 }
 
+/**
+ * What is wrong with the token's shape, said for what it is (a `Bearer ` prefix, base64 padding,
+ * whitespace), or undefined for three base64url parts.
+ */
+function shapeProblem (token: string): string | undefined {
+  if (/^bearer\s/i.test(token)) return 'it starts with `Bearer `: the variable must hold the bare token, without the HTTP header\'s prefix'
+  if (/^["']|["']$/.test(token)) return 'it is wrapped in quotes: the variable must hold the bare token'
+  if (/\s/.test(token)) return 'it contains whitespace or line breaks: the variable must hold the token on one line, unchanged'
+  const parts = token.split('.')
+  if (parts.length === 3 && parts.some(p => /=/.test(p)) && parts.every(p => /^[A-Za-z0-9_+/-]*=*$/.test(p))) {
+    return 'its parts end in base64 padding (`=`): a JWT uses base64url without padding (was it re-encoded?)'
+  }
+  if (parts.length === 3 && parts.every(p => /^[A-Za-z0-9_+/-]*$/.test(p)) && parts.some(p => /[+/]/.test(p))) {
+    return 'it uses the `+` or `/` of standard base64: a JWT uses base64url (`-` and `_`) (was it re-encoded?)'
+  }
+  if (parts.length !== 3) return `expected three base64url parts separated by dots, got ${parts.length} part${parts.length === 1 ? '' : 's'}`
+  if (parts.some(p => !/^[A-Za-z0-9_-]*$/.test(p))) return 'its parts contain characters that base64url does not use (only A-Z a-z 0-9 - _)'
+  if (!parts[0] || !parts[1]) return `its ${parts[0] ? 'claims part' : 'header'} is empty`
+  return undefined
+}
+
+/** Claims GitLab sets as strings: shown and compared as text, so anything but a string or number is a problem. */
+export const TEXT_CLAIMS = [
+  'iss', 'sub', 'project_path', 'project_id', 'namespace_path', 'namespace_id', 'pipeline_id', 'pipeline_source',
+  'job_id', 'ref', 'ref_type', 'ref_path', 'ref_protected', 'environment', 'environment_protected', 'deployment_tier', 'user_login', 'user_id',
+] as const
+const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const
+
+/** Claims of the wrong type (objects, lists, times out of range), each with what it is instead. */
+export function wrongClaims (claims: Claims): string[] {
+  const wrong: string[] = []
+  const kind = (v: unknown) => v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'an object' : `a ${typeof v}`
+  for (const name of TEXT_CLAIMS) {
+    const v = claims[name]
+    if (v !== undefined && typeof v !== 'string' && !(typeof v === 'number' && Number.isFinite(v))) wrong.push(`${name} (${kind(v)})`)
+  }
+  for (const name of TIME_CLAIMS) {
+    const v = claims[name]
+    if (v !== undefined && !isTime(v)) wrong.push(`${name} (${typeof v === 'number' ? 'a number that is not a time' : kind(v)})`)
+  }
+  const aud = claims.aud
+  if (aud !== undefined && typeof aud !== 'string' && !(Array.isArray(aud) && aud.every(a => typeof a === 'string'))) {
+    wrong.push(`aud (${Array.isArray(aud) ? 'a list of other things than strings' : kind(aud)})`)
+  }
+  return wrong
+}
+
 /** Problems AWS would refuse the token for, found here first (with clock skew allowed). */
 export function checkClaims (claims: Claims, now: Date): string[] {
   const problems: string[] = []
+  const wrong = wrongClaims(claims)
+  if (wrong.length) problems.push(`claims of the wrong type: ${wrong.join(', ')} (GitLab issues strings and, for times, seconds since 1970)`)
+  const bad = (name: string) => wrong.some(w => w.startsWith(`${name} (`))
   const seconds = Math.floor(now.getTime() / 1000)
   const when = (t: number) => new Date(t * 1000).toISOString()
-  if (typeof claims.exp !== 'number') problems.push('it has no expiry (`exp`)')
-  else if (claims.exp + SKEW_SECONDS < seconds) problems.push(`it expired at ${when(claims.exp)}, ${humanDuration(seconds - claims.exp)} ago`)
-  if (typeof claims.nbf === 'number' && claims.nbf - SKEW_SECONDS > seconds) problems.push(`it is not valid before ${when(claims.nbf)} (is this machine's clock right? it says ${now.toISOString()})`)
-  const aud = audiences(claims)
-  if (!aud.length) problems.push('it has no audience (`aud`)')
-  if (typeof claims.iss !== 'string' || !claims.iss) problems.push('it has no issuer (`iss`)')
-  if (typeof claims.sub !== 'string' || !claims.sub) problems.push('it has no subject (`sub`)')
+  if (!bad('exp')) {
+    if (!isTime(claims.exp)) problems.push('it has no expiry (`exp`)')
+    else if (claims.exp + SKEW_SECONDS < seconds) problems.push(`it expired at ${when(claims.exp)}, ${humanDuration(seconds - claims.exp)} ago`)
+  }
+  if (isTime(claims.nbf) && claims.nbf - SKEW_SECONDS > seconds) problems.push(`it is not valid before ${when(claims.nbf)} (is this machine's clock right? it says ${now.toISOString()})`)
+  if (!bad('aud') && !audiences(claims).length) problems.push('it has no audience (`aud`)')
+  if (!bad('iss') && (typeof claims.iss !== 'string' || !claims.iss)) problems.push('it has no issuer (`iss`)')
+  if (!bad('sub') && (typeof claims.sub !== 'string' || !claims.sub)) problems.push('it has no subject (`sub`)')
   return problems
 }
 

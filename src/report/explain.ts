@@ -3,7 +3,7 @@
  * The refusals and their fixes are a table (explanations.ts); faults and timeouts are summed up here.
  */
 import type { ExchangeError } from '../plugin/sts-errors.ts'
-import { redact } from '../plugin/sts-errors.ts'
+import { redact } from '../shared/redact.ts'
 import type { Problem, Row } from './format.ts'
 import type { Claims } from '../plugin/token.ts'
 import { audiences } from '../plugin/token.ts'

@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module'
 import type { Claims } from '../plugin/token.ts'
 import { audiences } from '../plugin/token.ts'
+import { isTime, oneLine, scrub } from '../shared/redact.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -31,6 +32,8 @@ export interface Problem {
   fix: string[]
   /** The last line (default: Architect was stopped before any AWS call). */
   footer?: string
+  /** Values never to print (the job's token, secret keys): scrubbed from the message, as is anything JWT-shaped. */
+  secrets?: readonly string[]
 }
 
 export class PluginError extends Error {
@@ -44,14 +47,21 @@ export class PluginError extends Error {
 
 export function rows (list: Row[], prefix = '  | '): string[] {
   const width = Math.max(...list.map(([label]) => label.length)) + 2
-  return list.map(([label, value]) => chalk.dim(`${prefix}${label} ${'.'.repeat(width - label.length)} `) + value)
+  return list.map(([label, value]) => chalk.dim(`${prefix}${oneLine(label)} ${'.'.repeat(width - label.length)} `) + oneLine(value))
+}
+
+/** A claim as text, when it is a string or a finite number; anything else is not shown (checkClaims names it). */
+export function claimText (value: unknown): string | undefined {
+  if (typeof value === 'string') return value || undefined
+  return typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined
 }
 
 /** The claims a user needs to see to understand a denial; never user_email or other personal data. */
 export function assertedRows (claims: Claims): Row[] {
   const list: Row[] = []
   const add = (label: string, value: unknown) => {
-    if (value !== undefined && value !== null && value !== '') list.push([label, String(value)])
+    const text = claimText(value)
+    if (text !== undefined) list.push([label, text])
   }
   add('issuer', claims.iss)
   add('audience', audiences(claims).join(', '))
@@ -60,23 +70,25 @@ export function assertedRows (claims: Claims): Row[] {
   add('ref', claims.ref)
   add('ref type', claims.ref_type)
   add('ref protected', claims.ref_protected)
-  add('environment', claims.environment === undefined ? undefined : `${claims.environment}${claims.environment_protected === 'true' ? ' (protected)' : ''}`)
-  add('pipeline / job', claims.pipeline_id && claims.job_id ? `${claims.pipeline_id} / ${claims.job_id}` : undefined)
-  if (typeof claims.exp === 'number') add('expires', new Date(claims.exp * 1000).toISOString())
+  const environment = claimText(claims.environment)
+  add('environment', environment === undefined ? undefined : `${environment}${claims.environment_protected === 'true' ? ' (protected)' : ''}`)
+  const pipeline = claimText(claims.pipeline_id), job = claimText(claims.job_id)
+  add('pipeline / job', pipeline && job ? `${pipeline} / ${job}` : undefined)
+  if (isTime(claims.exp)) add('expires', new Date(claims.exp * 1000).toISOString())
   return list
 }
 
 export function formatProblem (problem: Problem): string {
-  const out = [`${chars.err} ${chalk.red(`${NAME}:`)} ${problem.title}`]
+  const out = [`${chars.err} ${chalk.red(`${NAME}:`)} ${oneLine(problem.title)}`]
   if (problem.facts?.length) out.push(...rows(problem.facts))
   if (problem.claims) {
     out.push(chalk.dim(`  | ${problem.assertedBy ?? 'GitLab asserted'} (ID token claims):`))
     out.push(...rows(assertedRows(problem.claims), '  |   '))
   }
   out.push(chalk.dim('  | How to fix:'))
-  for (const line of problem.fix) out.push(`  |   ${line}`)
+  for (const line of problem.fix) out.push(...line.split('\n').map(l => `  |   ${oneLine(l)}`))
   out.push(chalk.dim(`  | ${problem.footer ?? 'Architect was stopped before any AWS call.'}`))
-  return out.join('\n')
+  return scrub(out.join('\n'), problem.secrets ?? [])
 }
 
 export function status (message: string, facts: Row[] = []): string {

@@ -221,7 +221,7 @@ describe('never the token, never user_email', () => {
         assert.ok(!text.includes(EMAIL), 'user_email')
       }
       assert.ok(!JSON.stringify(p).includes(EMAIL), 'user_email is not handed on with the claims')
-      assert.match(printed, /AWS said .*\[token\]/)
+      assert.match(printed, /AWS said .*\[a JWT, \d+ characters\]/)
       assert.match(printed, /project .+ acme\/shop/)
     })
   }

@@ -39,10 +39,15 @@ test('dotenvReport: no URL line when there is no URL', () => {
   assert.equal(dotenvReport(facts({ outputs: [] })), 'ARC_STACK_NAME=ShopStaging\nARC_STAGE=staging\n')
 })
 
-test('dotenvReport: newlines in values are stripped, so no value can add a variable', () => {
+test('dotenvReport: no value can add a variable: a URL with a newline is left out, a stack name keeps only its own characters', () => {
   const text = dotenvReport(facts({ stackName: 'Shop\r\nARC_STAGE=production', outputs: [{ OutputKey: 'API', OutputValue: `${API}\nEVIL=1` }] }))
-  assert.equal(text, `ARC_DEPLOY_URL=${API}EVIL=1\nARC_STACK_NAME=ShopARC_STAGE=production\nARC_STAGE=staging\n`)
-  assert.equal(text.split('\n').length, 4, 'three lines and the final newline')
+  assert.equal(text, 'ARC_STACK_NAME=ShopARCSTAGEproduction\nARC_STAGE=staging\n')
+  assert.equal(text.split('\n').length, 3, 'two lines and the final newline')
+})
+
+test('dotenvReport: the URL is kept when it is a plain URL', () => {
+  const text = dotenvReport(facts({ outputs: [{ OutputKey: 'API', OutputValue: API }] }))
+  assert.match(text, new RegExp(`^ARC_DEPLOY_URL=${API.replace(/[.]/g, '\\.')}\n`))
 })
 
 test('annotationsReport: GitLab\'s annotations format, links to the app, the stack and the session', () => {
