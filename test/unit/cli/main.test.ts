@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main, parseTrustPolicyArgs, type CliIo } from '../../src/cli/main.ts'
-import { buildTrustPolicy, type TrustPolicy } from '../../src/iam/trust-policy.ts'
-import { evaluateTrustPolicy, type PolicyDocument } from '../support/aws/iam-policy.ts'
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main, parseTrustPolicyArgs, type CliIo } from '../../../src/cli/main.ts'
+import { buildTrustPolicy, type TrustPolicy } from '../../../src/iam/trust-policy.ts'
+import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
 
-const cliPath = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
+const cliPath = fileURLToPath(new URL('../../../src/cli/main.ts', import.meta.url))
 // eslint-disable-next-line no-control-regex
 const plain = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, '')
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { detect } from '../../src/plugin/detect.ts'
-import { chooseStage } from '../../src/plugin/stage.ts'
+import { detect } from '../../../src/plugin/detect.ts'
+import { chooseStage } from '../../../src/plugin/stage.ts'
 
 const job = { GITLAB_CI: 'true', CI: 'true' }
 const arc = (...args: string[]) => ['/usr/bin/node', '/builds/app/node_modules/.bin/arc', ...args]
@@ -61,7 +61,7 @@ test('a script picks its stage with ARC_OIDC_STAGE', () => {
 
 // AWS's standard web-identity variables, outside GitLab (usesWebIdentity).
 
-import { usesWebIdentity } from '../../src/plugin/detect.ts'
+import { usesWebIdentity } from '../../../src/plugin/detect.ts'
 
 const standard = { AWS_ROLE_ARN: 'arn:aws:iam::111111111111:role/app-staging', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/token' }
 

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkClaims, decodeToken, findToken, TokenError } from '../../src/plugin/token.ts'
-import { defaultSessionName, toSessionName } from '../../src/plugin/session.ts'
+import { checkClaims, decodeToken, findToken, TokenError } from '../../../src/plugin/token.ts'
+import { defaultSessionName, toSessionName } from '../../../src/plugin/session.ts'
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const jwt = (claims: object) => `${b64({ alg: 'RS256', kid: 'k' })}.${b64(claims)}.c2lnbmF0dXJl`
@@ -50,7 +50,7 @@ test('session name names the job and fits STS', () => {
 })
 
 test('expiry is shown in local time with its offset, and in UTC', async () => {
-  const { bothTimes } = await import('../../src/report/format.ts')
+  const { bothTimes } = await import('../../../src/report/format.ts')
   const at = new Date('2026-11-26T14:04:05.123Z')
   assert.equal(bothTimes(at, -60), '2026-11-26 15:04:05 +01:00 (UTC 2026-11-26T14:04:05Z)')
   assert.equal(bothTimes(at, 330), '2026-11-26 08:34:05 -05:30 (UTC 2026-11-26T14:04:05Z)')
