@@ -29,8 +29,20 @@ export const xmlText = (body: string, tag: string): string | undefined => {
   return m ? unescapeXml(m[1]!) : undefined
 }
 
+export interface SignedRequest {
+  service: string
+  method?: string
+  path?: string
+  headers?: Record<string, string>
+  body?: string
+  contentSha256?: string
+  date?: Date
+  /** Changes the signed headers before sending. */
+  tamper?: (h: Record<string, string>) => void
+}
+
 /** Sign a request with our signer and send it. */
-export async function signed (aws: AwsStandIn, creds: Credentials, req: { service: string, method?: string, path?: string, headers?: Record<string, string>, body?: string, contentSha256?: string, date?: Date, tamper?: (h: Record<string, string>) => void }): Promise<Wire> {
+export async function signed (aws: AwsStandIn, creds: Credentials, req: SignedRequest): Promise<Wire> {
   const url = aws.endpoint + (req.path ?? '/')
   const headers = signRequest({ method: req.method ?? 'POST', url, service: req.service, region: 'us-west-2', headers: req.headers, body: req.body, credentials: creds, contentSha256: req.contentSha256, date: req.date })
   req.tamper?.(headers)
