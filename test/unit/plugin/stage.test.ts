@@ -1,0 +1,58 @@
+/**
+ * Which stage the command is for (src/plugin/stage.ts), read as Architect reads it (its own
+ * minimist and flags), with the reason shown in messages and the `arc deploy production` trap.
+ */
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import type { Invocation } from '../../../src/plugin/detect.ts'
+import { chooseStage } from '../../../src/plugin/stage.ts'
+
+const arc = (command: string, ...args: string[]): Invocation =>
+  ({ gitlab: true, webIdentity: false, loader: 'arc', command, awsBound: true, args })
+const commandCli = (command: string, ...args: string[]): Invocation =>
+  ({ gitlab: true, webIdentity: false, loader: 'command-cli', command, awsBound: true, args })
+const script: Invocation = { gitlab: true, webIdentity: false, loader: 'script', awsBound: true, args: [ '--production' ] }
+
+test('--production and -p choose production, with the flag as the reason', () => {
+  assert.deepEqual(chooseStage(arc('deploy', '--production'), {}), { stage: 'production', reason: '--production', bareProduction: false })
+  assert.equal(chooseStage(arc('deploy', '-p'), {}).stage, 'production')
+  assert.equal(chooseStage(arc('deploy', '--direct', '-p', '--no-hydrate'), {}).stage, 'production')
+  assert.equal(chooseStage(arc('destroy', '--app', 'shop', '--production', '--force'), {}).stage, 'production')
+})
+
+test('without the flag, staging, whatever the environment says', () => {
+  assert.deepEqual(chooseStage(arc('deploy'), { ARC_OIDC_STAGE: 'production', CI_ENVIRONMENT_NAME: 'production' }),
+    { stage: 'staging', reason: 'no --production flag', bareProduction: false })
+})
+
+test('--production=false is staging, as minimist reads it for Architect', () => {
+  assert.equal(chooseStage(arc('deploy', '--production=false'), {}).stage, 'staging')
+})
+
+test('arc env reads --env / -e, not --production', () => {
+  assert.deepEqual(chooseStage(arc('env', '--env', 'production', '--add', 'K', 'v'), {}), { stage: 'production', reason: '--env production', bareProduction: false })
+  assert.equal(chooseStage(arc('env', '-e', 'production'), {}).stage, 'production')
+  assert.deepEqual(chooseStage(arc('env', '--env', 'staging'), {}), { stage: 'staging', reason: 'no --env production', bareProduction: false })
+  assert.equal(chooseStage(arc('env', '--production'), {}).stage, 'staging')
+})
+
+test('a command CLI (arc-deploy) reads its own arguments, with or without the command repeated first', () => {
+  assert.equal(chooseStage(commandCli('deploy', '--production'), {}).stage, 'production')
+  assert.equal(chooseStage(commandCli('deploy', 'deploy', '--production'), {}).stage, 'production')
+  assert.equal(chooseStage(commandCli('deploy', 'deploy', 'production'), {}).bareProduction, true)
+})
+
+test('the bare word production is the trap only for deploy and destroy, and not next to the flag', () => {
+  assert.deepEqual(chooseStage(arc('deploy', 'production'), {}), { stage: 'staging', reason: 'no --production flag', bareProduction: true })
+  assert.equal(chooseStage(arc('destroy', '--app', 'shop', 'production'), {}).bareProduction, true)
+  assert.equal(chooseStage(arc('deploy', 'production', '--production'), {}).bareProduction, false)
+  assert.equal(chooseStage(arc('logs', 'production'), {}).bareProduction, false)
+  assert.equal(chooseStage(arc('deploy', '--app', 'production'), {}).bareProduction, false, 'a flag\'s value, not a bare word')
+})
+
+test('a script ignores argv and takes ARC_OIDC_STAGE (production or staging only)', () => {
+  assert.deepEqual(chooseStage(script, {}), { stage: 'staging', reason: 'default for scripts (set ARC_OIDC_STAGE=production to change)', bareProduction: false })
+  assert.deepEqual(chooseStage(script, { ARC_OIDC_STAGE: 'production' }), { stage: 'production', reason: 'ARC_OIDC_STAGE=production', bareProduction: false })
+  assert.deepEqual(chooseStage(script, { ARC_OIDC_STAGE: 'staging' }), { stage: 'staging', reason: 'ARC_OIDC_STAGE=staging', bareProduction: false })
+  assert.equal(chooseStage(script, { ARC_OIDC_STAGE: 'Production' }).stage, 'staging')
+})
