@@ -25,7 +25,7 @@ test('app.arc: the file name for messages and the parsed pragmas', () => {
     const manifest = readManifest(dir)
     assert.equal(manifest?.file, 'app.arc')
     assert.deepEqual(manifest?.arc.app, [ 'shop' ])
-    assert.deepEqual(pragmaEntries(manifest!.arc, 'gitlab-oidc'), new Map([
+    assert.deepEqual(new Map(pragmaEntries(manifest!.arc, 'gitlab-oidc')), new Map([
       [ 'production-role', [ ROLE ] ],
       [ 'allow-unprotected-production', [ 'true' ] ],
     ]))
@@ -37,7 +37,7 @@ test('arc.json: the same settings as a map', () => {
   withApp({ 'arc.json': JSON.stringify(json) }, dir => {
     const manifest = readManifest(dir)
     assert.equal(manifest?.file, 'arc.json')
-    assert.deepEqual(pragmaEntries(manifest!.arc, 'gitlab-oidc'), new Map([
+    assert.deepEqual(new Map(pragmaEntries(manifest!.arc, 'gitlab-oidc')), new Map([
       [ 'production-role', [ ROLE ] ],
       [ 'duration', [ '900' ] ],
       [ 'allowed-accounts', [ '111111111111', '222222222222' ] ],
@@ -64,12 +64,12 @@ test('pragmaEntries: vectors, bare keys, maps, numbers and booleans become strin
       { 'staging-role': 'arn:aws:iam::1:role/s', flags: [ true, 'x' ] },
     ],
   }
-  assert.deepEqual(pragmaEntries(arc, 'gitlab-oidc'), new Map([
+  assert.deepEqual(new Map(pragmaEntries(arc, 'gitlab-oidc')), new Map([
     [ 'region', [ 'eu-west-1' ] ],
     [ 'duration', [ '1800' ] ],
     [ 'environment-check', [ 'true' ] ],
     [ 'staging-role', [ 'arn:aws:iam::1:role/s' ] ],
     [ 'flags', [ 'true', 'x' ] ],
   ]))
-  assert.deepEqual(pragmaEntries(arc, 'aws'), new Map())
+  assert.deepEqual(new Map(pragmaEntries(arc, 'aws')), new Map())
 })

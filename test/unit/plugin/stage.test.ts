@@ -5,13 +5,18 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import type { Invocation } from '../../../src/plugin/detect.ts'
-import { chooseStage } from '../../../src/plugin/stage.ts'
+import { chooseStage as choose } from '../../../src/plugin/stage.ts'
 
 const arc = (command: string, ...args: string[]): Invocation =>
   ({ gitlab: true, webIdentity: false, loader: 'arc', command, awsBound: true, args })
 const commandCli = (command: string, ...args: string[]): Invocation =>
   ({ gitlab: true, webIdentity: false, loader: 'command-cli', command, awsBound: true, args })
 const script: Invocation = { gitlab: true, webIdentity: false, loader: 'script', awsBound: true, args: [ '--production' ] }
+/** The stage, the reason messages give for it, and the trap: what these tests are about. */
+function chooseStage (inv: Invocation, env: NodeJS.ProcessEnv): { stage: string, reason: string, bareProduction: boolean } {
+  const { stage, reason, bareProduction } = choose(inv, env)
+  return { stage, reason, bareProduction }
+}
 
 test('--production and -p choose production, with the flag as the reason', () => {
   assert.deepEqual(chooseStage(arc('deploy', '--production'), {}), { stage: 'production', reason: '--production', bareProduction: false })
