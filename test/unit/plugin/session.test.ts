@@ -44,3 +44,10 @@ test('outside GitLab the name says where the session came from, and when (whole 
   assert.equal(webIdentitySessionName(new Date('2026-11-26T12:00:00.999Z')), 'arc-web-identity-1795694400')
   assert.match(webIdentitySessionName(new Date()), STS_NAME)
 })
+
+test('session name names the job and fits STS', () => {
+  assert.equal(defaultSessionName({ project_id: '42', pipeline_id: '1001', job_id: '5005' }, {}), 'gitlab-42-1001-5005')
+  assert.equal(defaultSessionName({}, { CI_PROJECT_ID: '7', CI_PIPELINE_ID: '8', CI_JOB_ID: '9' }), 'gitlab-7-8-9')
+  assert.match(toSessionName('a b/c'.repeat(30)), /^[\w+=,.@-]{2,64}$/)
+  assert.equal(toSessionName('x'), 'gitlab-job')
+})

@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Invocation } from '../../../src/plugin/detect.ts'
+import { detect, type Invocation } from '../../../src/plugin/detect.ts'
 import { chooseStage as choose } from '../../../src/plugin/stage.ts'
 
 const arc = (command: string, ...args: string[]): Invocation =>
@@ -60,4 +60,35 @@ test('a script ignores argv and takes ARC_OIDC_STAGE (production or staging only
   assert.deepEqual(chooseStage(script, { ARC_OIDC_STAGE: 'production' }), { stage: 'production', reason: 'ARC_OIDC_STAGE=production', bareProduction: false })
   assert.deepEqual(chooseStage(script, { ARC_OIDC_STAGE: 'staging' }), { stage: 'staging', reason: 'ARC_OIDC_STAGE=staging', bareProduction: false })
   assert.equal(chooseStage(script, { ARC_OIDC_STAGE: 'Production' }).stage, 'staging')
+})
+
+// From the command line through detect, as the plugin does at load time.
+const job = { GITLAB_CI: 'true', CI: 'true' }
+const argv = (...args: string[]) => ['/usr/bin/node', '/builds/app/node_modules/.bin/arc', ...args]
+
+test('the stage is read the way Architect reads it', () => {
+  const stage = (...args: string[]) => chooseStage(detect(job, argv(...args)), {})
+  assert.equal(stage('deploy', '--production').stage, 'production')
+  assert.equal(stage('deploy', '-p').stage, 'production')
+  assert.equal(stage('deploy', '--dry-run', '-p').stage, 'production')
+  assert.equal(stage('deploy').stage, 'staging')
+  assert.equal(stage('deploy', '--production=false').stage, 'staging')
+  assert.equal(stage('env', '--env', 'production').stage, 'production')
+  assert.equal(stage('env', '-e', 'staging').stage, 'staging')
+  assert.equal(stage('logs', '-p', 'src/http/get-index').stage, 'production')
+})
+
+test('`arc deploy production` (bare word) is recognised as the staging trap', () => {
+  const choice = chooseStage(detect(job, argv('deploy', 'production')), {})
+  assert.equal(choice.stage, 'staging')
+  assert.equal(choice.bareProduction, true)
+  assert.equal(chooseStage(detect(job, argv('deploy', '--production')), {}).bareProduction, false)
+  assert.equal(chooseStage(detect(job, argv('destroy', 'production', '--app', 'x')), {}).bareProduction, true)
+  assert.equal(chooseStage(detect(job, argv('logs', 'production')), {}).bareProduction, false)
+})
+
+test('a script picks its stage with ARC_OIDC_STAGE', () => {
+  const script = detect(job, ['/n', '/builds/app/deploy.mjs'])
+  assert.equal(chooseStage(script, {}).stage, 'staging')
+  assert.equal(chooseStage(script, { ARC_OIDC_STAGE: 'production' }).stage, 'production')
 })

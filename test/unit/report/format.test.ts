@@ -97,3 +97,10 @@ test('bothTimes: local wall time with its offset, then UTC, across a day boundar
   assert.equal(bothTimes(at, 600), '2026-12-31 13:30:00 -10:00 (UTC 2026-12-31T23:30:00Z)')
   assert.equal(bothTimes(at), bothTimes(at, at.getTimezoneOffset()), 'the machine\'s offset by default')
 })
+
+test('expiry is shown in local time with its offset, and in UTC', () => {
+  const at = new Date('2026-11-26T14:04:05.123Z')
+  assert.equal(bothTimes(at, -60), '2026-11-26 15:04:05 +01:00 (UTC 2026-11-26T14:04:05Z)')
+  assert.equal(bothTimes(at, 330), '2026-11-26 08:34:05 -05:30 (UTC 2026-11-26T14:04:05Z)')
+  assert.equal(bothTimes(at, 0), '2026-11-26 14:04:05 +00:00 (UTC 2026-11-26T14:04:05Z)')
+})
