@@ -1,0 +1,148 @@
+/**
+ * `arc-gitlab-oidc trust-policy` (src/cli/trust-policy.ts), through the CLI's main: the policy
+ * on stdout is exactly what buildTrustPolicy makes, defaults from a GitLab job's variables,
+ * usage errors on stderr with exit 2.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+
+import { EXIT_OK, EXIT_USAGE, parseTrustPolicyArgs } from '../../../src/cli/main.ts'
+import { buildTrustPolicy, type TrustPolicy } from '../../../src/iam/trust-policy.ts'
+import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
+import { run, type Run } from '../../support/cli.ts'
+
+function policyOf (r: Run): TrustPolicy {
+  assert.equal(r.code, EXIT_OK, r.stderr)
+  return JSON.parse(r.stdout) as TrustPolicy
+}
+
+// What GitLab puts in every job; the values are those of a made-up project.
+const jobEnv: NodeJS.ProcessEnv = {
+  CI: 'true',
+  GITLAB_CI: 'true',
+  CI_PROJECT_PATH: 'acme/web/shop',
+  CI_SERVER_URL: 'https://gitlab.example.com',
+  CI_DEFAULT_BRANCH: 'trunk',
+  CI_COMMIT_BRANCH: 'feature/x',
+}
+
+describe('trust-policy', () => {
+  it('prints exactly the policy buildTrustPolicy makes, as clean JSON on stdout', async () => {
+    const r = await run([ 'trust-policy', '--project', 'acme/shop', '--branch', 'main', '--branch', 'develop', '--tag', 'v*', '--account', '123456789012' ])
+    assert.deepEqual(policyOf(r), buildTrustPolicy({
+      project: 'acme/shop', branches: [ 'main', 'develop' ], tags: [ 'v*' ], account: '123456789012',
+    }))
+    assert.ok(r.stdout.endsWith('}\n'))
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(r.stdout, /\u001b/, 'no colour codes in the JSON')
+    assert.match(r.stderr, /✓ GitLab OIDC Trust policy for acme\/shop: branches main, develop; tag v\*/)
+    assert.match(r.stderr, /provider \.+ arn:aws:iam::123456789012:oidc-provider\/gitlab\.com/)
+  })
+
+  it('builds StringEquals for branches, StringLike for tag globs, and anyRef', async () => {
+    const branches = policyOf(await run([ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '123456789012' ]))
+    assert.deepEqual(branches.Statement.map(s => s.Condition), [ {
+      StringEquals: { 'gitlab.com:aud': 'https://gitlab.com', 'gitlab.com:sub': 'project_path:a/b:ref_type:branch:ref:main' },
+    } ])
+    const tags = policyOf(await run([ 'trust-policy', '--project', 'a/b', '--tag', 'v*', '--account', '123456789012' ]))
+    assert.deepEqual(tags.Statement.map(s => s.Condition), [ {
+      StringEquals: { 'gitlab.com:aud': 'https://gitlab.com' },
+      StringLike: { 'gitlab.com:sub': 'project_path:a/b:ref_type:tag:ref:v*' },
+    } ])
+    const any = await run([ 'trust-policy', '--project', 'a/b', '--any-ref', '--account', '123456789012' ])
+    assert.equal(policyOf(any).Statement[0]?.Condition.StringLike?.['gitlab.com:sub'], 'project_path:a/b:*')
+    assert.match(any.stderr, /Warning|warning/)
+    assert.match(any.stderr, /not protected/)
+  })
+
+  it('handles a self-managed issuer with a path, a custom audience, a partition and a role ARN', async () => {
+    const p = policyOf(await run([
+      'trust-policy', '--project', 'team/api', '--branch', 'main',
+      '--issuer', 'https://example.org/gitlab/', '--audience', 'arc-deploy',
+      '--role-arn', 'arn:aws-us-gov:iam::210987654321:role/api-production',
+    ]))
+    assert.equal(p.Statement[0]?.Principal.Federated, 'arn:aws-us-gov:iam::210987654321:oidc-provider/example.org/gitlab')
+    assert.deepEqual(p.Statement[0]?.Condition.StringEquals, {
+      'example.org/gitlab:aud': 'arc-deploy',
+      'example.org/gitlab:sub': 'project_path:team/api:ref_type:branch:ref:main',
+    })
+  })
+
+  it('in a GitLab job, defaults project, issuer and default branch from predefined variables', async () => {
+    const r = await run([ 'trust-policy', '--account', '123456789012' ], jobEnv)
+    const p = policyOf(r)
+    assert.deepEqual(p, buildTrustPolicy({
+      project: 'acme/web/shop', branches: [ 'trunk' ], issuer: 'https://gitlab.example.com', account: '123456789012',
+    }))
+    // The default-branch policy lets the default branch in, not the branch this job runs on.
+    const decide = (sub: string) => evaluateTrustPolicy(p as unknown as PolicyDocument, {
+      federatedPrincipal: 'arn:aws:iam::123456789012:oidc-provider/gitlab.example.com',
+      action: 'sts:AssumeRoleWithWebIdentity',
+      keys: { 'gitlab.example.com:aud': 'https://gitlab.example.com', 'gitlab.example.com:sub': sub },
+    })
+    assert.equal(decide('project_path:acme/web/shop:ref_type:branch:ref:trunk'), 'allow')
+    assert.equal(decide('project_path:acme/web/shop:ref_type:branch:ref:feature/x'), 'implicit-deny')
+    assert.match(r.stderr, /from this job \.+ project \(CI_PROJECT_PATH\), issuer \(CI_SERVER_URL\), branch \(CI_DEFAULT_BRANCH\)/)
+  })
+
+  it('in a job, explicit flags win and the default branch is not added to explicit refs', async () => {
+    const p = policyOf(await run([ 'trust-policy', '--account', '123456789012', '--project', 'other/proj', '--tag', 'v*', '--issuer', 'https://gitlab.com' ], jobEnv))
+    assert.equal(p.Statement.length, 1)
+    assert.deepEqual(p.Statement[0]?.Condition, {
+      StringEquals: { 'gitlab.com:aud': 'https://gitlab.com' },
+      StringLike: { 'gitlab.com:sub': 'project_path:other/proj:ref_type:tag:ref:v*' },
+    })
+    const any = parseTrustPolicyArgs([ '--any-ref', '--account', '123456789012' ], jobEnv)
+    assert.deepEqual(any.options.branches, [])
+    assert.equal(any.options.anyRef, true)
+  })
+
+  it('ignores GitLab variables outside a job (GITLAB_CI not true)', async () => {
+    const r = await run([ 'trust-policy', '--account', '123456789012' ], { ...jobEnv, GITLAB_CI: undefined })
+    assert.equal(r.code, EXIT_USAGE)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /--project <group\/project> is required/)
+  })
+
+  it('exits 2 with a message on stderr and nothing on stdout for usage errors', async () => {
+    const cases: [string[], RegExp][] = [
+      [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main' ], /--account <12-digit id> or --role-arn <arn> is required/ ],
+      [ [ 'trust-policy', '--project', 'a/b', '--account', '123456789012' ], /Say which refs/ ],
+      [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '12345' ], /Invalid AWS account ID "12345": expected exactly 12 digits/ ],
+      [ [ 'trust-policy', '--project', 'shop', '--branch', 'main', '--account', '123456789012' ], /Invalid GitLab project path "shop"/ ],
+      [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '123456789012', '--issuer', 'http://gitlab.com' ], /must use https/ ],
+      [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--any-ref', '--account', '123456789012' ], /--any-ref already matches every branch and tag/ ],
+      [ [ 'trust-policy', '--project', 'a/b', '--bogus' ], /Unknown option '--bogus'/ ],
+      [ [ 'trust-policy', '--project' ], /--project/ ],
+      [ [ 'trust-policy', 'a/b' ], /positional|Unexpected argument/i ],
+      [ [ 'trust-policy', '--any-ref=yes', '--project', 'a/b', '--account', '123456789012' ], /any-ref/ ],
+      [ [ 'deploy' ], /Unknown command: deploy/ ],
+      [ [ '--bogus' ], /Unknown option '--bogus'/ ],
+      [ [ 'help', 'nope' ], /Unknown command: nope/ ],
+    ]
+    for (const [ argv, message ] of cases) {
+      const r = await run(argv)
+      assert.equal(r.code, EXIT_USAGE, `${argv.join(' ')}: ${r.stderr}`)
+      assert.equal(r.stdout, '', argv.join(' '))
+      assert.match(r.stderr, message, argv.join(' '))
+      assert.match(r.stderr, /^× GitLab OIDC: /m)
+    }
+  })
+
+  it('explains why --environment cannot be honoured instead of ignoring it', async () => {
+    const r = await run([ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--environment', 'production', '--account', '123456789012' ])
+    assert.equal(r.code, EXIT_USAGE)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /--environment cannot be honoured/)
+    assert.match(r.stderr, /only test the token's aud and sub claims/)
+  })
+
+  it('prints help on stdout with exit 0', async () => {
+    for (const argv of [ [ 'trust-policy', '--help' ], [ 'trust-policy', '-h' ], [ 'help', 'trust-policy' ], [ '--help', 'trust-policy' ] ]) {
+      const r = await run(argv)
+      assert.equal(r.code, EXIT_OK, argv.join(' '))
+      assert.match(r.stdout, /^Usage: arc-gitlab-oidc trust-policy/, argv.join(' '))
+      assert.match(r.stdout, /--any-ref/)
+    }
+  })
+})
