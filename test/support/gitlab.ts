@@ -1,10 +1,10 @@
 // A GitLab-like OpenID Connect issuer on 127.0.0.1: discovery document, JWKS,
 // and a mint() that signs ID tokens shaped like the ones a GitLab CI job gets
 // through `id_tokens:`. Also builds the predefined CI/CD variables of such a job.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
-import type { AddressInfo, Socket } from 'node:net'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { createSigningKey, signJwt, type SigningKey } from './jwt.ts'
+import { listenLoopback } from './loopback.ts'
 
 /** The claims of a GitLab CI ID token (GitLab 17/18). Numeric ids are strings, as GitLab sends them. */
 export interface GitLabClaims {
@@ -134,9 +134,8 @@ export async function startGitLab (options: StartGitLabOptions = {}): Promise<Gi
   let key = createSigningKey()
   let fault: 'error' | 'hang' | null = null
   const requests: string[] = []
-  const sockets = new Set<Socket>()
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const loopback = await listenLoopback((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '/').split('?')[0]!
     requests.push(path)
     if (fault === 'hang') return
@@ -144,15 +143,9 @@ export async function startGitLab (options: StartGitLabOptions = {}): Promise<Gi
     if (path === `${prefix}/.well-known/openid-configuration`) return send(res, 200, discovery(issuer))
     if (path === `${prefix}/oauth/discovery/keys`) return send(res, 200, { keys: [ key.publicJwk ] })
     send(res, 404, { error: '404 Not Found' })
-  })
-  server.on('connection', socket => {
-    sockets.add(socket)
-    socket.on('close', () => sockets.delete(socket))
-  })
-  await new Promise<void>(resolve => server.listen(options.port ?? 0, '127.0.0.1', resolve))
-  const { port } = server.address() as AddressInfo
-  const issuer = `http://127.0.0.1:${port}${prefix}`
-  const providerUrl = `127.0.0.1:${port}${prefix}`
+  }, options.port)
+  const issuer = `${loopback.url}${prefix}`
+  const providerUrl = `127.0.0.1:${loopback.port}${prefix}`
   const audience = options.audience ?? issuer
 
   function claims (overrides: ClaimOverrides = {}, opts: MintOptions = {}): GitLabClaims {
@@ -179,11 +172,7 @@ export async function startGitLab (options: StartGitLabOptions = {}): Promise<Gi
     requests,
     setFault (f) { fault = f },
     rotateKey () { key = createSigningKey() },
-    async close () {
-      server.close()
-      for (const s of sockets) s.destroy()
-      server.closeAllConnections()
-    },
+    close: () => loopback.close(),
   }
 }
 

@@ -5,10 +5,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { noRole, noToken, settingsProblem } from '../../src/plugin/problems.ts'
-import { ManifestError } from '../../src/plugin/manifest.ts'
-import { SettingsError, resolveSettings } from '../../src/plugin/settings.ts'
-import { formatProblem } from '../../src/report/format.ts'
+import { noRole, noToken, settingsProblem } from '../../../src/plugin/problems.ts'
+import { ManifestError } from '../../../src/plugin/manifest.ts'
+import { SettingsError, resolveSettings } from '../../../src/plugin/settings.ts'
+import { formatProblem } from '../../../src/report/format.ts'
 
 const PROD = 'arn:aws:iam::111111111111:role/shop-production'
 

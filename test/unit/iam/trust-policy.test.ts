@@ -12,8 +12,8 @@ import {
   TrustPolicyError,
   type GitLabClaims,
   type TrustPolicy,
-} from '../../src/iam/trust-policy.ts'
-import { evaluateTrustPolicy, type PolicyDocument } from '../support/aws/iam-policy.ts'
+} from '../../../src/iam/trust-policy.ts'
+import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
 
 const account = '123456789012'
 const project = 'acme/web/shop'

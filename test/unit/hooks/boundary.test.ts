@@ -3,7 +3,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BoundaryConflict, applyBoundary, pluginsAfter, roleResources, unbounded, type HookFunction, type Template } from '../../src/hooks/boundary.ts'
+import { BoundaryConflict, applyBoundary, pluginsAfter, roleResources, unbounded, type HookFunction, type Template } from '../../../src/hooks/boundary.ts'
 
 const ARN = 'arn:aws:iam::111111111111:policy/shop-staging-boundary'
 const OTHER = 'arn:aws:iam::111111111111:policy/someone-elses-boundary'

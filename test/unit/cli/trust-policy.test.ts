@@ -1,34 +1,15 @@
+/**
+ * `arc-gitlab-oidc trust-policy` (src/cli/trust-policy.ts), through the CLI's main: the policy
+ * on stdout is exactly what buildTrustPolicy makes, defaults from a GitLab job's variables,
+ * usage errors on stderr with exit 2.
+ */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, main, parseTrustPolicyArgs, type CliIo } from '../../src/cli/main.ts'
-import { buildTrustPolicy, type TrustPolicy } from '../../src/iam/trust-policy.ts'
-import { evaluateTrustPolicy, type PolicyDocument } from '../support/aws/iam-policy.ts'
-
-const cliPath = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url))
-// eslint-disable-next-line no-control-regex
-const plain = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, '')
-
-interface Run { code: number; stdout: string; stderr: string }
-
-async function run (argv: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  let stdout = ''
-  let stderr = ''
-  let io: CliIo = {
-    env,
-    cwd: process.cwd(),
-    stdout: s => { stdout += s },
-    stderr: s => { stderr += `${s}\n` },
-    now: () => new Date('2026-01-01T00:00:00Z'),
-  }
-  let code = await main(argv, io)
-  return { code, stdout, stderr: plain(stderr) }
-}
+import { EXIT_OK, EXIT_USAGE, parseTrustPolicyArgs } from '../../../src/cli/main.ts'
+import { buildTrustPolicy, type TrustPolicy } from '../../../src/iam/trust-policy.ts'
+import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
+import { run, type Run } from '../../support/cli.ts'
 
 function policyOf (r: Run): TrustPolicy {
   assert.equal(r.code, EXIT_OK, r.stderr)
@@ -47,34 +28,35 @@ const jobEnv: NodeJS.ProcessEnv = {
 
 describe('trust-policy', () => {
   it('prints exactly the policy buildTrustPolicy makes, as clean JSON on stdout', async () => {
-    let r = await run([ 'trust-policy', '--project', 'acme/shop', '--branch', 'main', '--branch', 'develop', '--tag', 'v*', '--account', '123456789012' ])
+    const r = await run([ 'trust-policy', '--project', 'acme/shop', '--branch', 'main', '--branch', 'develop', '--tag', 'v*', '--account', '123456789012' ])
     assert.deepEqual(policyOf(r), buildTrustPolicy({
       project: 'acme/shop', branches: [ 'main', 'develop' ], tags: [ 'v*' ], account: '123456789012',
     }))
     assert.ok(r.stdout.endsWith('}\n'))
+    // eslint-disable-next-line no-control-regex
     assert.doesNotMatch(r.stdout, /\u001b/, 'no colour codes in the JSON')
     assert.match(r.stderr, /✓ GitLab OIDC Trust policy for acme\/shop: branches main, develop; tag v\*/)
     assert.match(r.stderr, /provider \.+ arn:aws:iam::123456789012:oidc-provider\/gitlab\.com/)
   })
 
   it('builds StringEquals for branches, StringLike for tag globs, and anyRef', async () => {
-    let branches = policyOf(await run([ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '123456789012' ]))
+    const branches = policyOf(await run([ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '123456789012' ]))
     assert.deepEqual(branches.Statement.map(s => s.Condition), [ {
       StringEquals: { 'gitlab.com:aud': 'https://gitlab.com', 'gitlab.com:sub': 'project_path:a/b:ref_type:branch:ref:main' },
     } ])
-    let tags = policyOf(await run([ 'trust-policy', '--project', 'a/b', '--tag', 'v*', '--account', '123456789012' ]))
+    const tags = policyOf(await run([ 'trust-policy', '--project', 'a/b', '--tag', 'v*', '--account', '123456789012' ]))
     assert.deepEqual(tags.Statement.map(s => s.Condition), [ {
       StringEquals: { 'gitlab.com:aud': 'https://gitlab.com' },
       StringLike: { 'gitlab.com:sub': 'project_path:a/b:ref_type:tag:ref:v*' },
     } ])
-    let any = await run([ 'trust-policy', '--project', 'a/b', '--any-ref', '--account', '123456789012' ])
+    const any = await run([ 'trust-policy', '--project', 'a/b', '--any-ref', '--account', '123456789012' ])
     assert.equal(policyOf(any).Statement[0]?.Condition.StringLike?.['gitlab.com:sub'], 'project_path:a/b:*')
     assert.match(any.stderr, /Warning|warning/)
     assert.match(any.stderr, /not protected/)
   })
 
   it('handles a self-managed issuer with a path, a custom audience, a partition and a role ARN', async () => {
-    let p = policyOf(await run([
+    const p = policyOf(await run([
       'trust-policy', '--project', 'team/api', '--branch', 'main',
       '--issuer', 'https://example.org/gitlab/', '--audience', 'arc-deploy',
       '--role-arn', 'arn:aws-us-gov:iam::210987654321:role/api-production',
@@ -87,13 +69,13 @@ describe('trust-policy', () => {
   })
 
   it('in a GitLab job, defaults project, issuer and default branch from predefined variables', async () => {
-    let r = await run([ 'trust-policy', '--account', '123456789012' ], jobEnv)
-    let p = policyOf(r)
+    const r = await run([ 'trust-policy', '--account', '123456789012' ], jobEnv)
+    const p = policyOf(r)
     assert.deepEqual(p, buildTrustPolicy({
       project: 'acme/web/shop', branches: [ 'trunk' ], issuer: 'https://gitlab.example.com', account: '123456789012',
     }))
     // The default-branch policy lets the default branch in, not the branch this job runs on.
-    let decide = (sub: string) => evaluateTrustPolicy(p as unknown as PolicyDocument, {
+    const decide = (sub: string) => evaluateTrustPolicy(p as unknown as PolicyDocument, {
       federatedPrincipal: 'arn:aws:iam::123456789012:oidc-provider/gitlab.example.com',
       action: 'sts:AssumeRoleWithWebIdentity',
       keys: { 'gitlab.example.com:aud': 'https://gitlab.example.com', 'gitlab.example.com:sub': sub },
@@ -104,26 +86,26 @@ describe('trust-policy', () => {
   })
 
   it('in a job, explicit flags win and the default branch is not added to explicit refs', async () => {
-    let p = policyOf(await run([ 'trust-policy', '--account', '123456789012', '--project', 'other/proj', '--tag', 'v*', '--issuer', 'https://gitlab.com' ], jobEnv))
+    const p = policyOf(await run([ 'trust-policy', '--account', '123456789012', '--project', 'other/proj', '--tag', 'v*', '--issuer', 'https://gitlab.com' ], jobEnv))
     assert.equal(p.Statement.length, 1)
     assert.deepEqual(p.Statement[0]?.Condition, {
       StringEquals: { 'gitlab.com:aud': 'https://gitlab.com' },
       StringLike: { 'gitlab.com:sub': 'project_path:other/proj:ref_type:tag:ref:v*' },
     })
-    let any = parseTrustPolicyArgs([ '--any-ref', '--account', '123456789012' ], jobEnv)
+    const any = parseTrustPolicyArgs([ '--any-ref', '--account', '123456789012' ], jobEnv)
     assert.deepEqual(any.options.branches, [])
     assert.equal(any.options.anyRef, true)
   })
 
   it('ignores GitLab variables outside a job (GITLAB_CI not true)', async () => {
-    let r = await run([ 'trust-policy', '--account', '123456789012' ], { ...jobEnv, GITLAB_CI: undefined })
+    const r = await run([ 'trust-policy', '--account', '123456789012' ], { ...jobEnv, GITLAB_CI: undefined })
     assert.equal(r.code, EXIT_USAGE)
     assert.equal(r.stdout, '')
     assert.match(r.stderr, /--project <group\/project> is required/)
   })
 
   it('exits 2 with a message on stderr and nothing on stdout for usage errors', async () => {
-    let cases: [string[], RegExp][] = [
+    const cases: [string[], RegExp][] = [
       [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main' ], /--account <12-digit id> or --role-arn <arn> is required/ ],
       [ [ 'trust-policy', '--project', 'a/b', '--account', '123456789012' ], /Say which refs/ ],
       [ [ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '12345' ], /Invalid AWS account ID "12345": expected exactly 12 digits/ ],
@@ -138,8 +120,8 @@ describe('trust-policy', () => {
       [ [ '--bogus' ], /Unknown option '--bogus'/ ],
       [ [ 'help', 'nope' ], /Unknown command: nope/ ],
     ]
-    for (let [ argv, message ] of cases) {
-      let r = await run(argv)
+    for (const [ argv, message ] of cases) {
+      const r = await run(argv)
       assert.equal(r.code, EXIT_USAGE, `${argv.join(' ')}: ${r.stderr}`)
       assert.equal(r.stdout, '', argv.join(' '))
       assert.match(r.stderr, message, argv.join(' '))
@@ -148,7 +130,7 @@ describe('trust-policy', () => {
   })
 
   it('explains why --environment cannot be honoured instead of ignoring it', async () => {
-    let r = await run([ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--environment', 'production', '--account', '123456789012' ])
+    const r = await run([ 'trust-policy', '--project', 'a/b', '--branch', 'main', '--environment', 'production', '--account', '123456789012' ])
     assert.equal(r.code, EXIT_USAGE)
     assert.equal(r.stdout, '')
     assert.match(r.stderr, /--environment cannot be honoured/)
@@ -156,66 +138,11 @@ describe('trust-policy', () => {
   })
 
   it('prints help on stdout with exit 0', async () => {
-    for (let argv of [ [ 'trust-policy', '--help' ], [ 'trust-policy', '-h' ], [ 'help', 'trust-policy' ], [ '--help', 'trust-policy' ] ]) {
-      let r = await run(argv)
+    for (const argv of [ [ 'trust-policy', '--help' ], [ 'trust-policy', '-h' ], [ 'help', 'trust-policy' ], [ '--help', 'trust-policy' ] ]) {
+      const r = await run(argv)
       assert.equal(r.code, EXIT_OK, argv.join(' '))
       assert.match(r.stdout, /^Usage: arc-gitlab-oidc trust-policy/, argv.join(' '))
       assert.match(r.stdout, /--any-ref/)
     }
-  })
-})
-
-describe('main', () => {
-  it('shows the command list for help, --help and -h; usage error without a command', async () => {
-    for (let argv of [ [ 'help' ], [ '--help' ], [ '-h' ] ]) {
-      let r = await run(argv)
-      assert.equal(r.code, EXIT_OK)
-      assert.match(r.stdout, /Commands:\n {2}trust-policy[\s\S]*doctor/)
-    }
-    let none = await run([])
-    assert.equal(none.code, EXIT_USAGE)
-    assert.equal(none.stdout, '')
-    assert.match(none.stderr, /Usage: arc-gitlab-oidc <command>/)
-  })
-
-  it('prints the package version', async () => {
-    let r = await run([ '--version' ])
-    assert.equal(r.code, EXIT_OK)
-    assert.match(r.stdout, /^\d+\.\d+\.\d+/)
-  })
-
-  it('dispatches doctor to src/doctor.ts and returns its exit code', async () => {
-    let r = await run([ 'doctor', '--definitely-not-a-doctor-flag' ], {})
-    assert.ok([ EXIT_OK, EXIT_FAILURE, EXIT_USAGE ].includes(r.code), `exit code ${r.code}`)
-    assert.notEqual(r.code, EXIT_OK, 'an unknown flag (or a run outside a job) is not a success')
-    assert.ok(r.stdout.length + r.stderr.length > 0, 'doctor says something')
-  })
-})
-
-describe('bin entry', () => {
-  it('runs main when executed directly, also through a symlink like npm\'s bin shim', () => {
-    let dir = mkdtempSync(join(tmpdir(), 'arc-gitlab-oidc-bin-'))
-    try {
-      let link = join(dir, 'arc-gitlab-oidc')
-      symlinkSync(cliPath, link)
-      let env = { PATH: process.env.PATH ?? '', NO_COLOR: '1' }
-      let ok = spawnSync(process.execPath, [ link, 'trust-policy', '--project', 'a/b', '--branch', 'main', '--account', '123456789012' ], { encoding: 'utf8', env })
-      assert.equal(ok.status, EXIT_OK, ok.stderr)
-      assert.deepEqual(JSON.parse(ok.stdout), buildTrustPolicy({ project: 'a/b', branches: [ 'main' ], account: '123456789012' }))
-      assert.match(ok.stderr, /Trust policy for a\/b/)
-
-      let bad = spawnSync(process.execPath, [ link, 'trust-policy', '--nope' ], { encoding: 'utf8', env })
-      assert.equal(bad.status, EXIT_USAGE)
-      assert.equal(bad.stdout, '')
-      assert.match(bad.stderr, /Unknown option '--nope'\n/)
-    }
-    finally {
-      rmSync(dir, { recursive: true, force: true })
-    }
-  })
-
-  it('does nothing when imported', async () => {
-    // Importing the module (as this test file does) must not print or set an exit code.
-    assert.equal(process.exitCode, undefined)
   })
 })

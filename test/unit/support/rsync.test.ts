@@ -9,10 +9,10 @@ import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 
-import { NODE22 } from '../support/install.ts'
-import { RSYNC_DIR } from '../support/gitlab-ci-local.ts'
-import { compileExclude } from '../support/rsync-args.ts'
-import { rsync } from '../support/rsync.ts'
+import { NODE22 } from '../../support/install.ts'
+import { RSYNC_DIR } from '../../support/gitlab-ci-local.ts'
+import { compileExclude } from '../../support/rsync-args.ts'
+import { rsync } from '../../support/rsync.ts'
 
 let dirs: string[] = []
 afterEach(() => {

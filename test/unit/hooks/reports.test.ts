@@ -4,7 +4,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { annotationsReport, consoleLinks, deployUrl, dotenvReport, type DeployFacts } from '../../src/hooks/reports.ts'
+import { annotationsReport, consoleLinks, deployUrl, dotenvReport, type DeployFacts } from '../../../src/hooks/reports.ts'
 
 const API = 'https://abc123.execute-api.us-west-2.amazonaws.com'
 const BUCKET = 'http://shop-staging-bucket.s3-website-us-west-2.amazonaws.com'

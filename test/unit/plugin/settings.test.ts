@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { resolveSettings, SettingsError, describeSource, accountOf } from '../../src/plugin/settings.ts'
-import type { Manifest } from '../../src/plugin/manifest.ts'
+import { resolveSettings, SettingsError, describeSource, accountOf } from '../../../src/plugin/settings.ts'
+import type { Manifest } from '../../../src/plugin/manifest.ts'
 
 const PROD = 'arn:aws:iam::111111111111:role/app-production'
 const STAGING = 'arn:aws:iam::111111111111:role/app-staging'

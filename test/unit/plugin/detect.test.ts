@@ -1,7 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { detect } from '../../src/plugin/detect.ts'
-import { chooseStage } from '../../src/plugin/stage.ts'
+import { detect } from '../../../src/plugin/detect.ts'
 
 const job = { GITLAB_CI: 'true', CI: 'true' }
 const arc = (...args: string[]) => ['/usr/bin/node', '/builds/app/node_modules/.bin/arc', ...args]
@@ -32,36 +31,9 @@ test('a command CLI (arc-deploy) and a script', () => {
   assert.equal(script.awsBound, true)
 })
 
-test('the stage is read the way Architect reads it', () => {
-  const stage = (...args: string[]) => chooseStage(detect(job, arc(...args)), {})
-  assert.equal(stage('deploy', '--production').stage, 'production')
-  assert.equal(stage('deploy', '-p').stage, 'production')
-  assert.equal(stage('deploy', '--dry-run', '-p').stage, 'production')
-  assert.equal(stage('deploy').stage, 'staging')
-  assert.equal(stage('deploy', '--production=false').stage, 'staging')
-  assert.equal(stage('env', '--env', 'production').stage, 'production')
-  assert.equal(stage('env', '-e', 'staging').stage, 'staging')
-  assert.equal(stage('logs', '-p', 'src/http/get-index').stage, 'production')
-})
-
-test('`arc deploy production` (bare word) is recognised as the staging trap', () => {
-  const choice = chooseStage(detect(job, arc('deploy', 'production')), {})
-  assert.equal(choice.stage, 'staging')
-  assert.equal(choice.bareProduction, true)
-  assert.equal(chooseStage(detect(job, arc('deploy', '--production')), {}).bareProduction, false)
-  assert.equal(chooseStage(detect(job, arc('destroy', 'production', '--app', 'x')), {}).bareProduction, true)
-  assert.equal(chooseStage(detect(job, arc('logs', 'production')), {}).bareProduction, false)
-})
-
-test('a script picks its stage with ARC_OIDC_STAGE', () => {
-  const script = detect(job, ['/n', '/builds/app/deploy.mjs'])
-  assert.equal(chooseStage(script, {}).stage, 'staging')
-  assert.equal(chooseStage(script, { ARC_OIDC_STAGE: 'production' }).stage, 'production')
-})
-
 // AWS's standard web-identity variables, outside GitLab (usesWebIdentity).
 
-import { usesWebIdentity } from '../../src/plugin/detect.ts'
+import { usesWebIdentity } from '../../../src/plugin/detect.ts'
 
 const standard = { AWS_ROLE_ARN: 'arn:aws:iam::111111111111:role/app-staging', AWS_WEB_IDENTITY_TOKEN_FILE: '/var/run/secrets/token' }
 

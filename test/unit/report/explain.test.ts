@@ -5,10 +5,10 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { explainExchange, baseCode, isFault, type ExchangeContext } from '../../src/report/explain.ts'
-import { EXPLANATIONS, findExplanation, type Explanation } from '../../src/report/explanations.ts'
-import { ExchangeError, type AttemptFailure } from '../../src/plugin/sts-errors.ts'
-import { formatProblem } from '../../src/report/format.ts'
+import { explainExchange, baseCode, isFault, type ExchangeContext } from '../../../src/report/explain.ts'
+import { EXPLANATIONS, findExplanation, type Explanation } from '../../../src/report/explanations.ts'
+import { ExchangeError, type AttemptFailure } from '../../../src/plugin/sts-errors.ts'
+import { formatProblem } from '../../../src/report/format.ts'
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const TOKEN = `${b64({ alg: 'RS256', kid: 'k' })}.${b64({ sub: 'project_path:acme/shop:ref_type:branch:ref:main' })}.c2lnbmF0dXJlLXNlY3JldA`

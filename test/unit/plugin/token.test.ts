@@ -1,7 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkClaims, decodeToken, findToken, TokenError } from '../../src/plugin/token.ts'
-import { defaultSessionName, toSessionName } from '../../src/plugin/session.ts'
+import { checkClaims, decodeToken, findToken, TokenError } from '../../../src/plugin/token.ts'
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const jwt = (claims: object) => `${b64({ alg: 'RS256', kid: 'k' })}.${b64(claims)}.c2lnbmF0dXJl`
@@ -40,19 +39,4 @@ test('expiry, not-before and audience are checked with 60 s of skew', () => {
   assert.match(checkClaims({ ...good, aud: undefined }, now).join(), /no audience/)
   assert.match(checkClaims({ ...good, aud: [] }, now).join(), /no audience/)
   assert.match(checkClaims({ ...good, exp: undefined }, now).join(), /no expiry/)
-})
-
-test('session name names the job and fits STS', () => {
-  assert.equal(defaultSessionName({ project_id: '42', pipeline_id: '1001', job_id: '5005' }, {}), 'gitlab-42-1001-5005')
-  assert.equal(defaultSessionName({}, { CI_PROJECT_ID: '7', CI_PIPELINE_ID: '8', CI_JOB_ID: '9' }), 'gitlab-7-8-9')
-  assert.match(toSessionName('a b/c'.repeat(30)), /^[\w+=,.@-]{2,64}$/)
-  assert.equal(toSessionName('x'), 'gitlab-job')
-})
-
-test('expiry is shown in local time with its offset, and in UTC', async () => {
-  const { bothTimes } = await import('../../src/report/format.ts')
-  const at = new Date('2026-11-26T14:04:05.123Z')
-  assert.equal(bothTimes(at, -60), '2026-11-26 15:04:05 +01:00 (UTC 2026-11-26T14:04:05Z)')
-  assert.equal(bothTimes(at, 330), '2026-11-26 08:34:05 -05:30 (UTC 2026-11-26T14:04:05Z)')
-  assert.equal(bothTimes(at, 0), '2026-11-26 14:04:05 +00:00 (UTC 2026-11-26T14:04:05Z)')
 })

@@ -1,0 +1,196 @@
+/**
+ * `arc-gitlab-oidc doctor` (src/cli/doctor.ts), run in-process with its I/O passed in: the
+ * settings of both stages with where each came from, the token's claims and expiry, a matching
+ * trust condition, and with --exchange a real exchange against the loopback stand-ins. Exit
+ * codes: 0 all good, 1 a problem was found, 2 usage. The token and the issued secrets never show.
+ */
+import { after, before, describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { stripVTControlCharacters as plain } from 'node:util'
+import { DOCTOR_HELP, doctor } from '../../../src/cli/doctor.ts'
+import { startGitLab, type GitLabStandIn } from '../../support/gitlab.ts'
+import { gitlabTrustPolicy, startAws, type AwsStandIn } from '../../support/aws.ts'
+
+interface Run { code: number, stdout: string, stderr: string, output: string }
+
+const NOW = new Date('2026-11-26T12:00:00Z')
+const T = Math.floor(NOW.getTime() / 1000)
+const PRODUCTION = 'arn:aws:iam::111111111111:role/shop-production'
+const STAGING_BOUNDARY = 'arn:aws:iam::222222222222:policy/shop-staging-boundary'
+const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+const jwt = (claims: object) => `${b64({ alg: 'RS256', kid: 'k' })}.${b64(claims)}.c2lnbmF0dXJlLXNlY3JldA`
+const claims = {
+  iss: 'https://gitlab.example.com', aud: 'https://gitlab.example.com', sub: 'project_path:acme/shop:ref_type:branch:ref:main',
+  project_path: 'acme/shop', ref: 'main', ref_type: 'branch', ref_protected: 'true', pipeline_id: '1001', job_id: '5005',
+  exp: T + 1800, nbf: T - 10, iat: T - 10, user_email: 'dev@example.com',
+}
+const TOKEN = jwt(claims)
+
+/** An app directory with this app.arc (none when undefined). */
+function appDir (arc?: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-doctor-'))
+  if (arc !== undefined) writeFileSync(join(dir, 'app.arc'), arc)
+  return dir
+}
+const dirs: string[] = []
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+
+async function run (args: string[], env: NodeJS.ProcessEnv, arc?: string, now = () => NOW): Promise<Run> {
+  const cwd = appDir(arc)
+  dirs.push(cwd)
+  let stdout = ''
+  let stderr = ''
+  const code = await doctor(args, { env, cwd, now, stdout: s => { stdout += `${s}\n` }, stderr: s => { stderr += `${s}\n` } })
+  return { code, stdout: plain(stdout), stderr: plain(stderr), output: plain(stdout + stderr) }
+}
+
+const ARC = `@app\nshop\n\n@gitlab-oidc\nproduction-role ${PRODUCTION}\nstaging-permissions-boundary ${STAGING_BOUNDARY}\n`
+const job = { GITLAB_CI: 'true', CI_SERVER_URL: 'https://gitlab.example.com' }
+
+describe('arguments', () => {
+  it('--help prints the usage on stdout, exit 0', async () => {
+    const r = await run([ '-h' ], {})
+    assert.deepEqual([ r.code, r.stdout, r.stderr ], [ 0, `${DOCTOR_HELP}\n`, '' ])
+  })
+
+  it('an unknown option or a positional argument is a usage error (2) with the usage, and nothing is checked', async () => {
+    for (const args of [ [ '--bogus' ], [ 'production' ] ]) {
+      const r = await run(args, { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+      assert.equal(r.code, 2, args.join(' '))
+      assert.match(r.stderr, /Usage: arc-gitlab-oidc doctor/)
+      assert.equal(r.stdout, '')
+    }
+  })
+
+  it('--stage is staging or production', async () => {
+    const r = await run([ '--stage', 'prod' ], {}, ARC)
+    assert.equal(r.code, 2)
+    assert.equal(r.stderr, '--stage must be staging or production, got "prod"\n')
+  })
+})
+
+describe('settings', () => {
+  it('both stages\' role and boundary with where each came from, and what is missing', async () => {
+    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: TOKEN, ARC_REGION: 'eu-west-1' }, ARC)
+    assert.match(r.stdout, /^Settings\n/)
+    assert.match(r.stdout, /production role \.+ arn:aws:iam::111111111111:role\/shop-production \(from `production-role` in @gitlab-oidc \(app\.arc\)\)/)
+    assert.match(r.stdout, /production boundary \.+ none: roles Architect creates for production get no permissions boundary/)
+    assert.match(r.stdout, /staging role \.+ none: set ARC_ROLE_ARN or `staging-role` in @gitlab-oidc/)
+    assert.match(r.stdout, /staging boundary \.+ arn:aws:iam::222222222222:policy\/shop-staging-boundary \(from `staging-permissions-boundary`/)
+    assert.match(r.stdout, /duration \.+ 3600 s \(from /)
+    assert.match(r.stdout, /unprotected production \.+ refused/)
+  })
+
+  it('a setting that cannot be used is the one problem reported, before any token is read', async () => {
+    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: TOKEN, ARC_ROLE_DURATION: '60' }, ARC)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /^× Settings: .*ARC_ROLE_DURATION.*"60"/)
+    assert.doesNotMatch(r.output, /ID token|No problems/)
+  })
+})
+
+describe('the token', () => {
+  it('a good token: its claims, how long it is valid, a matching condition; no problem; never the token or user_email', async () => {
+    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+    assert.equal(r.code, 0, r.output)
+    assert.match(r.stdout, /\nID token \(from CI variable GITLAB_OIDC_TOKEN\)\n/)
+    assert.match(r.stdout, /subject \.+ project_path:acme\/shop:ref_type:branch:ref:main/)
+    assert.match(r.stdout, /valid for \.+ 30 min more \(until /)
+    const condition = JSON.parse(/A trust-policy condition that matches this job:\n(\{[\s\S]*?\n\})/.exec(r.stdout)![1]!)
+    assert.deepEqual(condition, { Condition: { StringEquals: {
+      'gitlab.example.com:aud': 'https://gitlab.example.com',
+      'gitlab.example.com:sub': 'project_path:acme/shop:ref_type:branch:ref:main',
+    } } })
+    assert.ok(r.stdout.endsWith('\nNo problems found.\n'))
+    assert.equal(r.stderr, '')
+    assert.ok(!r.output.includes(TOKEN.split('.')[1]!) && !r.output.includes('dev@example.com'))
+  })
+
+  it('no token: where to declare one (with the job\'s instance as audience), or --token-file', async () => {
+    const r = await run([], { ...job, ARC_OIDC_TOKEN_VARIABLE: 'DEPLOY_TOKEN' }, ARC)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /× Token: none found\. Declare one in \.gitlab-ci\.yml:\n {4}id_tokens:\n {6}DEPLOY_TOKEN:\n {8}aud: https:\/\/gitlab\.example\.com\n {2}or pass --token-file FILE\./)
+    assert.ok(r.stdout.endsWith('\n1 problem found.\n'))
+  })
+
+  it('an expired token is a problem; an unprotected ref gets a note', async () => {
+    const expired = jwt({ ...claims, exp: T - 600, ref: 'feature/x', ref_protected: 'false' })
+    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: expired }, ARC)
+    assert.equal(r.code, 1)
+    assert.match(r.stdout, /valid for \.+ expired/)
+    assert.match(r.stderr, /× Token: it expired at 2026-11-26T11:50:00\.000Z, 10 min ago/)
+    assert.match(r.stdout, /note \.+ ref `feature\/x` is not protected: production deploys from it are refused\n/)
+  })
+
+  it('a token that is not a JWT is a problem, not echoed', async () => {
+    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: 'glpat-not-a-jwt' }, ARC)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /× Token: .*not a JWT/)
+    assert.ok(!r.output.includes('glpat-not-a-jwt'))
+  })
+
+  it('--token-file reads that file, whatever the job\'s variables hold', async () => {
+    const file = join(appDir(), 'token')
+    writeFileSync(file, `${jwt({ ...claims, ref: 'from-file', sub: 'project_path:acme/shop:ref_type:branch:ref:from-file' })}\n`)
+    const r = await run([ '--token-file', file ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+    assert.equal(r.code, 0, r.output)
+    assert.ok(r.stdout.includes(`\nID token (from file ${file} (named by `), r.stdout)
+    assert.match(r.stdout, /ref \.+ from-file/)
+  })
+})
+
+describe('--exchange', () => {
+  let gitlab: GitLabStandIn
+  let aws: AwsStandIn
+  let roleArn: string
+
+  before(async () => {
+    gitlab = await startGitLab()
+    aws = await startAws()
+    aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ gitlab.audience ] })
+    roleArn = aws.addRole({
+      name: 'shop-production',
+      trustPolicy: gitlabTrustPolicy({ accountId: aws.accountId, providerUrl: gitlab.providerUrl, aud: gitlab.audience, sub: 'project_path:acme/oidc-example:ref_type:branch:ref:main' }),
+    })
+  })
+  after(async () => {
+    await aws.close()
+    await gitlab.close()
+  })
+
+  const exchangeEnv = (token: string) => ({
+    ...gitlab.jobEnv(gitlab.claims(), { idTokens: { GITLAB_OIDC_TOKEN: token } }),
+    ARC_ROLE_ARN: roleArn,
+    AWS_ENDPOINT_URL: aws.endpoint,
+  })
+
+  it('no role for the stage: a problem, and no call to STS', async () => {
+    const before = aws.stsCalls().length
+    const r = await run([ '--exchange' ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /× Exchange: no role for staging/)
+    assert.equal(aws.stsCalls().length, before)
+  })
+
+  it('a real exchange: the assumed role and session, never the issued secrets', async () => {
+    const r = await run([ '--exchange', '--stage', 'production' ], exchangeEnv(gitlab.mint()), undefined, () => new Date())
+    assert.equal(r.code, 0, r.output)
+    const session = aws.sessions.at(-1)!
+    assert.match(r.stdout, new RegExp(`✓ Exchange for production: assumed arn:aws:sts::${aws.accountId}:assumed-role/shop-production/${session.sessionName}\\n`))
+    assert.match(r.stdout, /session \.+ gitlab-\d+-\d+-\d+\n/)
+    assert.match(r.stdout, /attempts \.+ 1\n/)
+    for (const secret of [ session.secretAccessKey, session.sessionToken ]) assert.ok(!r.output.includes(secret))
+  })
+
+  it('a refusal is explained as at load time, footed "No credentials were issued."', async () => {
+    const r = await run([ '--exchange', '--stage', 'production' ], exchangeEnv(gitlab.mint({ ref: 'feature' })), undefined, () => new Date())
+    assert.equal(r.code, 1)
+    assert.equal(aws.stsCalls().at(-1)!.errorCode, 'AccessDenied')
+    assert.match(r.stderr, /trust policy does not match this job \(AccessDenied\)/)
+    assert.match(r.stderr, /\| No credentials were issued\.\n/)
+    assert.doesNotMatch(r.stderr, /Architect was stopped/)
+  })
+})
