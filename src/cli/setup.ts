@@ -7,6 +7,7 @@
 import { parseArgs } from 'node:util'
 
 import { ManifestError, readManifest } from '../plugin/manifest.ts'
+import { iamArn } from '../iam/arns.ts'
 import { BIN, EXIT_FAILURE, EXIT_OK, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
 import {
   originDefaultBranch, originUrl, parameterProblem, parseRemote, templateFileFor, templateParameters, toLogicalID,
@@ -157,8 +158,8 @@ function outputValue (plan: SetupPlan, stage: StageName, suffix: string): string
   const account = plan.accounts[stage]
   if (!account) return `<${cap(stage)}${suffix} output of the ${stage} account's stack>`
   return suffix === 'RoleArn'
-    ? `arn:aws:iam::${account}:role/${plan.appName}-${stage}-deploy`
-    : `arn:aws:iam::${account}:policy/${plan.appName}-${stage}-boundary`
+    ? iamArn({ account, resource: 'role', name: `${plan.appName}-${stage}-deploy` })
+    : iamArn({ account, resource: 'policy', name: `${plan.appName}-${stage}-boundary` })
 }
 
 export function renderSetup (plan: SetupPlan): string {

@@ -10,6 +10,7 @@ import { lstatSync, mkdirSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, sep } from 'node:path'
 import type { Outcome } from '../plugin/activate.ts'
 import { done, warning } from '../report/format.ts'
+import { partitionOf } from '../iam/arns.ts'
 import { annotationsReport, deployUrl, dotenvReport, type DeployFacts, type StackOutput } from './reports.ts'
 
 const require = createRequire(import.meta.url)
@@ -50,7 +51,7 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
     stackName: params.stackName,
     ...(stack.StackId ? { stackId: stack.StackId } : {}),
     region,
-    partition: /^arn:([^:]+):/.exec(outcome.roleArn)?.[1] ?? 'aws',
+    partition: partitionOf(outcome.roleArn),
     sessionName: outcome.sessionName,
     outputs: stack.Outputs ?? [],
   }

@@ -13,6 +13,8 @@ export type TrustPolicyErrorCode =
   | 'MISSING_ACCOUNT'
   | 'INVALID_PARTITION'
   | 'INVALID_ROLE_ARN'
+  | 'INVALID_POLICY_ARN'
+  | 'INVALID_PROVIDER_ARN'
   | 'INVALID_ISSUER'
   | 'INVALID_AUDIENCE'
   | 'NO_REFS'
@@ -110,14 +112,97 @@ export function validatePartition (partition: unknown): string {
   return partition
 }
 
+/** The IAM resources the plugin names by ARN. */
+export type IamResource = 'role' | 'policy' | 'oidc-provider'
+
+/** An IAM ARN taken apart: `arn:<partition>:iam::<account>:<resource>/<name>`. */
+export interface IamArn {
+  partition: string
+  account: string
+  resource: IamResource
+  /** Everything after `<resource>/`: a role's or policy's path and name, a provider's host and path. */
+  name: string
+}
+
+// The one shape of an IAM ARN (IAM is global: the region field is empty); what each resource
+// allows after its `/` is checked apart, so a bad name and a bad account get their own messages.
+const IAM_ARN_RE = /^arn:([^:]+):iam::([^:]*):(role|policy|oidc-provider)\/(.*)$/
+const NAME_RE: Record<IamResource, RegExp> = {
+  // IAM: a path of up to 512 characters and a name of up to 64, both of [\w+=,.@-] and '/'.
+  role: /^[\w+=,.@/-]{1,512}$/,
+  policy: /^([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/,
+  'oidc-provider': /^[a-z0-9.-]+(\/[A-Za-z0-9._~-]+)*$/,
+}
+const EXAMPLE: Record<IamResource, string> = {
+  role: 'arn:aws:iam::123456789012:role/<name>',
+  policy: 'arn:aws:iam::123456789012:policy/<path/name>',
+  'oidc-provider': 'arn:aws:iam::123456789012:oidc-provider/<host[/path]>',
+}
+const CODE: Record<IamResource, TrustPolicyErrorCode> = {
+  role: 'INVALID_ROLE_ARN', policy: 'INVALID_POLICY_ARN', 'oidc-provider': 'INVALID_PROVIDER_ARN',
+}
+const WHAT: Record<IamResource, string> = { role: 'IAM role', policy: 'IAM managed policy', 'oidc-provider': 'IAM OIDC provider' }
+
+/**
+ * Parse an IAM ARN of this resource type; the partition is one IAM has (`aws`, `aws-cn`,
+ * `aws-us-gov`, `aws-iso`, `aws-iso-b`...: `aws` and dash-separated lower-case words) and the
+ * account 12 digits. The only ARN parser of the plugin: settings, guards, messages and reports use it.
+ */
+export function parseIamArn (arn: string, resource: IamResource): IamArn {
+  const m = IAM_ARN_RE.exec(arn)
+  if (!m || m[3] !== resource || !NAME_RE[resource].test(m[4] ?? '')) {
+    throw new TrustPolicyError(CODE[resource], `Invalid ${WHAT[resource]} ARN ${JSON.stringify(arn)}: expected ${EXAMPLE[resource]}`)
+  }
+  return { partition: validatePartition(m[1]), account: validateAccount(m[2]), resource, name: m[4] as string }
+}
+
 /** Parse `arn:<partition>:iam::<account>:role/<path/name>`. */
 export function parseRoleArn (arn: string): RoleArn {
-  let m = /^arn:([^:]+):iam::([^:]*):role\/([\w+=,.@/-]+)$/.exec(arn)
-  if (!m || m[1] === undefined || m[2] === undefined || m[3] === undefined) {
-    throw new TrustPolicyError('INVALID_ROLE_ARN',
-      `Invalid IAM role ARN ${JSON.stringify(arn)}: expected arn:aws:iam::123456789012:role/<name>`)
+  const { partition, account, name } = parseIamArn(arn, 'role')
+  return { partition, account, name }
+}
+
+/** Whether IAM would take this as an ARN of this resource type. */
+export function isIamArn (arn: string, resource: IamResource): boolean {
+  try {
+    parseIamArn(arn, resource)
+    return true
   }
-  return { partition: validatePartition(m[1]), account: validateAccount(m[2]), name: m[3] }
+  catch { return false }
+}
+
+/** The account ID in a role or policy ARN, or undefined when it is neither. */
+export function accountOf (arn: string): string | undefined {
+  for (const resource of ['role', 'policy'] as const) {
+    if (isIamArn(arn, resource)) return parseIamArn(arn, resource).account
+  }
+  return undefined
+}
+
+/**
+ * What can be read of an ARN that does not parse (for a message about it): its partition and its
+ * account, each when valid.
+ */
+export function looseArnParts (arn: string): { partition?: string, account?: string } {
+  const [scheme, partition, , , account] = arn.split(':')
+  if (scheme !== 'arn') return {}
+  return {
+    ...(partition && PARTITION_RE.test(partition) ? { partition } : {}),
+    ...(account && ACCOUNT_RE.test(account) ? { account } : {}),
+  }
+}
+
+/** The partition of a role ARN; `aws` when it is not one. */
+export function partitionOf (roleArn: string): string {
+  return isIamArn(roleArn, 'role') ? parseRoleArn(roleArn).partition : DEFAULT_PARTITION
+}
+
+/**
+ * An IAM ARN from its parts, unchecked: messages build ARNs with placeholders such as
+ * `<account>` (the checked builder of a provider ARN is providerArn).
+ */
+export function iamArn (parts: { partition?: string, account: string, resource: IamResource, name: string }): string {
+  return `arn:${parts.partition ?? DEFAULT_PARTITION}:iam::${parts.account}:${parts.resource}/${parts.name}`
 }
 
 /**
@@ -159,7 +244,7 @@ export function providerArn (params: { account: string; partition?: string; issu
   let account = validateAccount(params.account)
   let partition = validatePartition(params.partition ?? DEFAULT_PARTITION)
   let { host } = normalizeIssuer(params.issuer)
-  return `arn:${partition}:iam::${account}:oidc-provider/${host}`
+  return iamArn({ partition, account, resource: 'oidc-provider', name: host })
 }
 
 /**

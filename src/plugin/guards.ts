@@ -4,10 +4,11 @@
  */
 import type { Invocation } from './detect.ts'
 import { PluginError } from '../report/format.ts'
-import { PRAGMA, accountOf, describeSource, type Setting, type Settings } from './settings.ts'
+import { PRAGMA, describeSource, type Setting, type Settings } from './settings.ts'
 import type { StageChoice } from './stage.ts'
 import type { Claims } from './token.ts'
 import { FORK_FIX, forkOf } from './fork.ts'
+import { accountOf } from '../iam/arns.ts'
 
 export interface GuardInputs {
   settings: Settings

@@ -8,8 +8,10 @@ import { pragmaEntries, type Manifest } from './manifest.ts'
 import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source } from './setting-sources.ts'
 import { nearest } from './nearest.ts'
 import { bare, looksLikeJwt, ownString, shown } from '../shared/redact.ts'
+import { accountOf, isIamArn } from '../iam/arns.ts'
 
 export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
+export { accountOf } from '../iam/arns.ts'
 
 export interface Settings {
   stage: Stage
@@ -58,8 +60,6 @@ export const KEYS = {
 } as const
 export type Key = keyof typeof KEYS
 
-export const ROLE_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):role\/[\w+=,.@/-]{1,512}$/
-export const POLICY_ARN = /^arn:(aws[a-z-]*):iam::(\d{12}):policy\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/
 export const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
 export const ACCOUNT = /^\d{12}$/
 /** An AWS region name (us-west-2, us-gov-west-1, cn-north-1, eu-isoe-west-1...), checked before the SDK sees it. */
@@ -77,11 +77,6 @@ export class SettingsError extends Error {
     const variables = this.problems.filter(p => p.startsWith('CI variable')).length
     return variables === this.problems.length ? 'variables' : variables ? 'both' : 'manifest'
   }
-}
-
-/** The account ID in a role or policy ARN, or undefined when the ARN is malformed. */
-export function accountOf (arn: string): string | undefined {
-  return (ROLE_ARN.exec(arn) ?? POLICY_ARN.exec(arn))?.[2]
 }
 
 interface Inputs {
@@ -102,11 +97,11 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
 
   const roles = perStage(read, 'role', KEYS.role)
   for (const candidate of new Set([roles.production, roles.staging])) {
-    if (candidate && !ROLE_ARN.test(candidate.value)) problems.push(notA(candidate, 'an IAM role ARN', 'arn:aws:iam::<12-digit account>:role/<name>'))
+    if (candidate && !isIamArn(candidate.value, 'role')) problems.push(notA(candidate, 'an IAM role ARN', 'arn:aws:iam::<12-digit account>:role/<name>'))
   }
   const boundaries = perStage(read, 'permissions-boundary', KEYS['permissions-boundary'])
   for (const candidate of new Set([boundaries.production, boundaries.staging])) {
-    if (candidate && !POLICY_ARN.test(candidate.value)) problems.push(notA(candidate, 'an IAM managed policy ARN', 'arn:aws:iam::<12-digit account>:policy/<path/name>'))
+    if (candidate && !isIamArn(candidate.value, 'policy')) problems.push(notA(candidate, 'an IAM managed policy ARN', 'arn:aws:iam::<12-digit account>:policy/<path/name>'))
   }
   for (const s of ['production', 'staging'] as const) {
     const role = roles[s], boundary = boundaries[s]

@@ -7,7 +7,7 @@ import { redact } from '../shared/redact.ts'
 import type { Problem, Row } from './format.ts'
 import type { Claims } from '../plugin/token.ts'
 import { audiences } from '../plugin/token.ts'
-import { parseRoleArn } from '../iam/arns.ts'
+import { DEFAULT_PARTITION, isIamArn, looseArnParts, parseRoleArn } from '../iam/arns.ts'
 import { findExplanation, type Explained, type Situation } from './explanations.ts'
 
 export interface ExchangeContext {
@@ -73,15 +73,12 @@ function situation (ctx: ExchangeContext, claims: Claims): Situation {
 /** Partition, account and bare name from the role ARN; placeholders where it does not say. */
 function roleParts (roleArn: string): Pick<Situation, 'partition' | 'account' | 'roleName'> {
   const roleName = roleArn.split('/').pop() || '<role>'
-  try {
+  if (isIamArn(roleArn, 'role')) {
     const { partition, account } = parseRoleArn(roleArn)
     return { partition, account, roleName }
   }
-  catch {
-    const m = /^arn:([^:]*):iam::([^:]*):/.exec(roleArn)
-    const account = m?.[2] && /^\d{12}$/.test(m[2]) ? m[2] : '<account>'
-    return { partition: m?.[1] || 'aws', account, roleName }
-  }
+  const { partition = DEFAULT_PARTITION, account = '<account>' } = looseArnParts(roleArn)
+  return { partition, account, roleName }
 }
 
 function explainFault (error: ExchangeError): Explained {

@@ -5,6 +5,7 @@
  * Nothing here is given the ID token; `user_email` is never read.
  */
 import type { Claims } from '../plugin/token.ts'
+import { iamArn } from '../iam/arns.ts'
 import { conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
 
 /** Everything an explanation may name, already worked out by explain.ts. */
@@ -44,7 +45,7 @@ export interface Explanation {
 
 /** `arn:<partition>:iam::<account>:oidc-provider/<issuer host[/path]>`, in the role's partition. */
 export function providerArnFor (s: Situation): string {
-  return `arn:${s.partition}:iam::${s.account}:oidc-provider/${s.issuerHost}`
+  return iamArn({ partition: s.partition, account: s.account, resource: 'oidc-provider', name: s.issuerHost })
 }
 
 /** A trust-policy Condition matching this job, indented; none when the claims cannot make one. */

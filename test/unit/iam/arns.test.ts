@@ -5,9 +5,12 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { readdirSync, readFileSync } from 'node:fs'
+import { join, relative } from 'node:path'
 import {
-  DEFAULT_ISSUER, TrustPolicyError, escapePolicyValue, normalizeIssuer, parseRoleArn, providerArn,
-  validateAccount, validatePartition, validateProjectPath, validateRefName, type TrustPolicyErrorCode,
+  DEFAULT_ISSUER, TrustPolicyError, accountOf, escapePolicyValue, iamArn, isIamArn, looseArnParts, normalizeIssuer,
+  parseIamArn, parseRoleArn, partitionOf, providerArn, validateAccount, validatePartition, validateProjectPath,
+  validateRefName, type TrustPolicyErrorCode,
 } from '../../../src/iam/arns.ts'
 
 /** Throws a TrustPolicyError with this code, and a message matching `message` when given. */
@@ -134,5 +137,69 @@ describe('policy values', () => {
     assert.equal(escapePolicyValue('project_path:a/b:ref_type:branch:ref:x${aws:username}'), 'project_path:a/b:ref_type:branch:ref:x${$}{aws:username}')
     assert.equal(escapePolicyValue('$a{b}$'), '$a{b}$', 'a $ not followed by { stays')
     assert.equal(escapePolicyValue('${${'), '${$}{${$}{')
+  })
+})
+
+describe('one ARN parser for roles, policies and providers', () => {
+  it('parses policy and provider ARNs too, with path and partition', () => {
+    assert.deepEqual(parseIamArn('arn:aws-cn:iam::123456789012:policy/ci/shop-boundary', 'policy'),
+      { partition: 'aws-cn', account: '123456789012', resource: 'policy', name: 'ci/shop-boundary' })
+    assert.deepEqual(parseIamArn('arn:aws:iam::123456789012:oidc-provider/gitlab.example.com/gitlab', 'oidc-provider'),
+      { partition: 'aws', account: '123456789012', resource: 'oidc-provider', name: 'gitlab.example.com/gitlab' })
+    refuses(() => parseIamArn('arn:aws:iam::123456789012:policy/a//b', 'policy'), 'INVALID_POLICY_ARN', /IAM managed policy ARN/)
+    refuses(() => parseIamArn('arn:aws:iam::123456789012:role/x', 'policy'), 'INVALID_POLICY_ARN')
+    refuses(() => parseIamArn('arn:aws:iam::123456789012:oidc-provider/Gitlab.com', 'oidc-provider'), 'INVALID_PROVIDER_ARN')
+  })
+
+  it('one partition rule everywhere: IAM\'s partitions pass, made-up ones do not (arn:awsx: was once a valid setting)', () => {
+    for (const partition of [ 'aws', 'aws-cn', 'aws-us-gov', 'aws-iso', 'aws-iso-b', 'aws-iso-e', 'aws-iso-f', 'aws-eusc' ]) {
+      const arn = `arn:${partition}:iam::123456789012:role/x`
+      assert.ok(isIamArn(arn, 'role'), arn)
+      assert.equal(partitionOf(arn), partition)
+      assert.equal(accountOf(arn), '123456789012')
+    }
+    for (const partition of [ 'awsx', 'aws-', 'AWS', 'aws_cn', 'gcp', '' ]) {
+      const arn = `arn:${partition}:iam::123456789012:role/x`
+      assert.equal(isIamArn(arn, 'role'), false, arn)
+      assert.equal(accountOf(arn), undefined, arn)
+      assert.equal(partitionOf(arn), 'aws', arn)
+    }
+  })
+
+  it('the account of a role or policy ARN, and nothing from other ARNs', () => {
+    assert.equal(accountOf('arn:aws:iam::111111111111:role/deploy'), '111111111111')
+    assert.equal(accountOf('arn:aws:iam::222222222222:policy/path/boundary'), '222222222222')
+    assert.equal(accountOf('arn:aws:iam::222222222222:user/someone'), undefined)
+    assert.equal(accountOf('arn:aws:iam::2222:role/x'), undefined)
+    assert.equal(accountOf('nope'), undefined)
+  })
+
+  it('what a message can still read from an ARN that does not parse', () => {
+    assert.deepEqual(looseArnParts('arn:aws-cn:iam::12:role/r'), { partition: 'aws-cn' })
+    assert.deepEqual(looseArnParts('arn:awsx:iam::123456789012:role/r'), { account: '123456789012' })
+    assert.deepEqual(looseArnParts('shop-production'), {})
+  })
+
+  it('builds ARNs from parts (placeholders allowed) that the parser reads back', () => {
+    const arn = iamArn({ account: '123456789012', resource: 'policy', name: 'shop-staging-boundary' })
+    assert.equal(arn, 'arn:aws:iam::123456789012:policy/shop-staging-boundary')
+    assert.equal(parseIamArn(arn, 'policy').name, 'shop-staging-boundary')
+    assert.equal(iamArn({ partition: 'aws-cn', account: '<account>', resource: 'oidc-provider', name: 'gitlab.com' }),
+      'arn:aws-cn:iam::<account>:oidc-provider/gitlab.com')
+  })
+
+  it('no other module of src/ has an ARN pattern of its own', () => {
+    const src = join(import.meta.dirname, '../../../src')
+    const files = readdirSync(src, { recursive: true, encoding: 'utf8' }).filter(f => f.endsWith('.ts')).map(f => join(src, f))
+    assert.ok(files.length > 20)
+    // A regular expression literal that starts an ARN (`/^arn:`, `/arn:(`...) or a RegExp built from one.
+    const pattern = /\/\^?arn:|arn:\(|RegExp\([^)]*arn:/
+    const offenders = files
+      .filter(f => !f.endsWith(join('iam', 'arns.ts')))
+      .flatMap(f => readFileSync(f, 'utf8').split('\n').map((line, i) => ({ where: `${relative(src, f)}:${i + 1}`, line })))
+      .filter(({ line }) => pattern.test(line))
+    assert.deepEqual(offenders, [])
+    // and the check does find one where there is one
+    assert.ok(pattern.test(readFileSync(join(src, 'iam', 'arns.ts'), 'utf8')))
   })
 })

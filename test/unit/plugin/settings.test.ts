@@ -53,6 +53,9 @@ test('bad values are named with the setting they came from', () => {
     return ''
   }
   assert.match(problems({ ARC_ROLE_ARN: 'arn:aws:iam::123:role/x' }), /CI variable ARC_ROLE_ARN is not an IAM role ARN/)
+  // One partition rule with src/iam/arns.ts: a made-up partition is refused here, not later by the trust-policy builder.
+  assert.match(problems({ ARC_ROLE_ARN: 'arn:awsx:iam::123456789012:role/x' }), /CI variable ARC_ROLE_ARN is not an IAM role ARN/)
+  assert.match(problems({ ARC_PERMISSIONS_BOUNDARY: 'arn:awsx:iam::123456789012:policy/b' }), /CI variable ARC_PERMISSIONS_BOUNDARY is not an IAM managed policy ARN/)
   assert.match(problems({}, [['production-role', 'arn:aws:iam::111111111111:user/bob']]), /`production-role` in @gitlab-oidc \(app\.arc\) is not an IAM role ARN/)
   assert.match(problems({ ARC_ROLE_DURATION: '60' }), /CI variable ARC_ROLE_DURATION must be a whole number of seconds from 900 to 43200/)
   assert.match(problems({}, [['duration', 50000]]), /`duration` in @gitlab-oidc/)
