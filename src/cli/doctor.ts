@@ -5,19 +5,22 @@
  * does a real exchange. Never prints the token, a secret key or a session token.
  */
 import { parseArgs } from 'node:util'
-import { exchangeRequest } from '../plugin/activate.ts'
 import { ExchangeError } from '../plugin/sts-errors.ts'
 import { explainExchange } from '../report/explain.ts'
-import { ManifestError, readManifest } from '../plugin/manifest.ts'
+import { ManifestError } from '../plugin/manifest.ts'
 import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } from '../report/format.ts'
-import { defaultSessionName } from '../plugin/session.ts'
-import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from '../plugin/settings.ts'
-import { TokenError, checkClaims, decodeToken, findToken, humanDuration, readTokenFile, wrongClaims, type Claims, type FoundToken } from '../plugin/token.ts'
-import { isTime, oneLine, redact, shown } from '../shared/redact.ts'
+import { SettingsError, describeSource, type Setting, type Settings } from '../plugin/settings.ts'
+import { exchangeContext, exchangeRequest, findTokenFor, readSettings, sessionNameFor } from '../plugin/steps.ts'
+import { idTokensBlock } from '../plugin/problems.ts'
+import { TokenError, checkClaims, decodeToken, readTokenFile, wrongClaims, type FoundToken } from '../plugin/token.ts'
+import { isGitLabJob, type Stage } from '../plugin/detect.ts'
 import { FORK_FIX, forkOf } from '../plugin/fork.ts'
+import type { Claims } from '../shared/claims.ts'
+import { humanDuration } from '../shared/duration.ts'
+import type { Origin } from '../shared/origin.ts'
+import { isTime, oneLine, redact, shown } from '../shared/redact.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
-import type { Stage } from '../plugin/detect.ts'
 import type { CliIo } from './io.ts'
 
 /** The same I/O as the rest of the CLI. */
@@ -44,7 +47,13 @@ interface Options { tokenFile?: string, exchange: boolean, stage: Stage }
 class Report {
   problems = 0
   readonly io: DoctorIo
-  constructor (io: DoctorIo) { this.io = io }
+  /** A GitLab job, or elsewhere (AWS's standard variables, --token-file): as the plugin itself decides. */
+  readonly origin: Origin
+  constructor (io: DoctorIo, origin: Origin) {
+    this.io = io
+    this.origin = origin
+  }
+
   out (text: string): void { this.io.stdout(text) }
   fail (text: string): void { this.problems++; this.io.stderr(text) }
 }
@@ -53,7 +62,7 @@ export async function doctor (args: string[], io: DoctorIo): Promise<number> {
   const options = parse(args, io)
   if (typeof options === 'number') return options
   const env: NodeJS.ProcessEnv = { ...io.env }
-  const report = new Report(io)
+  const report = new Report(io, isGitLabJob(env) ? 'gitlab' : 'web-identity')
   const settings = settingsSection(env, options.stage, report)
   if (!settings) return 1
   const token = tokenSection(env, settings, report, options.tokenFile)
@@ -99,7 +108,7 @@ const sourced = (s: Setting<unknown>, value = String(s.value)): string => `${val
 function settingsSection (env: NodeJS.ProcessEnv, stage: Stage, report: Report): Settings | undefined {
   let settings: Settings
   try {
-    settings = resolveSettings({ env, manifest: readManifest(report.io.cwd), stage })
+    settings = readSettings(env, report.io.cwd, stage)
   }
   catch (err) {
     if (err instanceof SettingsError || err instanceof ManifestError) {
@@ -144,9 +153,9 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
   let claims: Claims
   try {
     // --token-file is read as given: the job's variables are not consulted (and not named).
-    found = tokenFile === undefined ? findToken(env, settings.tokenVariable) : readTokenFile(tokenFile, '--token-file')
+    found = tokenFile === undefined ? findTokenFor(env, settings, report.origin) : readTokenFile(tokenFile, '--token-file')
     if (!found) {
-      report.fail(`× Token: none found. Declare one in .gitlab-ci.yml:\n    id_tokens:\n      ${settings.tokenVariable?.value ?? 'GITLAB_OIDC_TOKEN'}:\n        aud: ${env.CI_SERVER_URL || 'https://gitlab.com'}\n  or pass --token-file FILE.`)
+      report.fail(noTokenMessage(settings, env, report.origin))
       return undefined
     }
     claims = decodeToken(found.token, found.source)
@@ -166,7 +175,7 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
   for (const problem of problems) report.fail(`× Token: ${problem}`)
   // A token AWS would refuse is not sent to it (--exchange), nor shown in a trust condition if its claims are not text.
   if (wrongClaims(claims).length) return undefined
-  if (claims.ref_protected === 'false') {
+  if (report.origin === 'gitlab' && claims.ref_protected === 'false') {
     report.out(rows([['note', `ref \`${String(claims.ref ?? '?')}\` is not protected: production deploys from it are refused${settings.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
   }
   try {
@@ -174,6 +183,8 @@ function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Repor
     report.out(JSON.stringify({ Condition: conditionForClaims(claims) }, null, 2))
   }
   catch (err) { report.fail(`× Trust policy: ${(err as Error).message}`) }
+  // GitLab's sub formats and forks are GitLab's: off GitLab the plugin does not check them either.
+  if (report.origin !== 'gitlab') return problems.length ? undefined : { found, claims }
   subClaimSection(claims, report)
   const fork = forkOf(claims, env)
   if (fork) report.fail(`× Fork: this pipeline is for a merge request from a fork (${fork.source} into ${fork.target}); the plugin refuses to deploy it with this project's roles.\n  ${FORK_FIX(fork).join('\n  ')}`)
@@ -202,7 +213,7 @@ async function exchangeSection (token: { found: FoundToken, claims: Claims }, se
     return
   }
   const { found, claims } = token
-  const sessionName = settings.sessionName?.value ?? defaultSessionName(claims, env)
+  const sessionName = sessionNameFor(settings, claims, env, report.origin, report.io.now())
   const { exchange } = await import('../plugin/exchange.ts')
   try {
     const creds = await exchange(exchangeRequest(found.token, role.value, sessionName, settings, env))
@@ -211,11 +222,15 @@ async function exchangeSection (token: { found: FoundToken, claims: Claims }, se
   }
   catch (err) {
     if (!(err instanceof ExchangeError)) throw err
-    const problem = explainExchange(err, {
-      roleArn: role.value, roleSource: describeSource(role.source), sessionName,
-      durationSeconds: settings.duration.value, durationSource: describeSource(settings.duration.source),
-      region: settings.region.value, claims, tokenSource: found.source,
-    })
+    const problem = explainExchange(err, exchangeContext({ found, role, settings, sessionName, claims, origin: report.origin }))
     report.fail(formatProblem(new PluginError({ ...problem, footer: 'No credentials were issued.' }).problem))
   }
+}
+
+/** No token: in a GitLab job, the same id_tokens: block the load-time message shows; elsewhere, AWS's variable. */
+function noTokenMessage (settings: Settings, env: NodeJS.ProcessEnv, origin: Origin): string {
+  const where = origin === 'gitlab'
+    ? ['Declare one in .gitlab-ci.yml:', ...idTokensBlock(settings, env).map(l => `  ${l}`)]
+    : ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a file holding the OIDC token your platform issues (with AWS_ROLE_ARN),']
+  return `× Token: none found. ${where.join('\n')}\n  or pass --token-file FILE.`
 }

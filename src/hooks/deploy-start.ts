@@ -4,8 +4,8 @@
  * and puts the stage's permissions boundary on every role of the template.
  */
 import type { Outcome } from '../plugin/activate.ts'
-import { describeSource } from '../plugin/settings.ts'
-import { humanDuration } from '../plugin/token.ts'
+import { describeSource } from '../shared/setting-source.ts'
+import { humanDuration } from '../shared/duration.ts'
 import { PluginError, bothTimes, done, warning, type Row } from '../report/format.ts'
 import { BoundaryConflict, applyBoundary, type Template } from './boundary.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'

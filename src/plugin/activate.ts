@@ -9,14 +9,15 @@ import type { Invocation, Stage } from './detect.ts'
 import type { ExchangeRequest, IssuedCredentials } from './exchange.ts'
 import { ExchangeError } from './sts-errors.ts'
 import { bareProduction, runGuards } from './guards.ts'
-import { applyCredentials, hasOtherCredentials } from './handover.ts'
-import { ManifestError, readManifest } from './manifest.ts'
-import { PluginError, bothTimes, done, status, warning, type Row } from '../report/format.ts'
-import { defaultSessionName, webIdentitySessionName } from './session.ts'
-import { SettingsError, describeSource, resolveSettings, type Setting, type Settings } from './settings.ts'
+import { handOver, hasOtherCredentials } from './handover.ts'
+import { ManifestError } from './manifest.ts'
+import { PluginError, status, warning } from '../report/format.ts'
+import { SettingsError, describeSource, type Setting, type Settings } from './settings.ts'
 import { chooseStage, type StageChoice } from './stage.ts'
+import { exchangeContext, exchangeRequest, findTokenFor, readSettings, sessionNameFor } from './steps.ts'
 import { scrubbing, secretsOf } from '../shared/redact.ts'
-import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, type Claims, type FoundToken } from './token.ts'
+import type { Origin } from '../shared/origin.ts'
+import { TokenError, checkClaims, decodeToken, type Claims, type FoundToken } from './token.ts'
 
 export interface Io {
   env: NodeJS.ProcessEnv
@@ -29,9 +30,6 @@ export interface Io {
   /** The exchange; the real one talks to STS through the AWS SDK. */
   exchange?: (request: ExchangeRequest) => Promise<IssuedCredentials>
 }
-
-/** Where the token comes from: a GitLab job, or AWS's standard web-identity variables elsewhere. */
-export type Origin = 'gitlab' | 'web-identity'
 
 export type Outcome =
   | { kind: 'idle'; reason: string }
@@ -91,9 +89,9 @@ async function steps (invocation: Invocation, io: Io, tokenFound: (found: FoundT
   if (!found) throw new PluginError((await import('./problems.ts')).noToken(settings, env, role.value))
 
   const claims = claimsOf(found, now(), origin)
-  runGuards({ settings, role, claims, choice, env, gitlab: origin === 'gitlab' })
+  runGuards({ settings, role, claims, choice, env, origin })
 
-  const sessionName = settings.sessionName?.value ?? (origin === 'gitlab' ? defaultSessionName(claims, env) : webIdentitySessionName(now()))
+  const sessionName = sessionNameFor(settings, claims, env, origin, now())
   io.out(status(`Assuming ${role.value} for ${choice.stage}`, [
     ['role from', describeSource(role.source)],
     ['token from', found.source],
@@ -118,7 +116,7 @@ async function steps (invocation: Invocation, io: Io, tokenFound: (found: FoundT
 
 async function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageChoice, origin: Origin): Promise<Settings> {
   try {
-    return resolveSettings({ env, manifest: readManifest(cwd), stage: choice.stage })
+    return readSettings(env, cwd, choice.stage)
   }
   catch (err) {
     if (err instanceof SettingsError || err instanceof ManifestError) throw new PluginError((await import('./problems.ts')).settingsProblem(err, origin))
@@ -126,9 +124,9 @@ async function settingsFor (env: NodeJS.ProcessEnv, cwd: string, choice: StageCh
   }
 }
 
-/** In a GitLab job: the job's ID token (several places); elsewhere: AWS_WEB_IDENTITY_TOKEN_FILE only. */
+/** The token for this origin (steps.ts); an unreadable one is the message to show. */
 function tokenFor (env: NodeJS.ProcessEnv, settings: Settings, origin: Origin): FoundToken | undefined {
-  try { return origin === 'gitlab' ? findToken(env, settings.tokenVariable) : findWebIdentityToken(env) }
+  try { return findTokenFor(env, settings, origin) }
   catch (err) {
     if (err instanceof TokenError) {
       throw new PluginError({
@@ -165,7 +163,7 @@ function claimsOf (found: FoundToken, now: Date, origin: Origin): Claims {
       title: `The ID token cannot be used: ${problems.join('; ')}`,
       facts: [['token from', found.source], ['checked at', now.toISOString()]],
       claims,
-      ...(gitlab ? {} : { assertedBy: 'The token asserted' }),
+      origin,
       fix: gitlab
         ? [
           'Use the token GitLab issues to this job: declare it under id_tokens: with an aud, and deploy in the job that received it.',
@@ -190,24 +188,9 @@ interface ExchangeInputs {
   origin: Origin
 }
 
-/** The request the exchange sends: the SDK's endpoint variables and AWS_MAX_ATTEMPTS honoured. */
-export function exchangeRequest (token: string, roleArn: string, sessionName: string, settings: Settings, env: NodeJS.ProcessEnv): ExchangeRequest {
-  const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
-  return {
-    token,
-    roleArn,
-    sessionName,
-    durationSeconds: settings.duration.value,
-    region: settings.region.value,
-    timeoutMs: settings.timeout.value * 1000,
-    maxAttempts: maxAttempts(env),
-    ...(endpoint ? { endpoint } : {}),
-  }
-}
-
 /** AssumeRoleWithWebIdentity; a refusal or fault becomes the message explaining it. */
 async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): Promise<IssuedCredentials> {
-  const { found, role, settings, sessionName, claims, env } = inputs
+  const { found, role, settings, sessionName, env } = inputs
   // The SDK is loaded here, once every check has passed.
   const run = injected ?? (await import('./exchange.ts')).exchange
   try { return await run(exchangeRequest(found.token, role.value, sessionName, settings, env)) }
@@ -215,40 +198,8 @@ async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): P
     if (!(err instanceof ExchangeError)) throw err
     // Explaining loads the messages and the trust-policy builder: only when there is something to explain.
     const { explainExchange } = await import('../report/explain.ts')
-    const problem = explainExchange(err, {
-      roleArn: role.value,
-      roleSource: describeSource(role.source),
-      sessionName,
-      durationSeconds: settings.duration.value,
-      durationSource: describeSource(settings.duration.source),
-      region: settings.region.value,
-      claims,
-      tokenSource: found.source,
-      gitlab: inputs.origin === 'gitlab',
-    })
+    const problem = explainExchange(err, exchangeContext(inputs))
     throw new PluginError(problem)
   }
 }
 
-/** Credentials into process.env, and the report of who this job now is. */
-function handOver (env: NodeJS.ProcessEnv, creds: IssuedCredentials, sessionName: string, io: Io): void {
-  const handover = applyCredentials(env, creds)
-  const facts: Row[] = [
-    ['session', sessionName],
-    ['expires', bothTimes(creds.expiration)],
-  ]
-  if (creds.attempts > 1) facts.push(['attempts', `${creds.attempts} (earlier ones failed transiently)`])
-  io.out(done(`Assumed ${creds.assumedRoleArn}`, facts))
-  if (handover.replaced.length || handover.removed.length) {
-    io.err(warning('The role\'s credentials replaced AWS credentials already set in this job', [
-      ...(handover.replaced.length ? [`replaced: ${handover.replaced.join(', ')}`] : []),
-      ...(handover.removed.length ? [`unset (it would take precedence in AWS SDKs): ${handover.removed.join(', ')}`] : []),
-    ]))
-  }
-}
-
-/** AWS_MAX_ATTEMPTS (the SDK's own setting) when valid, else 5. */
-export function maxAttempts (env: NodeJS.ProcessEnv): number {
-  const n = Number(env.AWS_MAX_ATTEMPTS)
-  return Number.isInteger(n) && n >= 1 && n <= 20 ? n : 5
-}

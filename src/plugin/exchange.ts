@@ -23,19 +23,8 @@ const require = createRequire(import.meta.url)
 const { AssumeRoleWithWebIdentityCommand, STSClient } = require('@aws-sdk/client-sts') as typeof Sts
 const { StandardRetryStrategy } = require('@smithy/core/retry') as typeof Retry
 
-export interface ExchangeRequest {
-  token: string
-  roleArn: string
-  sessionName: string
-  durationSeconds: number
-  region: string
-  /** Whole exchange, retries included, in milliseconds. */
-  timeoutMs: number
-  /** Attempts at most (the SDK's own default is 3; STS deserves a few more). */
-  maxAttempts: number
-  /** AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, when set. */
-  endpoint?: string
-}
+export type { ExchangeRequest } from '../shared/exchange-request.ts'
+import type { ExchangeRequest } from '../shared/exchange-request.ts'
 
 export interface IssuedCredentials {
   accessKeyId: string

@@ -6,9 +6,10 @@ import type { Invocation } from './detect.ts'
 import { PluginError } from '../report/format.ts'
 import { PRAGMA, describeSource, type Setting, type Settings } from './settings.ts'
 import type { StageChoice } from './stage.ts'
-import type { Claims } from './token.ts'
+import type { Claims } from '../shared/claims.ts'
 import { FORK_FIX, forkOf } from './fork.ts'
 import { accountOf } from '../iam/arns.ts'
+import type { Origin } from '../shared/origin.ts'
 
 export interface GuardInputs {
   settings: Settings
@@ -16,14 +17,14 @@ export interface GuardInputs {
   claims: Claims
   choice: StageChoice
   env: NodeJS.ProcessEnv
-  /** GitLab's own rules (protected refs, environment tiers) only apply in GitLab jobs. */
-  gitlab: boolean
+  /** GitLab's own rules (forks, protected refs, environment tiers) only apply in GitLab jobs. */
+  origin: Origin
 }
 
 export function runGuards (inputs: GuardInputs): void {
-  if (inputs.gitlab) forkMergeRequest(inputs)
+  if (inputs.origin === 'gitlab') forkMergeRequest(inputs)
   allowedAccount(inputs)
-  if (!inputs.gitlab) return
+  if (inputs.origin !== 'gitlab') return
   protectedProduction(inputs)
   environmentTier(inputs)
 }
@@ -49,14 +50,14 @@ function forkMergeRequest ({ claims, env }: GuardInputs): void {
   })
 }
 
-function allowedAccount ({ settings, role, claims, gitlab }: GuardInputs): void {
+function allowedAccount ({ settings, role, claims, origin }: GuardInputs): void {
   const account = accountOf(role.value)
   if (!settings.allowedAccounts || !account || settings.allowedAccounts.value.includes(account)) return
   throw new PluginError({
     title: `The role is in AWS account ${account}, which is not an allowed account`,
     facts: [['role', `${role.value} (from ${describeSource(role.source)})`], ['allowed', `${settings.allowedAccounts.value.join(', ')} (from ${describeSource(settings.allowedAccounts.source)})`]],
     claims,
-    ...(gitlab ? {} : { assertedBy: 'The token asserted' }),
+    origin,
     fix: ['Check the role setting (a CI variable scoped to the wrong project or environment?), or add the account to the allowed list.'],
   })
 }

@@ -3,6 +3,7 @@
  * Nothing is written to disk.
  */
 import type { IssuedCredentials } from './exchange.ts'
+import { bothTimes, done, warning, type Row } from '../report/format.ts'
 
 export const CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION'] as const
 /**
@@ -35,4 +36,21 @@ export function applyCredentials (env: NodeJS.ProcessEnv, creds: IssuedCredentia
   for (const name of removed) delete env[name]
   for (const name of CREDENTIAL_VARIABLES) env[name] = values[name]
   return { replaced, removed }
+}
+
+/** Credentials into process.env, and the report of who this job now is. */
+export function handOver (env: NodeJS.ProcessEnv, creds: IssuedCredentials, sessionName: string, io: { out: (text: string) => void, err: (text: string) => void }): void {
+  const handover = applyCredentials(env, creds)
+  const facts: Row[] = [
+    ['session', sessionName],
+    ['expires', bothTimes(creds.expiration)],
+  ]
+  if (creds.attempts > 1) facts.push(['attempts', `${creds.attempts} (earlier ones failed transiently)`])
+  io.out(done(`Assumed ${creds.assumedRoleArn}`, facts))
+  if (handover.replaced.length || handover.removed.length) {
+    io.err(warning('The role\'s credentials replaced AWS credentials already set in this job', [
+      ...(handover.replaced.length ? [`replaced: ${handover.replaced.join(', ')}`] : []),
+      ...(handover.removed.length ? [`unset (it would take precedence in AWS SDKs): ${handover.removed.join(', ')}`] : []),
+    ]))
+  }
 }

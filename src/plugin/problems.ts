@@ -5,13 +5,15 @@
 import type { Problem, Row } from '../report/format.ts'
 import { ManifestError } from './manifest.ts'
 import { PRAGMA, SettingsError, describeSource, type Settings } from './settings.ts'
-import { DEFAULT_TOKEN_VARIABLE } from './token.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
+import { DEFAULT_ISSUER } from '../iam/arns.ts'
+import type { Origin } from '../shared/origin.ts'
 
 /**
  * Settings that cannot be used; the title names where they are (CI variables or the manifest).
  * Outside GitLab the variables are the process environment's, and the fix says so.
  */
-export function settingsProblem (err: SettingsError | ManifestError, origin: 'gitlab' | 'web-identity' = 'gitlab'): Problem {
+export function settingsProblem (err: SettingsError | ManifestError, origin: Origin): Problem {
   if (err instanceof ManifestError) {
     return { title: `Cannot read the app manifest: ${err.message}`, fix: ['Fix the manifest so that `arc` can read it.'] }
   }
@@ -56,9 +58,20 @@ export function noRole (settings: Settings, hasToken: boolean): Problem {
   }
 }
 
+/**
+ * The `id_tokens:` block a GitLab job needs, for the variable the settings name (or the default)
+ * and the job's own instance as audience: the load-time message and doctor show the same one.
+ */
+export function idTokensBlock (settings: Settings, env: NodeJS.ProcessEnv): string[] {
+  return [
+    '  id_tokens:',
+    `    ${settings.tokenVariable?.value ?? DEFAULT_TOKEN_VARIABLE}:`,
+    `      aud: ${env.CI_SERVER_URL || DEFAULT_ISSUER}`,
+  ]
+}
+
 export function noToken (settings: Settings, env: NodeJS.ProcessEnv, roleArn: string): Problem {
   const variable = settings.tokenVariable?.value ?? DEFAULT_TOKEN_VARIABLE
-  const aud = env.CI_SERVER_URL || 'https://gitlab.com'
   return {
     title: settings.tokenVariable
       ? `No ID token in ${variable} (named by ${describeSource(settings.tokenVariable.source)})`
@@ -66,9 +79,7 @@ export function noToken (settings: Settings, env: NodeJS.ProcessEnv, roleArn: st
     facts: [['role', `${roleArn} (from ${describeSource(settings.role!.source)})`], ['job', env.CI_JOB_NAME ?? '?']],
     fix: [
       'Add this to the deploy job in .gitlab-ci.yml:',
-      '  id_tokens:',
-      `    ${variable}:`,
-      `      aud: ${aud}`,
+      ...idTokensBlock(settings, env),
       'The aud must be a client ID (audience) of the AWS IAM OIDC provider for this GitLab instance.',
     ],
   }

@@ -6,22 +6,9 @@ import { existsSync } from 'node:fs'
 import { PragmaEntries, pragmaEntries, type Manifest } from './manifest.ts'
 import { bare, ownString, shown } from '../shared/redact.ts'
 
-export const PRAGMA = 'gitlab-oidc'
+import { PRAGMA, describeSource, type Setting } from '../shared/setting-source.ts'
 
-export type Source =
-  | { kind: 'variable'; name: string }
-  | { kind: 'manifest'; name: string; file: string }
-  | { kind: 'default'; name: string }
-
-export interface Setting<T> { value: T; source: Source }
-
-export function describeSource (source: Source): string {
-  switch (source.kind) {
-    case 'variable': return `CI variable ${source.name}`
-    case 'manifest': return source.name.startsWith('@') ? `${source.name} (${source.file})` : `\`${source.name}\` in @${PRAGMA} (${source.file})`
-    case 'default': return `default ${source.name}`
-  }
-}
+export { PRAGMA, describeSource, type Setting, type Source } from '../shared/setting-source.ts'
 
 /**
  * "X is not a Y": for a CI variable whose value is the path of an existing file, say what that

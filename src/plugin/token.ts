@@ -7,10 +7,15 @@ import type { Setting } from './setting-sources.ts'
 import { describeSource, fileVariable } from './setting-sources.ts'
 import { bare, describeSecret, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
 
-export { isTime } from '../shared/redact.ts'
+import { audiences, type Claims } from '../shared/claims.ts'
+import { humanDuration } from '../shared/duration.ts'
+import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from '../shared/token-variable.ts'
 
-export const DEFAULT_TOKEN_VARIABLE = 'GITLAB_OIDC_TOKEN'
-export const LEGACY_TOKEN_VARIABLE = 'CI_JOB_JWT_V2'
+export { isTime } from '../shared/redact.ts'
+export { audiences, type Claims } from '../shared/claims.ts'
+export { humanDuration } from '../shared/duration.ts'
+
+export { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from '../shared/token-variable.ts'
 /** Clock skew tolerated on `exp`, `nbf` and `iat`, as AWS and most verifiers do. */
 export const SKEW_SECONDS = 60
 
@@ -18,31 +23,9 @@ export interface FoundToken {
   token: string
   /** Where it was found, e.g. "CI variable GITLAB_OIDC_TOKEN" or "file named by AWS_WEB_IDENTITY_TOKEN_FILE". */
   source: string
+  /** The CI variable that held it, when a variable did (not a file). */
+  variable?: string
   legacy: boolean
-}
-
-/** The claims GitLab puts in an ID token (all optional: a token is untrusted input). */
-export interface Claims {
-  iss?: string
-  sub?: string
-  aud?: string | string[]
-  exp?: number
-  nbf?: number
-  iat?: number
-  project_path?: string
-  project_id?: string
-  namespace_path?: string
-  pipeline_id?: string
-  job_id?: string
-  ref?: string
-  ref_type?: string
-  ref_protected?: string
-  environment?: string
-  environment_protected?: string
-  deployment_tier?: string
-  user_login?: string
-  user_email?: string
-  [claim: string]: unknown
 }
 
 export class TokenError extends Error {
@@ -76,17 +59,17 @@ function tokenIn (env: NodeJS.ProcessEnv, name: string, fileExists: (path: strin
 export function findToken (env: NodeJS.ProcessEnv, tokenVariable: Setting<string> | undefined, readFile: ReadFile = readText, fileExists: (path: string) => boolean = existsSync): FoundToken | undefined {
   if (tokenVariable) {
     const token = tokenIn(env, tokenVariable.value, fileExists)
-    if (token) return { token, source: `CI variable ${tokenVariable.value} (named by ${describeSource(tokenVariable.source)})`, legacy: false }
+    if (token) return { token, source: `CI variable ${tokenVariable.value} (named by ${describeSource(tokenVariable.source)})`, variable: tokenVariable.value, legacy: false }
     return undefined
   }
   const token = tokenIn(env, DEFAULT_TOKEN_VARIABLE, fileExists)
-  if (token) return { token, source: `CI variable ${DEFAULT_TOKEN_VARIABLE}`, legacy: false }
+  if (token) return { token, source: `CI variable ${DEFAULT_TOKEN_VARIABLE}`, variable: DEFAULT_TOKEN_VARIABLE, legacy: false }
 
   const fromFile = findWebIdentityToken(env, readFile)
   if (fromFile) return fromFile
 
   const legacy = tokenIn(env, LEGACY_TOKEN_VARIABLE, fileExists)
-  if (legacy) return { token: legacy, source: `CI variable ${LEGACY_TOKEN_VARIABLE} (legacy, removed in GitLab 17.0)`, legacy: true }
+  if (legacy) return { token: legacy, source: `CI variable ${LEGACY_TOKEN_VARIABLE} (legacy, removed in GitLab 17.0)`, variable: LEGACY_TOKEN_VARIABLE, legacy: true }
   return undefined
 }
 
@@ -194,19 +177,6 @@ export function checkClaims (claims: Claims, now: Date): string[] {
   if (!bad('iss') && (typeof claims.iss !== 'string' || !claims.iss)) problems.push('it has no issuer (`iss`)')
   if (!bad('sub') && (typeof claims.sub !== 'string' || !claims.sub)) problems.push('it has no subject (`sub`)')
   return problems
-}
-
-export function audiences (claims: Claims): string[] {
-  if (typeof claims.aud === 'string') return claims.aud ? [claims.aud] : []
-  if (Array.isArray(claims.aud)) return claims.aud.filter((a): a is string => typeof a === 'string')
-  return []
-}
-
-export function humanDuration (seconds: number): string {
-  const s = Math.max(0, Math.round(seconds))
-  if (s < 120) return `${s} s`
-  if (s < 7200) return `${Math.round(s / 60)} min`
-  return `${(s / 3600).toFixed(1)} h`
 }
 
 function isObject (value: unknown): value is Record<string, unknown> {

@@ -5,8 +5,9 @@
 import type { ExchangeError } from '../plugin/sts-errors.ts'
 import { redact } from '../shared/redact.ts'
 import type { Problem, Row } from './format.ts'
-import type { Claims } from '../plugin/token.ts'
-import { audiences } from '../plugin/token.ts'
+import { audiences, type Claims } from '../shared/claims.ts'
+import type { Origin } from '../shared/origin.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
 import { DEFAULT_PARTITION, isIamArn, looseArnParts, parseRoleArn } from '../iam/arns.ts'
 import { findExplanation, type Explained, type Situation } from './explanations.ts'
 
@@ -19,8 +20,9 @@ export interface ExchangeContext {
   region: string
   claims: Claims
   tokenSource: string
-  /** false for a token from AWS's standard variables outside GitLab (default: a GitLab job). */
-  gitlab?: boolean
+  /** The CI variable that held the token, when one did (for the `id_tokens:` example). */
+  tokenVariable?: string
+  origin: Origin
 }
 
 /** AWS's code without the SDK's "Exception" suffix (ExpiredTokenException is AWS's own spelling). */
@@ -48,7 +50,7 @@ export function explainExchange (error: ExchangeError, ctx: ExchangeContext): Pr
   const explained = error.timedOut || isFault(code)
     ? explainFault(error)
     : findExplanation(code, error.message)?.explain(situation(ctx, claims)) ?? unknown(error.code)
-  return { ...explained, facts, claims, ...(ctx.gitlab === false ? { assertedBy: 'The token asserted' } : {}) }
+  return { ...explained, facts, claims, origin: ctx.origin }
 }
 
 /** What the table's explanations may name, worked out once. */
@@ -61,8 +63,8 @@ function situation (ctx: ExchangeContext, claims: Claims): Situation {
     issuerHost: (claims.iss ?? '').replace(/^https?:\/\//, '').replace(/\/$/, ''),
     audiences: audiences(claims),
     claims,
-    tokenVariable: /CI variable (\w+)/.exec(ctx.tokenSource)?.[1] ?? 'GITLAB_OIDC_TOKEN',
-    gitlab: ctx.gitlab ?? true,
+    tokenVariable: ctx.tokenVariable ?? DEFAULT_TOKEN_VARIABLE,
+    origin: ctx.origin,
     sessionName: ctx.sessionName,
     durationSeconds: ctx.durationSeconds,
     durationSource: ctx.durationSource,

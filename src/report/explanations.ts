@@ -4,9 +4,10 @@
  * and the fix from the situation. The first matching entry wins; explain.ts picks it.
  * Nothing here is given the ID token; `user_email` is never read.
  */
-import type { Claims } from '../plugin/token.ts'
-import { iamArn } from '../iam/arns.ts'
-import { conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
+import type { Claims } from '../shared/claims.ts'
+import type { Origin } from '../shared/origin.ts'
+import { DEFAULT_ISSUER, iamArn } from '../iam/arns.ts'
+import { DEFAULT_SUB_CLAIM_COMPONENTS, conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
 
 /** Everything an explanation may name, already worked out by explain.ts. */
 export interface Situation {
@@ -26,7 +27,7 @@ export interface Situation {
   /** The CI variable holding the token, for the `id_tokens:` example. */
   tokenVariable: string
   /** A GitLab job's token (GitLab-specific fixes apply), or one from AWS's standard variables elsewhere. */
-  gitlab: boolean
+  origin: Origin
   sessionName: string
   durationSeconds: number
   durationSource: string
@@ -61,11 +62,11 @@ function trustPolicyCommand (s: Situation): string {
   const { claims, issuer } = s
   const aud = s.audiences[0]
   // the project's sub format, read from the token itself (default when it cannot tell)
-  const format = subClaimComponentsOf(claims) ?? 'project_path,ref_type,ref'
+  const format = subClaimComponentsOf(claims) ?? DEFAULT_SUB_CLAIM_COMPONENTS
   return [
     `npx arc-gitlab-oidc trust-policy --project ${claims.project_path ?? '<group/project>'}`,
     ` ${refOptionsFor(format, claims.ref_type, claims.ref)} --role-arn ${s.roleArn}`,
-    issuer && issuer !== 'https://gitlab.com' ? ` --issuer ${issuer}` : '',
+    issuer && issuer !== DEFAULT_ISSUER ? ` --issuer ${issuer}` : '',
     aud && aud !== issuer ? ` --audience ${aud}` : '',
   ].join('')
 }
@@ -73,7 +74,7 @@ function trustPolicyCommand (s: Situation): string {
 /** Which sub format the token shows, when the project changed it from GitLab's default. */
 function subFormatNote (claims: Claims): string {
   const format = subClaimComponentsOf(claims)
-  return format && format !== 'project_path,ref_type,ref' ? ` (this project's sub claim components are ${format})` : ''
+  return format && format !== DEFAULT_SUB_CLAIM_COMPONENTS ? ` (this project's sub claim components are ${format})` : ''
 }
 
 const accessDenied = (s: Situation): Explained => ({
@@ -82,7 +83,7 @@ const accessDenied = (s: Situation): Explained => ({
     `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it${subFormatNote(s.claims)}:`,
     ...trustCondition(s.claims),
     `with Principal { "Federated": "${providerArnFor(s)}" } and Action sts:AssumeRoleWithWebIdentity.`,
-    ...(s.gitlab
+    ...(s.origin === 'gitlab'
       ? [
         `Generate a whole policy with: ${trustPolicyCommand(s)}`,
         'Or, if this ref should not deploy with this role, use another role for this stage (production-role / staging-role).',
@@ -97,7 +98,7 @@ const noProvider = (s: Situation): Explained => ({
   title: `AWS account ${s.account} has no IAM OIDC identity provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
   fix: [
     `Create one for this GitLab instance, with the audience your job uses (${s.audiences.join(', ') || 'see id_tokens: aud'}):`,
-    `  aws iam create-open-id-connect-provider --url ${s.issuer ?? 'https://gitlab.com'} --client-id-list ${s.audiences[0] ?? 'https://gitlab.com'}`,
+    `  aws iam create-open-id-connect-provider --url ${s.issuer ?? DEFAULT_ISSUER} --client-id-list ${s.audiences[0] ?? DEFAULT_ISSUER}`,
     '(or deploy iam/gitlab-oidc.yaml from this package, which creates it with the roles).',
     'The issuer must be exactly the token\'s `iss`, including any path for self-managed GitLab.',
   ],
@@ -106,12 +107,12 @@ const noProvider = (s: Situation): Explained => ({
 const wrongAudience = (s: Situation): Explained => ({
   title: `The token's audience (${s.audiences.join(', ') || 'none'}) is not a client ID of the IAM OIDC provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
   fix: [
-    ...(s.gitlab
+    ...(s.origin === 'gitlab'
       ? [
         'The audience is set by `aud:` under `id_tokens:` in .gitlab-ci.yml. Either make it match the provider:',
         '  id_tokens:',
         `    ${s.tokenVariable}:`,
-        `      aud: <a client ID of the provider, e.g. ${s.issuer ?? 'https://gitlab.com'}>`,
+        `      aud: <a client ID of the provider, e.g. ${s.issuer ?? DEFAULT_ISSUER}>`,
       ]
       : ['The audience is chosen where the token is issued (your platform\'s OIDC settings). Either make it a client ID of the provider,']),
     `or add ${s.audiences[0] ?? 'the audience'} to the provider's audiences: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArnFor(s)} --client-id ${s.audiences[0] ?? '<aud>'}`,
@@ -131,7 +132,7 @@ const tokenNotAccepted = (s: Situation): Explained => ({
   title: 'AWS did not accept the ID token (InvalidIdentityToken)',
   fix: [
     'The token was not signed by a key of the IAM OIDC provider\'s issuer, or its issuer/claims are not what the provider expects.',
-    `Check the provider URL is exactly ${s.issuer ?? 'the token\'s issuer'} and that the token is ${s.gitlab ? 'the job\'s own (id_tokens:)' : 'the one your platform issued'}, not copied from elsewhere.`,
+    `Check the provider URL is exactly ${s.issuer ?? 'the token\'s issuer'} and that the token is ${s.origin === 'gitlab' ? 'the job\'s own (id_tokens:)' : 'the one your platform issued'}, not copied from elsewhere.`,
   ],
 })
 

@@ -5,8 +5,8 @@
  * Nothing here is given a token, a secret key or a session token to print.
  */
 import { createRequire } from 'node:module'
-import type { Claims } from '../plugin/token.ts'
-import { audiences } from '../plugin/token.ts'
+import { audiences, type Claims } from '../shared/claims.ts'
+import { assertedBy, type Origin } from '../shared/origin.ts'
 import { isTime, oneLine, scrub } from '../shared/redact.ts'
 
 const require = createRequire(import.meta.url)
@@ -26,8 +26,8 @@ export interface Problem {
   facts?: Row[]
   /** What GitLab asserted in the token, when there is a token. */
   claims?: Claims
-  /** Heading of the claims (default "GitLab asserted"; a token from elsewhere says so). */
-  assertedBy?: string
+  /** Where the token came from (default a GitLab job): it heads the claims ("GitLab asserted"). */
+  origin?: Origin
   /** The fix, as lines (may include a YAML or JSON block). */
   fix: string[]
   /** The last line (default: Architect was stopped before any AWS call). */
@@ -82,7 +82,7 @@ export function formatProblem (problem: Problem): string {
   const out = [`${chars.err} ${chalk.red(`${NAME}:`)} ${oneLine(problem.title)}`]
   if (problem.facts?.length) out.push(...rows(problem.facts))
   if (problem.claims) {
-    out.push(chalk.dim(`  | ${problem.assertedBy ?? 'GitLab asserted'} (ID token claims):`))
+    out.push(chalk.dim(`  | ${assertedBy(problem.origin ?? 'gitlab')} (ID token claims):`))
     out.push(...rows(assertedRows(problem.claims), '  |   '))
   }
   out.push(chalk.dim('  | How to fix:'))

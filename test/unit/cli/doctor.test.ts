@@ -142,6 +142,45 @@ describe('the token', () => {
   })
 })
 
+describe('off GitLab: the origin the plugin itself would see (issue 16)', () => {
+  const eks = {
+    iss: 'https://oidc.eks.us-west-2.amazonaws.com/id/ABC', aud: 'sts.amazonaws.com', sub: 'system:serviceaccount:ci:deployer',
+    exp: T + 1800, iat: T - 10, ref_protected: 'false',
+  }
+  const STAGING = 'arn:aws:iam::222222222222:role/shop-staging'
+  const tokenFile = (token: string): string => {
+    const file = join(appDir(), 'token')
+    writeFileSync(file, `${token}\n`)
+    return file
+  }
+
+  it('no token: AWS_WEB_IDENTITY_TOKEN_FILE, not GitLab\'s id_tokens:, and GITLAB_OIDC_TOKEN is not read there', async () => {
+    const r = await run([], { AWS_ROLE_ARN: STAGING, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /× Token: none found\. Point AWS_WEB_IDENTITY_TOKEN_FILE at a file holding the OIDC token your platform issues/)
+    assert.doesNotMatch(r.output, /id_tokens|\.gitlab-ci\.yml/)
+    // the same environment in a GitLab job: GitLab's advice
+    const inJob = await run([], { ...job, ARC_OIDC_TOKEN_VARIABLE: 'DEPLOY_TOKEN' }, ARC)
+    assert.match(inJob.stderr, /Declare one in \.gitlab-ci\.yml/)
+  })
+
+  it('a platform\'s token (AWS_WEB_IDENTITY_TOKEN_FILE or --token-file): its claims, and no GitLab sub-format, fork or protected-ref advice', async () => {
+    const file = tokenFile(jwt(eks))
+    for (const [ args, env ] of [
+      [ [], { AWS_ROLE_ARN: STAGING, AWS_WEB_IDENTITY_TOKEN_FILE: file } ],
+      [ [ '--token-file', file ], {} ],
+    ] as const) {
+      const r = await run([ ...args ], { ...env }, ARC)
+      assert.equal(r.code, 0, r.output)
+      assert.match(r.stdout, /subject \.+ system:serviceaccount:ci:deployer/)
+      assert.doesNotMatch(r.output, /sub claim|GitLab builds|not protected|Fork|id_tokens/)
+    }
+    // in a GitLab job the same token gets GitLab's notes
+    const inJob = await run([ '--token-file', file ], { ...job }, ARC)
+    assert.match(inJob.stdout, /sub claim \.+ system:serviceaccount:ci:deployer is in none of the formats GitLab builds/)
+  })
+})
+
 describe('--exchange', () => {
   let gitlab: GitLabStandIn
   let aws: AwsStandIn
@@ -183,6 +222,19 @@ describe('--exchange', () => {
     assert.match(r.stdout, /session \.+ gitlab-\d+-\d+-\d+\n/)
     assert.match(r.stdout, /attempts \.+ 1\n/)
     for (const secret of [ session.secretAccessKey, session.sessionToken ]) assert.ok(!r.output.includes(secret))
+  })
+
+  it('off GitLab, a refusal says what the token (not GitLab) asserted, and gives no GitLab fix', async () => {
+    const file = join(appDir(), 'token')
+    writeFileSync(file, gitlab.mint({ ref: 'feature' }))
+    const r = await run([ '--exchange', '--stage', 'production' ],
+      { AWS_ROLE_ARN: roleArn, AWS_WEB_IDENTITY_TOKEN_FILE: file, AWS_ENDPOINT_URL: aws.endpoint }, undefined, () => new Date())
+    assert.equal(r.code, 1, r.output)
+    assert.equal(aws.stsCalls().at(-1)!.errorCode, 'AccessDenied')
+    assert.match(r.stderr, /The token asserted \(ID token claims\):/)
+    assert.doesNotMatch(r.stderr, /GitLab asserted|trust-policy --project/)
+    assert.match(r.stderr, /set AWS_ROLE_ARN to another role/)
+    assert.match(r.stderr, /session \.+ arc-web-identity-\d+, /)
   })
 
   it('a refusal is explained as at load time, footed "No credentials were issued."', async () => {

@@ -19,10 +19,10 @@ const manifest: Manifest = { file: 'app.arc', arc: { 'gitlab-oidc': [['staging-r
 const fromFork: Claims = { sub: 'project_path:alice/shop:ref_type:branch:ref:fix', project_path: 'alice/shop', ref: 'fix', ref_type: 'branch', ref_protected: 'false', user_email: 'alice@example.com' }
 const mrEnv = { CI_PROJECT_PATH: 'acme/shop', CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '12', CI_MERGE_REQUEST_PROJECT_PATH: 'acme/shop', CI_MERGE_REQUEST_PROJECT_ID: '100' }
 
-function guard (claims: Claims, env: NodeJS.ProcessEnv, gitlab = true): string | undefined {
+function guard (claims: Claims, env: NodeJS.ProcessEnv, origin: 'gitlab' | 'web-identity' = 'gitlab'): string | undefined {
   const settings = resolveSettings({ env, manifest, stage: 'staging' })
   try {
-    runGuards({ settings, role: settings.role!, claims, env, gitlab, choice: { stage: 'staging', reason: 'no --production flag', bareProduction: false } })
+    runGuards({ settings, role: settings.role!, claims, env, origin, choice: { stage: 'staging', reason: 'no --production flag', bareProduction: false } })
     return undefined
   }
   catch (err) {
@@ -59,6 +59,6 @@ describe('fork merge requests', () => {
   })
 
   it('off GitLab (a web identity token elsewhere) the GitLab variables mean nothing', () => {
-    assert.equal(guard(fromFork, { CI_PROJECT_PATH: 'acme/shop' }, false), undefined)
+    assert.equal(guard(fromFork, { CI_PROJECT_PATH: 'acme/shop' }, 'web-identity'), undefined)
   })
 })

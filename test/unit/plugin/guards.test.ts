@@ -5,6 +5,7 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import type { Origin } from '../../../src/shared/origin.ts'
 import { stripVTControlCharacters as plain } from 'node:util'
 import { bareProduction, runGuards, type GuardInputs } from '../../../src/plugin/guards.ts'
 import { detect, type Stage } from '../../../src/plugin/detect.ts'
@@ -19,7 +20,7 @@ const STAGING = 'arn:aws:iam::111111111111:role/shop-staging'
 const manifest: Manifest = { file: 'app.arc', arc: { 'gitlab-oidc': [['production-role', PROD], ['staging-role', STAGING]] } }
 const base: Claims = { sub: 'project_path:acme/shop:ref_type:branch:ref:main', ref: 'main', ref_type: 'branch', ref_protected: 'true', user_email: 'dev@example.com' }
 
-function inputs (stage: Stage, over: { claims?: Claims, env?: NodeJS.ProcessEnv, gitlab?: boolean } = {}): GuardInputs {
+function inputs (stage: Stage, over: { claims?: Claims, env?: NodeJS.ProcessEnv, origin?: Origin } = {}): GuardInputs {
   const env = over.env ?? {}
   const settings = resolveSettings({ env, manifest, stage })
   return {
@@ -28,7 +29,7 @@ function inputs (stage: Stage, over: { claims?: Claims, env?: NodeJS.ProcessEnv,
     claims: { ...base, ...over.claims },
     choice: { stage, reason: stage === 'production' ? '--production' : 'no --production flag', bareProduction: false },
     env,
-    gitlab: over.gitlab ?? true,
+    origin: over.origin ?? 'gitlab',
   }
 }
 
@@ -56,7 +57,7 @@ test('allowed accounts: the role\'s account must be listed', () => {
   assert.match(text, /role \.+ arn:aws:iam::111111111111:role\/shop-staging \(from `staging-role` in @gitlab-oidc \(app\.arc\)\)/)
   assert.match(text, /allowed \.+ 222222222222, 333333333333 \(from CI variable ARC_ALLOWED_ACCOUNTS\)/)
   // Off GitLab (web identity) the account list still applies.
-  assert.match(refusal(() => runGuards(inputs('staging', { env: { ARC_ALLOWED_ACCOUNTS: '222222222222' }, gitlab: false }))), /not an allowed account/)
+  assert.match(refusal(() => runGuards(inputs('staging', { env: { ARC_ALLOWED_ACCOUNTS: '222222222222' }, origin: 'web-identity' }))), /not an allowed account/)
 })
 
 test('production from an unprotected ref is refused', () => {
@@ -118,9 +119,9 @@ test('environment tier: turned off by the setting or the CI variable', () => {
 })
 
 test('off GitLab: no protected-ref or tier guard', () => {
-  assert.doesNotThrow(() => runGuards(inputs('production', { claims: { ref_protected: 'false' }, gitlab: false })))
-  assert.doesNotThrow(() => runGuards(inputs('staging', { claims: { deployment_tier: 'production' }, gitlab: false })))
-  assert.doesNotThrow(() => runGuards(inputs('production', { claims: { ref_protected: undefined, deployment_tier: 'staging' }, gitlab: false })))
+  assert.doesNotThrow(() => runGuards(inputs('production', { claims: { ref_protected: 'false' }, origin: 'web-identity' })))
+  assert.doesNotThrow(() => runGuards(inputs('staging', { claims: { deployment_tier: 'production' }, origin: 'web-identity' })))
+  assert.doesNotThrow(() => runGuards(inputs('production', { claims: { ref_protected: undefined, deployment_tier: 'staging' }, origin: 'web-identity' })))
 })
 
 test('bareProduction: `arc deploy production` is refused with the flag to write', () => {

@@ -27,23 +27,23 @@ test('SettingsError.where: variables, manifest or both', () => {
 })
 
 test('settingsProblem: a CI variable is not called an @gitlab-oidc setting', () => {
-  const one = settingsProblem(settingsError({ ARC_ROLE_ARN: 'nope' }))
+  const one = settingsProblem(settingsError({ ARC_ROLE_ARN: 'nope' }), 'gitlab')
   assert.equal(one.title, 'Invalid CI variable')
   assert.deepEqual(one.facts?.map(f => f[0]), ['problem 1'])
   assert.match(one.facts![0]![1], /^CI variable ARC_ROLE_ARN is not an IAM role ARN: "nope"/)
   assert.deepEqual(one.fix, ['Correct the values above in Settings → CI/CD → Variables (or the job\'s variables: in .gitlab-ci.yml).'])
-  const two = settingsProblem(settingsError({ ARC_ROLE_ARN: 'nope', ARC_ROLE_DURATION: '1' }))
+  const two = settingsProblem(settingsError({ ARC_ROLE_ARN: 'nope', ARC_ROLE_DURATION: '1' }), 'gitlab')
   assert.equal(two.title, 'Invalid CI variables')
   assert.deepEqual(two.facts?.map(f => f[0]), ['problem 1', 'problem 2'])
 })
 
 test('settingsProblem: manifest settings, and both', () => {
-  const one = settingsProblem(settingsError({}, [['production-role', 'nope']]))
+  const one = settingsProblem(settingsError({}, [['production-role', 'nope']]), 'gitlab')
   assert.equal(one.title, 'Invalid @gitlab-oidc setting')
   assert.deepEqual(one.fix, ['Correct the values above in @gitlab-oidc of the app manifest.'])
-  const two = settingsProblem(settingsError({}, [['production-role', 'nope'], ['duration', 5]]))
+  const two = settingsProblem(settingsError({}, [['production-role', 'nope'], ['duration', 5]]), 'gitlab')
   assert.equal(two.title, 'Invalid @gitlab-oidc settings')
-  const both = settingsProblem(settingsError({ ARC_ROLE_DURATION: '1' }, [['production-role', 'nope']]))
+  const both = settingsProblem(settingsError({ ARC_ROLE_DURATION: '1' }, [['production-role', 'nope']]), 'gitlab')
   assert.equal(both.title, 'Invalid CI variables and @gitlab-oidc settings')
   assert.deepEqual(both.fix, ['Correct the values above (CI variables: Settings → CI/CD → Variables; or the app manifest).'])
   const text = plain(formatProblem(both))
@@ -52,7 +52,7 @@ test('settingsProblem: manifest settings, and both', () => {
 })
 
 test('settingsProblem: a manifest Architect cannot read', () => {
-  const problem = settingsProblem(new ManifestError('app.arc: unknown pragma syntax on line 3'))
+  const problem = settingsProblem(new ManifestError('app.arc: unknown pragma syntax on line 3'), 'gitlab')
   assert.equal(problem.title, 'Cannot read the app manifest: app.arc: unknown pragma syntax on line 3')
   assert.deepEqual(problem.fix, ['Fix the manifest so that `arc` can read it.'])
   assert.equal(problem.facts, undefined)

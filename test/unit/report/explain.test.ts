@@ -23,7 +23,7 @@ function context (over: Partial<ExchangeContext> = {}): ExchangeContext {
   return {
     roleArn: 'arn:aws:iam::111111111111:role/shop-production', roleSource: '@gitlab-oidc production-role',
     sessionName: 'gitlab-acme-shop-5005', durationSeconds: 3600, durationSource: 'default', region: 'us-west-2',
-    claims, tokenSource: 'CI variable GITLAB_OIDC_TOKEN', ...over,
+    claims, tokenSource: 'CI variable GITLAB_OIDC_TOKEN', tokenVariable: 'GITLAB_OIDC_TOKEN', origin: 'gitlab', ...over,
   }
 }
 
@@ -119,6 +119,7 @@ describe('the fixes say what to do here', () => {
       roleArn: 'arn:aws-cn:iam::222222222222:role/deploy/shop-staging',
       claims: { ...claims, aud: 'sts.amazonaws.com' },
       tokenSource: 'CI variable AWS_ID_TOKEN (named by @gitlab-oidc token-variable)',
+      tokenVariable: 'AWS_ID_TOKEN',
     })
     assert.ok(fix.includes('  id_tokens:\n    AWS_ID_TOKEN:\n      aud: <a client ID of the provider, e.g. https://gitlab.example.com>'))
     assert.ok(fix.includes('--open-id-connect-provider-arn arn:aws-cn:iam::222222222222:oidc-provider/gitlab.example.com --client-id sts.amazonaws.com'))
@@ -126,7 +127,7 @@ describe('the fixes say what to do here', () => {
   })
 
   it('audience, token from a file: the default variable name', () => {
-    const fix = fixOf('InvalidIdentityToken', 'Incorrect token audience', { tokenSource: 'file named by AWS_WEB_IDENTITY_TOKEN_FILE' })
+    const fix = fixOf('InvalidIdentityToken', 'Incorrect token audience', { tokenSource: 'file named by AWS_WEB_IDENTITY_TOKEN_FILE', tokenVariable: undefined })
     assert.match(fix, /^ {4}GITLAB_OIDC_TOKEN:$/m)
   })
 
@@ -229,13 +230,13 @@ describe('never the token, never user_email', () => {
 
 describe('a token from AWS\'s standard variables outside GitLab', () => {
   const eks = { iss: 'https://oidc.eks.us-west-2.amazonaws.com/id/ABC', aud: 'sts.amazonaws.com', sub: 'system:serviceaccount:ci:deployer', exp: 2_000_000_000 }
-  const outside = (code: string, message: string) => explainExchange(refusal(code, message), context({ claims: eks, tokenSource: 'file /var/run/token (named by AWS_WEB_IDENTITY_TOKEN_FILE)', gitlab: false }))
+  const outside = (code: string, message: string) => explainExchange(refusal(code, message), context({ claims: eks, tokenSource: 'file /var/run/token (named by AWS_WEB_IDENTITY_TOKEN_FILE)', origin: 'web-identity' }))
 
   it('says what the token asserted, not GitLab', () => {
     const p = outside('AccessDenied', 'Not authorized')
-    assert.equal(p.assertedBy, 'The token asserted')
+    assert.equal(p.origin, 'web-identity')
     assert.match(formatProblem(p), /The token asserted \(ID token claims\):[\s\S]*subject \.+ system:serviceaccount:ci:deployer/)
-    assert.equal(explainExchange(refusal('AccessDenied', 'Not authorized'), context()).assertedBy, undefined)
+    assert.equal(explainExchange(refusal('AccessDenied', 'Not authorized'), context()).origin, 'gitlab')
   })
 
   it('gives no GitLab advice: no trust-policy command for a GitLab project, no id_tokens:', () => {

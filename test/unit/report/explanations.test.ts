@@ -17,7 +17,7 @@ function situation (over: Partial<Situation> = {}): Situation {
   return {
     roleArn: 'arn:aws-cn:iam::222222222222:role/deploy/shop-production', partition: 'aws-cn', account: '222222222222',
     roleName: 'shop-production', issuer: claims.iss, issuerHost: 'gitlab.example.com/gitlab', audiences: [ claims.aud ],
-    claims, tokenVariable: 'MY_ID_TOKEN', gitlab: true, sessionName: 'gitlab-1-2-3', durationSeconds: 7200,
+    claims, tokenVariable: 'MY_ID_TOKEN', origin: 'gitlab', sessionName: 'gitlab-1-2-3', durationSeconds: 7200,
     durationSource: 'ARC_ROLE_DURATION', region: 'cn-north-1', ...over,
   }
 }
@@ -68,7 +68,7 @@ describe('the entries', () => {
   })
 
   it('AccessDenied outside GitLab: no GitLab command, another role through AWS_ROLE_ARN', () => {
-    const { text } = explain('AccessDenied', 'Not authorized', { gitlab: false })
+    const { text } = explain('AccessDenied', 'Not authorized', { origin: 'web-identity' })
     assert.ok(!text.includes('arc-gitlab-oidc trust-policy'))
     assert.ok(!text.includes('production-role'))
     assert.match(text, /set AWS_ROLE_ARN to another role/)
@@ -91,7 +91,7 @@ describe('the entries', () => {
   })
 
   it('wrong audience outside GitLab: no id_tokens, the platform\'s settings instead', () => {
-    const { text } = explain('InvalidIdentityToken', 'Incorrect token audience', { gitlab: false })
+    const { text } = explain('InvalidIdentityToken', 'Incorrect token audience', { origin: 'web-identity' })
     assert.ok(!text.includes('id_tokens'))
     assert.match(text, /your platform's OIDC settings/)
   })
@@ -103,7 +103,7 @@ describe('the entries', () => {
 
   it('a token not accepted: the job\'s own token in GitLab, the platform\'s elsewhere', () => {
     assert.match(explain('InvalidIdentityToken', 'could not be validated').text, /the job's own \(id_tokens:\)/)
-    assert.match(explain('InvalidIdentityToken', 'could not be validated', { gitlab: false }).text, /the one your platform issued/)
+    assert.match(explain('InvalidIdentityToken', 'could not be validated', { origin: 'web-identity' }).text, /the one your platform issued/)
   })
 
   it('too long a session: the duration, where it was set, and the update-role command by role name without its path', () => {
@@ -121,8 +121,8 @@ describe('the entries', () => {
 
   it('no entry prints user_email or an empty fix line', () => {
     for (const entry of EXPLANATIONS) {
-      for (const gitlab of [ true, false ]) {
-        const { title, fix } = entry.explain(situation({ gitlab }))
+      for (const origin of [ 'gitlab', 'web-identity' ] as const) {
+        const { title, fix } = entry.explain(situation({ origin }))
         assert.ok(![ title, ...fix ].join('\n').includes('dev@example.com'), `${entry.code} ${entry.message ?? ''}`)
         assert.ok(fix.length > 0 && fix.every(l => l.trim() !== ''), `${entry.code} ${entry.message ?? ''}`)
       }

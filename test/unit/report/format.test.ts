@@ -69,7 +69,7 @@ test('formatProblem: title, facts, claims, fix and the default footer, in one bl
 })
 
 test('formatProblem: who asserted the claims, and another footer, when the problem says so', () => {
-  const text = plain(formatProblem({ title: 't', claims: { iss: 'https://idp.example.com' }, assertedBy: 'The token asserted', fix: [ 'f' ], footer: 'No credentials were issued.' }))
+  const text = plain(formatProblem({ title: 't', claims: { iss: 'https://idp.example.com' }, origin: 'web-identity', fix: [ 'f' ], footer: 'No credentials were issued.' }))
   assert.match(text, /\n {2}\| The token asserted \(ID token claims\):\n/)
   assert.ok(text.endsWith('\n  | No credentials were issued.'))
   assert.ok(!text.includes('GitLab asserted'))
