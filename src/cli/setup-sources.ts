@@ -7,6 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { existsSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
+import { DEFAULT_ISSUER } from '../iam/arns.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -117,7 +118,7 @@ export function parseRemote (url: string): Remote | undefined {
     path = scp[2]!
   }
   else return undefined
-  if (host === 'gitlab.com') gitlabUrl = 'https://gitlab.com'
+  if (host === 'gitlab.com') gitlabUrl = DEFAULT_ISSUER
   const projectPath = path.replace(/^\/+/, '').replace(/\/+$/, '').replace(/\.git$/, '')
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)+$/.test(projectPath)) return undefined
   return { host, projectPath, gitlabUrl }

@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util'
 
 import { ManifestError, readManifest } from '../plugin/manifest.ts'
-import { iamArn } from '../iam/arns.ts'
+import { DEFAULT_ISSUER, iamArn } from '../iam/arns.ts'
 import { BIN, EXIT_FAILURE, EXIT_OK, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
 import {
   originDefaultBranch, originUrl, parameterProblem, parseRemote, templateFileFor, templateParameters, toLogicalID,
@@ -194,7 +194,7 @@ export function renderSetup (plan: SetupPlan): string {
 function ciInclude (plan: SetupPlan): string[] {
   const component = `gitlab.com/arc-gitlab-oidc/arc-plugin-gitlab-oidc/arc-deploy@${readVersion()}`
   const out = [ '# .gitlab-ci.yml: the CI/CD component deploys staging from branches, production from the', '# default branch, and review apps (or write the jobs out: see the README\'s quick start).' ]
-  if (plan.gitlabUrl !== 'https://gitlab.com') out.push(`# On ${plan.gitlabUrl}, include the component from a mirror of the project there.`)
+  if (plan.gitlabUrl !== DEFAULT_ISSUER) out.push(`# On ${plan.gitlabUrl}, include the component from a mirror of the project there.`)
   out.push('include:', `  - component: ${component}`)
   if (plan.aud) out.push('    inputs:', `      aud: ${plan.aud}`)
   return out

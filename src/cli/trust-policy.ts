@@ -16,7 +16,8 @@ import {
   type TrustPolicy,
   type TrustPolicyOptions,
 } from '../iam/trust-policy.ts'
-import { DEFAULT_TOKEN_VARIABLE, decodeToken } from '../plugin/token.ts'
+import { decodeToken } from '../plugin/token.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
 import { BIN, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
 export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
@@ -54,7 +55,7 @@ Options:
 Inside a GitLab job (GITLAB_CI=true) the values marked [job: ...] default to GitLab's
 predefined variables; the default branch is used only when no --branch, --tag, --ref or
 --any-ref is given, and --sub-claim-components defaults to the format of the job's own
-ID token (GITLAB_OIDC_TOKEN, or the variable ARC_OIDC_TOKEN_VARIABLE names).
+ID token (${DEFAULT_TOKEN_VARIABLE}, or the variable ARC_OIDC_TOKEN_VARIABLE names).
 
 Examples:
   ${BIN} trust-policy --project acme/shop --branch main --account 123456789012 > trust.json

@@ -25,6 +25,7 @@ import {
   DEFAULT_ISSUER, DEFAULT_PARTITION, TrustPolicyError, escapePolicyValue, normalizeIssuer, parseRoleArn,
   providerArn, validateAccount, validateAudience, validatePartition, validateProjectPath, validateRefName,
 } from './arns.ts'
+import { audiences, type Claims } from '../shared/claims.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec } from './sub-claims.ts'
 
 export * from './arns.ts'
@@ -88,18 +89,8 @@ export interface TrustPolicy {
   Statement: TrustStatement[]
 }
 
-/** Decoded claims of a GitLab ID token (only what this module reads is typed). */
-export interface GitLabClaims {
-  iss?: string
-  sub?: string
-  aud?: string | string[]
-  project_path?: string
-  ref?: string
-  ref_type?: string
-  ref_protected?: string
-  environment?: string
-  [claim: string]: unknown
-}
+/** Decoded claims of a GitLab ID token: the one Claims type (src/shared/claims.ts), by its old name here. */
+export type GitLabClaims = Claims
 
 export interface SubjectPatterns {
   /** Full `sub` values to match exactly (StringEquals). */
@@ -227,11 +218,12 @@ export function conditionForClaims (claims: GitLabClaims, issuer?: string): Trus
   if (typeof claims.sub !== 'string' || claims.sub === '') {
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no sub claim')
   }
-  let aud = claims.aud
-  let audValue: ConditionValue
-  if (typeof aud === 'string' && aud !== '') audValue = escapePolicyValue(aud)
-  else if (Array.isArray(aud) && aud.length > 0 && aud.every(a => typeof a === 'string')) audValue = one(aud.map(escapePolicyValue))
-  else throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no aud claim')
+  // Every audience must be text: a list with anything else in it makes no condition.
+  let auds = audiences(claims)
+  if (!auds.length || (Array.isArray(claims.aud) && auds.length !== claims.aud.length)) {
+    throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no aud claim')
+  }
+  let audValue: ConditionValue = typeof claims.aud === 'string' ? escapePolicyValue(claims.aud) : one(auds.map(escapePolicyValue))
   return {
     StringEquals: {
       [`${host}:aud`]: audValue,

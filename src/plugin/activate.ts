@@ -17,7 +17,8 @@ import { chooseStage, type StageChoice } from './stage.ts'
 import { exchangeContext, exchangeRequest, findTokenFor, readSettings, sessionNameFor } from './steps.ts'
 import { scrubbing, secretsOf } from '../shared/redact.ts'
 import type { Origin } from '../shared/origin.ts'
-import { TokenError, checkClaims, decodeToken, type Claims, type FoundToken } from './token.ts'
+import { TokenError, checkClaims, decodeToken, type FoundToken } from './token.ts'
+import type { Claims } from '../shared/claims.ts'
 
 export interface Io {
   env: NodeJS.ProcessEnv

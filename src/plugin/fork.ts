@@ -2,7 +2,7 @@
  * Merge request pipelines from forks. Forks never deploy with the parent project's roles: the
  * guard refuses them before any AWS call (fail closed), and doctor says so.
  */
-import type { Claims } from './token.ts'
+import type { Claims } from '../shared/claims.ts'
 
 export interface Fork {
   /** The fork (the merge request's source project, or the project the token names). */

@@ -1,7 +1,7 @@
 /**
  * The STS session name: it is what CloudTrail shows as "who", so it names the GitLab job.
  */
-import type { Claims } from './token.ts'
+import type { Claims } from '../shared/claims.ts'
 
 /** `gitlab-<project id>-<pipeline id>-<job id>`, reduced to STS's [\w+=,.@-]{2,64}. */
 export function defaultSessionName (claims: Claims, env: NodeJS.ProcessEnv): string {

@@ -9,6 +9,7 @@ import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source 
 import { nearest } from './nearest.ts'
 import { bare, looksLikeJwt, ownString, shown } from '../shared/redact.ts'
 import { accountOf, isIamArn } from '../iam/arns.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
 
 export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
 export { accountOf } from '../iam/arns.ts'
@@ -113,7 +114,7 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
   const tokenVariable = pick('token-variable')
   if (tokenVariable && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(tokenVariable.value)) {
     problems.push(looksLikeJwt(tokenVariable.value)
-      ? `${describeSource(tokenVariable.source)} holds the token itself (${shown(tokenVariable.value)}): it takes the NAME of the variable that holds the token, e.g. GITLAB_OIDC_TOKEN`
+      ? `${describeSource(tokenVariable.source)} holds the token itself (${shown(tokenVariable.value)}): it takes the NAME of the variable that holds the token, e.g. ${DEFAULT_TOKEN_VARIABLE}`
       : `${describeSource(tokenVariable.source)} is not a variable name: ${shown(tokenVariable.value)}`)
   }
   const sessionName = read.variable(['ARC_ROLE_SESSION_NAME', 'AWS_ROLE_SESSION_NAME'])
