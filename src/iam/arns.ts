@@ -1,38 +1,16 @@
 /**
- * Names IAM and GitLab use, checked before they go into a policy or a message: GitLab project
- * paths and refs, AWS account IDs, partitions, role and policy ARNs, issuer URLs (pure functions).
+ * IAM's names, checked before they go into a policy or a message: AWS account IDs, partitions,
+ * role, policy and provider ARNs (the plugin's one ARN parser), issuer URLs (pure functions).
+ * GitLab's own names are in gitlab-names.ts.
  */
+import { TrustPolicyError, type TrustPolicyErrorCode } from './errors.ts'
+
+export { TrustPolicyError, type TrustPolicyErrorCode } from './errors.ts'
+export { escapePolicyValue, validateAudience, validateProjectPath, validateRefName } from './gitlab-names.ts'
+
 /** The issuer (and so the default audience) of GitLab.com's ID tokens. */
 export const DEFAULT_ISSUER = 'https://gitlab.com'
 export const DEFAULT_PARTITION = 'aws'
-
-export type TrustPolicyErrorCode =
-  | 'INVALID_PROJECT'
-  | 'INVALID_REF'
-  | 'INVALID_ACCOUNT'
-  | 'MISSING_ACCOUNT'
-  | 'INVALID_PARTITION'
-  | 'INVALID_ROLE_ARN'
-  | 'INVALID_POLICY_ARN'
-  | 'INVALID_PROVIDER_ARN'
-  | 'INVALID_ISSUER'
-  | 'INVALID_AUDIENCE'
-  | 'NO_REFS'
-  | 'CONFLICTING_OPTIONS'
-  | 'ENVIRONMENT_UNSUPPORTED'
-  | 'INVALID_CLAIMS'
-  | 'INVALID_SUB_CLAIM_COMPONENTS'
-  | 'UNEXPRESSIBLE_REF'
-
-/** Every input problem is reported with one of these; `code` is stable, `message` is for humans. */
-export class TrustPolicyError extends Error {
-  readonly code: TrustPolicyErrorCode
-  constructor (code: TrustPolicyErrorCode, message: string) {
-    super(message)
-    this.name = 'TrustPolicyError'
-    this.code = code
-  }
-}
 
 export interface Issuer {
   /** Normalised issuer URL: https, no trailing slash. */
@@ -53,47 +31,6 @@ const PARTITION_RE = /^aws(-[a-z]+)*$/
 /** The IAM template's GitLabUrl AllowedPattern (iam/gitlab-oidc.yaml); a test keeps the two equal. */
 export const ISSUER_PATTERN = '^https://[a-z0-9.-]+(/[A-Za-z0-9._~-]+)*$'
 const ISSUER_RE = new RegExp(ISSUER_PATTERN)
-// One path segment of a GitLab namespace or project: letters, digits, '_', '-', '.',
-// starting with a letter, digit or '_' (GitLab refuses a leading '-' or '.').
-const PATH_SEGMENT_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*$/
-
-/** Validate a GitLab project path (`group[/subgroup...]/project`) and return it unchanged. */
-export function validateProjectPath (project: unknown): string {
-  if (typeof project !== 'string' || project.trim() === '') {
-    throw new TrustPolicyError('INVALID_PROJECT', 'A GitLab project path is required, e.g. my-group/my-project (CI_PROJECT_PATH in a job)')
-  }
-  let hint = ''
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(project) || project.startsWith('git@')) {
-    hint = ' Pass the path only (what CI_PROJECT_PATH holds), not the project URL.'
-  }
-  else if (project.endsWith('.git')) {
-    hint = ' Drop the trailing .git.'
-  }
-  else if (project.startsWith('/') || project.endsWith('/')) {
-    hint = ' Remove the leading/trailing slash.'
-  }
-  else if (project.includes('*') || project.includes('?')) {
-    hint = ' Wildcards are not allowed in the project path.'
-  }
-  let segments = project.split('/')
-  let ok = hint === '' &&
-    segments.length >= 2 &&
-    segments.every(s => PATH_SEGMENT_RE.test(s) && !s.endsWith('.') && !s.endsWith('.atom'))
-  if (!ok) {
-    throw new TrustPolicyError('INVALID_PROJECT',
-      `Invalid GitLab project path ${JSON.stringify(project)}: expected <group>/<project> or <group>/<subgroup>/.../<project>.${hint}`)
-  }
-  return project
-}
-
-/** The `aud` a job requests: any non-empty text without control characters (escaped where it goes into a policy). */
-export function validateAudience (audience: unknown): string {
-  // eslint-disable-next-line no-control-regex
-  if (typeof audience !== 'string' || audience.trim() === '' || /[\x00-\x1f\x7f]/.test(audience)) {
-    throw new TrustPolicyError('INVALID_AUDIENCE', `Invalid audience ${JSON.stringify(audience)}: expected the aud value of the job's id_tokens entry, e.g. https://gitlab.com`)
-  }
-  return audience
-}
 
 /** Validate a 12-digit account ID. */
 export function validateAccount (account: unknown): string {
@@ -247,31 +184,3 @@ export function providerArn (params: { account: string; partition?: string; issu
   return iamArn({ partition, account, resource: 'oidc-provider', name: host })
 }
 
-/**
- * IAM treats `${...}` inside condition values as a policy variable. Git refs
- * may contain `${`, so a literal `$` before `{` is written as `${$}`.
- */
-export function escapePolicyValue (value: string): string {
-  return value.replace(/\$(?=\{)/g, '${$}')
-}
-
-/**
- * Validate a branch or tag name (or pattern) against git's ref-name rules,
- * with `*` and `?` allowed as IAM wildcards (git forbids both in names, so a
- * pattern can never be confused with a real ref).
- */
-export function validateRefName (kind: 'branch' | 'tag' | 'ref', name: unknown): string {
-  let fail = (why: string): never => {
-    throw new TrustPolicyError('INVALID_REF', `Invalid ${kind} ${JSON.stringify(name)}: ${why}`)
-  }
-  if (typeof name !== 'string' || name === '') return fail('it is empty')
-  if (/^refs\//.test(name)) fail(`give the short name (GitLab's sub uses ${name.replace(/^refs\/(heads|tags)\//, '')}, not ${name})`)
-  // eslint-disable-next-line no-control-regex
-  if (/[\x00-\x20\x7f~^:\\[]/.test(name)) fail('git ref names cannot contain spaces, control characters or any of ~ ^ : \\ [')
-  if (name.includes('..')) fail('git ref names cannot contain ..')
-  if (name.includes('@{') || name === '@') fail('git ref names cannot contain @{ or be @')
-  if (name.startsWith('/') || name.endsWith('/') || name.includes('//')) fail('git ref names cannot start or end with / or contain //')
-  if (name.endsWith('.')) fail('git ref names cannot end with .')
-  if (name.split('/').some(c => c.startsWith('.') || c.endsWith('.lock'))) fail('no path component may start with . or end with .lock')
-  return name
-}

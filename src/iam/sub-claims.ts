@@ -12,7 +12,7 @@
  * `ref_type` a branch and a tag of the same name give the same `sub`; without `ref` no single
  * branch or tag can be named.
  */
-import { TrustPolicyError } from './arns.ts'
+import { TrustPolicyError } from './errors.ts'
 
 export const SUB_CLAIM_COMPONENTS = [
   'project_path,ref_type,ref',
