@@ -4,6 +4,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { oneLine, redact } from '../shared/redact.ts'
+import { failure } from '../report/format.ts'
 
 export const BIN = 'arc-gitlab-oidc'
 
@@ -18,15 +19,6 @@ export interface CliIo {
   stdout: (s: string) => void
   stderr: (s: string) => void
   now: () => Date
-}
-
-const ERR = process.platform.startsWith('win') ? 'x' : '×'
-const red = (s: string): string => (colorOn() ? `\u001b[31m${s}\u001b[39m` : s)
-function colorOn (): boolean {
-  let env = process.env
-  if (env.NO_COLOR !== undefined && env.NO_COLOR !== '') return false
-  if (env.FORCE_COLOR !== undefined) return env.FORCE_COLOR !== '0'
-  return process.stderr.isTTY === true
 }
 
 export class UsageError extends Error {
@@ -56,5 +48,6 @@ export function parseErrorMessage (err: unknown): string {
 }
 
 export function fail (io: CliIo, message: string, more: string[] = []): void {
-  io.stderr([ `${ERR} ${red('GitLab OIDC:')} ${oneLine(message)}`, ...more.map(l => `  | ${oneLine(l)}`) ].join('\n'))
+  // Architect's symbols and chalk, as every other message of the plugin.
+  io.stderr(failure(message, more))
 }

@@ -99,6 +99,11 @@ export function done (message: string, facts: Row[] = []): string {
   return [`${chars.done} ${chalk.grey(NAME)} ${chalk.cyan(message)}`, ...(facts.length ? rows(facts) : [])].join('\n')
 }
 
+/** A failure in one line (the CLI's commands): `× GitLab OIDC: <message>`, then its supporting lines. */
+export function failure (message: string, more: string[] = []): string {
+  return [`${chars.err} ${chalk.red(`${NAME}:`)} ${oneLine(message)}`, ...more.map(l => `  | ${oneLine(l)}`)].join('\n')
+}
+
 export function warning (message: string, more: string[] = []): string {
   return [`${chars.warn} ${chalk.yellow(`${NAME} warning:`)} ${message}`, ...more.map(l => chalk.dim(`  | ${l}`))].join('\n')
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { NAME, PluginError, assertedRows, bothTimes, done, formatProblem, rows, status, warning } from '../../../src/report/format.ts'
+import { NAME, PluginError, assertedRows, bothTimes, done, failure, formatProblem, rows, status, warning } from '../../../src/report/format.ts'
 
 const claims = {
   iss: 'https://gitlab.example.com', aud: [ 'sts.amazonaws.com', 'https://gitlab.example.com' ],
@@ -103,4 +103,9 @@ test('expiry is shown in local time with its offset, and in UTC', () => {
   assert.equal(bothTimes(at, -60), '2026-11-26 15:04:05 +01:00 (UTC 2026-11-26T14:04:05Z)')
   assert.equal(bothTimes(at, 330), '2026-11-26 08:34:05 -05:30 (UTC 2026-11-26T14:04:05Z)')
   assert.equal(bothTimes(at, 0), '2026-11-26 14:04:05 +00:00 (UTC 2026-11-26T14:04:05Z)')
+})
+
+test('failure: the CLI\'s one-line failure in Architect\'s symbol and colour (no hand-rolled escape codes), a line break shown escaped', () => {
+  const text = plain(failure('Unknown command: doctr', [ 'See: arc-gitlab-oidc help', 'two\nlines' ]))
+  assert.match(text, /^[×x] GitLab OIDC: Unknown command: doctr\n {2}\| See: arc-gitlab-oidc help\n {2}\| two\\u000alines$/)
 })
