@@ -148,7 +148,9 @@ function accountFence (settings: Settings, report: Report): void {
 }
 
 /** The token: where it is, its claims and expiry, and a trust condition that matches it. */
-function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Report, tokenFile?: string): { found: FoundToken, claims: Claims } | undefined {
+interface CheckedToken { found: FoundToken, claims: Claims }
+
+function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Report, tokenFile?: string): CheckedToken | undefined {
   let found: FoundToken | undefined
   let claims: Claims
   try {
@@ -206,7 +208,9 @@ function subClaimSection (claims: Claims, report: Report): void {
 }
 
 /** A real exchange for the stage (the credentials are reported, never printed). */
-async function exchangeSection (token: { found: FoundToken, claims: Claims }, settings: Settings, env: NodeJS.ProcessEnv, stage: Stage, report: Report): Promise<void> {
+async function exchangeSection (
+  token: CheckedToken, settings: Settings, env: NodeJS.ProcessEnv, stage: Stage, report: Report,
+): Promise<void> {
   const role = settings.roles[stage]
   if (!role) {
     report.fail(`× Exchange: no role for ${stage}`)

@@ -32,7 +32,7 @@ export class UsageError extends Error {
 
 export function readVersion (): string {
   try {
-    let pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
     return typeof pkg.version === 'string' ? pkg.version : 'unknown'
   }
   catch {
@@ -41,7 +41,7 @@ export function readVersion (): string {
 }
 
 export function parseErrorMessage (err: unknown): string {
-  let message = err instanceof Error ? err.message : 'invalid arguments'
+  const message = err instanceof Error ? err.message : 'invalid arguments'
   // Node's messages mention `args`/`tokens` internals at times; keep the first sentence.
   // They quote the argument: a token pasted there is described, never shown.
   return redact(oneLine(message.split('\n')[0] ?? message))

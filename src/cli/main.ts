@@ -42,12 +42,12 @@ Run '${BIN} help <command>' for a command's options.
 `
 
 async function runDoctor (args: readonly string[], io: CliIo): Promise<number> {
-  let { doctor } = await import('./doctor.ts')
+  const { doctor } = await import('./doctor.ts')
   return doctor([ ...args ], io)
 }
 
 async function runSetup (args: readonly string[], io: CliIo): Promise<number> {
-  let { setup } = await import('./setup.ts')
+  const { setup } = await import('./setup.ts')
   return setup(args, io)
 }
 
@@ -66,9 +66,9 @@ function helpFor (command: string | undefined): string | undefined {
 export async function main (argv: readonly string[], given: CliIo): Promise<number> {
   // Everything the CLI prints passes through the redaction rule: the token (in a variable or
   // pasted as an argument), secret keys and anything JWT-shaped are described, never shown.
-  let secrets = () => secretsOf(given.env)
-  let io: CliIo = { ...given, stdout: scrubbing(given.stdout, secrets), stderr: scrubbing(given.stderr, secrets) }
-  let [ first, ...rest ] = argv
+  const secrets = () => secretsOf(given.env)
+  const io: CliIo = { ...given, stdout: scrubbing(given.stdout, secrets), stderr: scrubbing(given.stderr, secrets) }
+  const [ first, ...rest ] = argv
   try {
     if (first === undefined) {
       io.stderr(MAIN_HELP)
@@ -85,7 +85,7 @@ export async function main (argv: readonly string[], given: CliIo): Promise<numb
   }
   catch (err) {
     if (err instanceof UsageError) {
-      let hint = err.command ? `${BIN} help ${err.command}` : `${BIN} help`
+      const hint = err.command ? `${BIN} help ${err.command}` : `${BIN} help`
       fail(io, err.message, [ `See: ${hint}` ])
       return EXIT_USAGE
     }
@@ -119,14 +119,14 @@ async function options (argv: readonly string[], io: CliIo): Promise<number> {
 async function help (topic: string | undefined, io: CliIo): Promise<number> {
   if (topic === 'doctor') return runDoctor([ '--help' ], io)
   if (topic === 'setup') return runSetup([ '--help' ], io)
-  let text = helpFor(topic)
+  const text = helpFor(topic)
   if (text === undefined) throw new UsageError(`Unknown command: ${bare(topic ?? '')}`)
   io.stdout(text)
   return EXIT_OK
 }
 
 function suggest (word: string): string {
-  let close = COMMANDS.find(c => c.startsWith(word.slice(0, 3)) || word.startsWith(c))
+  const close = COMMANDS.find(c => c.startsWith(word.slice(0, 3)) || word.startsWith(c))
   return close ? ` (did you mean ${close}?)` : ''
 }
 
@@ -135,7 +135,7 @@ function suggest (word: string): string {
 /* ------------------------------------------------------------------------ */
 
 function isDirectRun (): boolean {
-  let entry = process.argv[1]
+  const entry = process.argv[1]
   if (!entry) return false
   try {
     // npm's bin shims are symlinks: compare real paths.

@@ -128,7 +128,9 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
 }
 
 /** The template's parameters with the values computed for them; Stages is added per account. */
-function parametersFor (template: TemplateParameter[], computed: Record<string, string | undefined>, missing: string[]): Array<[string, string]> {
+function parametersFor (
+  template: TemplateParameter[], computed: Record<string, string | undefined>, missing: string[],
+): Array<[string, string]> {
   const out: Array<[string, string]> = []
   for (const p of template) {
     if (p.name === 'Stages') continue

@@ -96,16 +96,16 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
   catch (err) {
     throw new UsageError(parseErrorMessage(err), 'trust-policy')
   }
-  let help = v.help === true
-  let { project, issuer, branches, fromJob } = jobDefaults(v, env)
-  let subClaimComponents = v['sub-claim-components'] ?? (env.GITLAB_CI === 'true' ? jobSubFormat(env) : undefined)
+  const help = v.help === true
+  const { project, issuer, branches, fromJob } = jobDefaults(v, env)
+  const subClaimComponents = v['sub-claim-components'] ?? (env.GITLAB_CI === 'true' ? jobSubFormat(env) : undefined)
   if (v['sub-claim-components'] === undefined && subClaimComponents !== undefined) fromJob.push('sub claim components (the job\'s ID token)')
-  let tags = v.tag ?? []
-  let refs = v.ref ?? []
-  let anyRef = v['any-ref'] === true
+  const tags = v.tag ?? []
+  const refs = v.ref ?? []
+  const anyRef = v['any-ref'] === true
   if (!help) checkRequired(v, { project, branches, tags: [ ...tags, ...refs ], anyRef })
 
-  let options: TrustPolicyOptions = {
+  const options: TrustPolicyOptions = {
     project: project ?? '',
     branches,
     tags,
@@ -124,15 +124,15 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
 
 /** Inside a GitLab job, the project, issuer and (when no ref is named) the default branch default to the job's. */
 function jobDefaults (v: Values, env: NodeJS.ProcessEnv): { project?: string, issuer?: string, branches: string[], fromJob: string[] } {
-  let inJob = env.GITLAB_CI === 'true'
-  let fromJob: string[] = []
-  let fromEnv = (given: string | undefined, name: 'CI_PROJECT_PATH' | 'CI_SERVER_URL', what: string): string | undefined => {
+  const inJob = env.GITLAB_CI === 'true'
+  const fromJob: string[] = []
+  const fromEnv = (given: string | undefined, name: 'CI_PROJECT_PATH' | 'CI_SERVER_URL', what: string): string | undefined => {
     if (given !== undefined || !inJob || !env[name]) return given
     fromJob.push(`${what} (${name})`)
     return env[name]
   }
-  let project = fromEnv(v.project, 'CI_PROJECT_PATH', 'project')
-  let issuer = fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
+  const project = fromEnv(v.project, 'CI_PROJECT_PATH', 'project')
+  const issuer = fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
   let branches = v.branch ?? []
   if (!branches.length && !(v.tag ?? []).length && !(v.ref ?? []).length && v['any-ref'] !== true && inJob && env.CI_DEFAULT_BRANCH) {
     branches = [ env.CI_DEFAULT_BRANCH ]
@@ -143,15 +143,15 @@ function jobDefaults (v: Values, env: NodeJS.ProcessEnv): { project?: string, is
 
 /** The sub format the job's own ID token shows (no signature check: only its shape is read). */
 function jobSubFormat (env: NodeJS.ProcessEnv): string | undefined {
-  let name = env.ARC_OIDC_TOKEN_VARIABLE || DEFAULT_TOKEN_VARIABLE
-  let token = env[name]?.trim()
+  const name = env.ARC_OIDC_TOKEN_VARIABLE || DEFAULT_TOKEN_VARIABLE
+  const token = env[name]?.trim()
   if (!token) return undefined
   try { return subClaimComponentsOf(decodeToken(token, `CI variable ${name}`)) }
   catch { return undefined }
 }
 
 function checkRequired (v: Values, c: { project: string | undefined, branches: string[], tags: string[], anyRef: boolean }): void {
-  let usage = (message: string): never => { throw new UsageError(message, 'trust-policy') }
+  const usage = (message: string): never => { throw new UsageError(message, 'trust-policy') }
   if (v.environment?.length) usage(`--environment cannot be honoured. ${ENVIRONMENT_EXPLANATION}`)
   if (c.anyRef && ((v.branch ?? []).length || c.tags.length)) usage('--any-ref already matches every branch and tag: drop --branch, --tag and --ref, or --any-ref')
   if (c.project === undefined) usage('--project <group/project> is required (outside a GitLab job there is no CI_PROJECT_PATH to default to)')
@@ -161,10 +161,10 @@ function checkRequired (v: Values, c: { project: string | undefined, branches: s
 
 function describeRefs (options: TrustPolicyOptions): string {
   if (options.anyRef) return 'any branch or tag'
-  let parts: string[] = []
-  let b = options.branches ?? []
-  let t = options.tags ?? []
-  let r = options.refs ?? []
+  const parts: string[] = []
+  const b = options.branches ?? []
+  const t = options.tags ?? []
+  const r = options.refs ?? []
   if (b.length) parts.push(`${b.length === 1 ? 'branch' : 'branches'} ${b.join(', ')}`)
   if (t.length) parts.push(`${t.length === 1 ? 'tag' : 'tags'} ${t.join(', ')}`)
   if (r.length) parts.push(`${r.length === 1 ? 'branch or tag' : 'branches or tags'} ${r.join(', ')}`)
@@ -172,19 +172,19 @@ function describeRefs (options: TrustPolicyOptions): string {
 }
 
 function summary (policy: TrustPolicy, command: TrustPolicyCommand): string[] {
-  let { options, fromJob } = command
-  let issuer = normalizeIssuer(options.issuer ?? DEFAULT_ISSUER)
-  let first = policy.Statement[0]
-  let audience = options.audience ?? issuer.url
-  let facts: [string, string][] = [
+  const { options, fromJob } = command
+  const issuer = normalizeIssuer(options.issuer ?? DEFAULT_ISSUER)
+  const first = policy.Statement[0]
+  const audience = options.audience ?? issuer.url
+  const facts: [string, string][] = [
     [ 'provider', first?.Principal.Federated ?? '' ],
     [ 'audience', `${audience} (must equal the aud of the job's id_tokens entry)` ],
   ]
   if (options.subClaimComponents !== undefined) facts.push([ 'sub claim components', options.subClaimComponents ])
   if (fromJob.length) facts.push([ 'from this job', fromJob.join(', ') ])
-  let out = [ done(`Trust policy for ${options.project}: ${describeRefs(options)}`, facts) ]
+  const out = [ done(`Trust policy for ${options.project}: ${describeRefs(options)}`, facts) ]
 
-  let broad = options.anyRef || [ ...(options.branches ?? []), ...(options.refs ?? []) ].some(b => b.includes('*') || b.includes('?'))
+  const broad = options.anyRef || [ ...(options.branches ?? []), ...(options.refs ?? []) ].some(b => b.includes('*') || b.includes('?'))
   if (broad) {
     out.push(warning('this role can be assumed from branches that are not protected, i.e. by anyone who can push to the project.',
       [ 'Give such a role only what a staging deploy needs; keep production on a role pinned to protected branches.' ]))
@@ -199,7 +199,7 @@ function summary (policy: TrustPolicy, command: TrustPolicyCommand): string[] {
 }
 
 export async function trustPolicy (args: readonly string[], io: CliIo): Promise<number> {
-  let command = parseTrustPolicyArgs(args, io.env)
+  const command = parseTrustPolicyArgs(args, io.env)
   if (command.help) {
     io.stdout(TRUST_POLICY_HELP)
     return EXIT_OK

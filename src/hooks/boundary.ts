@@ -7,7 +7,10 @@
  * `AWS::IAM::Role`, and every SAM resource that lets SAM create its own role, gets one.
  */
 
-export interface Template { Resources?: Record<string, { Type?: string, Properties?: Record<string, unknown> } | null>, [key: string]: unknown }
+export interface Template {
+  Resources?: Record<string, { Type?: string, Properties?: Record<string, unknown> } | null>
+  [key: string]: unknown
+}
 
 /**
  * SAM resource types that create a role of their own, and the `Role` values for which they do:

@@ -10,9 +10,9 @@ import { PluginError, bothTimes, done, warning, type Row } from '../report/forma
 import { BoundaryConflict, applyBoundary, type Template } from './boundary.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
 
-export interface DeployStartParams { stage?: string; stackName?: string; dryRun?: boolean; cloudformation?: Template }
+export interface DeployStartParams { stage?: string, stackName?: string, dryRun?: boolean, cloudformation?: Template }
 
-export interface HookIo { now: Date; out: (s: string) => void; err: (s: string) => void }
+export interface HookIo { now: Date, out: (s: string) => void, err: (s: string) => void }
 
 /** How a refusal in a deploy hook ends: Architect has read from AWS by then, but changed nothing. */
 export const STOPPED = 'Architect was stopped before it deployed anything.'

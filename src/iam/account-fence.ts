@@ -33,7 +33,9 @@ interface RoleSetting { value: string, source: { kind: string } }
  * The shared account, when the settings know both stages' roles. One CI variable for both
  * (ARC_ROLE_ARN, usually scoped per GitLab environment) names only this job's role: not known.
  */
-export function sharedAccountOf (roles: { production?: RoleSetting | undefined, staging?: RoleSetting | undefined }): SharedAccount | undefined {
+export function sharedAccountOf (
+  roles: { production?: RoleSetting | undefined, staging?: RoleSetting | undefined },
+): SharedAccount | undefined {
   const { production, staging } = roles
   if (!production || !staging) return undefined
   if (production === staging && production.source.kind === 'variable') return undefined

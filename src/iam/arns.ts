@@ -154,17 +154,17 @@ export function normalizeIssuer (issuer: string = DEFAULT_ISSUER): Issuer {
   catch {
     throw new TrustPolicyError('INVALID_ISSUER', `Invalid GitLab issuer URL ${JSON.stringify(issuer)}: expected e.g. https://gitlab.com or https://gitlab.example.com/gitlab`)
   }
-  let problem =
+  const problem =
     url.protocol !== 'https:' ? 'it must use https (AWS only trusts https OIDC issuers)'
-      : url.username || url.password ? 'it must not contain credentials'
-        : url.port ? 'AWS IAM OIDC providers cannot have a port in their URL'
-          : url.search || url.hash || issuer.includes('?') || issuer.includes('#') ? 'it must not have a query or fragment'
-            : ''
+    : url.username || url.password ? 'it must not contain credentials'
+    : url.port ? 'AWS IAM OIDC providers cannot have a port in their URL'
+    : url.search || url.hash || issuer.includes('?') || issuer.includes('#') ? 'it must not have a query or fragment'
+    : ''
   if (problem) {
     throw new TrustPolicyError('INVALID_ISSUER', `Invalid GitLab issuer URL ${JSON.stringify(issuer)}: ${problem}`)
   }
-  let path = url.pathname.replace(/\/+$/, '')
-  let host = `${url.hostname}${path}`
+  const path = url.pathname.replace(/\/+$/, '')
+  const host = `${url.hostname}${path}`
   // What IAM takes as an OIDC provider URL, and so in the role's Federated principal and its
   // condition keys: `*` would be a wildcard there, `$`/`{` a policy variable, `%` an escape.
   if (!ISSUER_RE.test(`https://${host}`)) {
@@ -177,10 +177,9 @@ export function normalizeIssuer (issuer: string = DEFAULT_ISSUER): Issuer {
 }
 
 /** `arn:<partition>:iam::<account>:oidc-provider/<host[/path]>` */
-export function providerArn (params: { account: string; partition?: string; issuer?: string }): string {
-  let account = validateAccount(params.account)
-  let partition = validatePartition(params.partition ?? DEFAULT_PARTITION)
-  let { host } = normalizeIssuer(params.issuer)
+export function providerArn (params: { account: string, partition?: string, issuer?: string }): string {
+  const account = validateAccount(params.account)
+  const partition = validatePartition(params.partition ?? DEFAULT_PARTITION)
+  const { host } = normalizeIssuer(params.issuer)
   return iamArn({ partition, account, resource: 'oidc-provider', name: host })
 }
-

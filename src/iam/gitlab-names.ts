@@ -26,8 +26,8 @@ export function validateProjectPath (project: unknown): string {
   else if (project.includes('*') || project.includes('?')) {
     hint = ' Wildcards are not allowed in the project path.'
   }
-  let segments = project.split('/')
-  let ok = hint === '' &&
+  const segments = project.split('/')
+  const ok = hint === '' &&
     segments.length >= 2 &&
     segments.every(s => PATH_SEGMENT_RE.test(s) && !s.endsWith('.') && !s.endsWith('.atom'))
   if (!ok) {
@@ -60,7 +60,7 @@ export function escapePolicyValue (value: string): string {
  * pattern can never be confused with a real ref).
  */
 export function validateRefName (kind: 'branch' | 'tag' | 'ref', name: unknown): string {
-  let fail = (why: string): never => {
+  const fail = (why: string): never => {
     throw new TrustPolicyError('INVALID_REF', `Invalid ${kind} ${JSON.stringify(name)}: ${why}`)
   }
   if (typeof name !== 'string' || name === '') return fail('it is empty')

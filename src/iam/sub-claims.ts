@@ -25,14 +25,14 @@ export type SubClaimComponents = typeof SUB_CLAIM_COMPONENTS[number]
 export const DEFAULT_SUB_CLAIM_COMPONENTS: SubClaimComponents = SUB_CLAIM_COMPONENTS[0]
 
 /** A ref a role may be assumed from: a branch, a tag, or either (`ref`); `*` and `?` are wildcards. */
-export interface RefSpec { kind: 'branch' | 'tag' | 'ref'; name: string }
+export interface RefSpec { kind: 'branch' | 'tag' | 'ref', name: string }
 
 const OPTION: Record<RefSpec['kind'], string> = { branch: '--branch', tag: '--tag', ref: '--ref' }
 
 /** Validate a `--sub-claim-components` value (spaces after commas are tolerated). */
 export function parseSubClaimComponents (value: unknown): SubClaimComponents {
-  let normal = typeof value === 'string' ? value.replace(/\s+/g, '') : value
-  let found = SUB_CLAIM_COMPONENTS.find(f => f === normal)
+  const normal = typeof value === 'string' ? value.replace(/\s+/g, '') : value
+  const found = SUB_CLAIM_COMPONENTS.find(f => f === normal)
   if (!found) {
     throw new TrustPolicyError('INVALID_SUB_CLAIM_COMPONENTS',
       `Invalid sub claim components ${JSON.stringify(value)}: GitLab accepts exactly ${SUB_CLAIM_COMPONENTS.join(' | ')} (the project's ci_id_token_sub_claim_components, default ${DEFAULT_SUB_CLAIM_COMPONENTS})`)
@@ -42,7 +42,7 @@ export function parseSubClaimComponents (value: unknown): SubClaimComponents {
 
 /** The `sub` GitLab builds in `format` (no escaping, no validation); `*` for refType means either. */
 export function subjectIn (format: SubClaimComponents, project: string, refType: 'branch' | 'tag' | '*', ref: string): string {
-  let values: Record<string, string> = { project_path: project, ref_type: refType, ref }
+  const values: Record<string, string> = { project_path: project, ref_type: refType, ref }
   return format.split(',').map(c => `${c}:${values[c] as string}`).join(':')
 }
 
@@ -51,9 +51,9 @@ export function subjectIn (format: SubClaimComponents, project: string, refType:
  * why the format cannot express it and what to do instead.
  */
 export function subjectForSpec (format: SubClaimComponents, project: string, spec: RefSpec): string {
-  let hasType = format.includes('ref_type')
-  let hasRef = format.split(',').includes('ref')
-  let asked = `${OPTION[spec.kind]} '${spec.name}'`
+  const hasType = format.includes('ref_type')
+  const hasRef = format.split(',').includes('ref')
+  const asked = `${OPTION[spec.kind]} '${spec.name}'`
   if (!hasType && spec.kind !== 'ref') {
     throw new TrustPolicyError('UNEXPRESSIBLE_REF',
       `${asked} cannot be expressed when the project's sub claim components are ${format}: its sub (${subjectIn(format, project, spec.kind, spec.name)}) ` +
@@ -71,11 +71,11 @@ export function subjectForSpec (format: SubClaimComponents, project: string, spe
   return subjectIn(format, project, spec.kind === 'ref' ? '*' : spec.kind, spec.name)
 }
 
-export interface SubClaims { sub?: unknown; project_path?: unknown; ref_type?: unknown; ref?: unknown }
+export interface SubClaims { sub?: unknown, project_path?: unknown, ref_type?: unknown, ref?: unknown }
 
 /** Which format built this token's `sub`, from its own claims; undefined when none of the four does. */
 export function subClaimComponentsOf (claims: SubClaims): SubClaimComponents | undefined {
-  let { sub, project_path: project, ref_type: refType, ref } = claims
+  const { sub, project_path: project, ref_type: refType, ref } = claims
   if (typeof sub !== 'string' || typeof project !== 'string' || typeof ref !== 'string') return undefined
   if (refType !== 'branch' && refType !== 'tag') return undefined
   return SUB_CLAIM_COMPONENTS.find(f => subjectIn(f, project, refType, ref) === sub)
@@ -86,11 +86,11 @@ export function subClaimComponentsOf (claims: SubClaims): SubClaimComponents | u
  * --ref without ref_type, --branch '*'/--tag '*' without ref.
  */
 export function refOptionsFor (format: SubClaimComponents, refType: string | undefined, ref: string | undefined): string {
-  let kind = refType === 'tag' ? 'tag' : 'branch'
-  let components = format.split(',')
-  let quote = (s: string | undefined): string => s === undefined ? '<ref>' : /^[A-Za-z0-9._/@+=-]+$/.test(s) ? s : `'${s.replace(/'/g, '\'\\\'\'')}'`
-  let refPart = !components.includes('ref_type') ? `--ref ${quote(ref)}`
+  const kind = refType === 'tag' ? 'tag' : 'branch'
+  const components = format.split(',')
+  const quote = (s: string | undefined): string => s === undefined ? '<ref>' : /^[A-Za-z0-9._/@+=-]+$/.test(s) ? s : `'${s.replace(/'/g, '\'\\\'\'')}'`
+  const refPart = !components.includes('ref_type') ? `--ref ${quote(ref)}`
     : !components.includes('ref') ? `--${kind} '*'`
-      : `--${kind} ${quote(ref)}`
+    : `--${kind} ${quote(ref)}`
   return format === DEFAULT_SUB_CLAIM_COMPONENTS ? refPart : `${refPart} --sub-claim-components ${format}`
 }

@@ -117,9 +117,9 @@ function one (values: string[]): ConditionValue {
 
 /** The `sub` values (exact) and patterns (StringLike) a policy for `opts` must accept. */
 export function subjectPatterns (opts: Pick<TrustPolicyOptions, 'project' | 'branches' | 'tags' | 'refs' | 'anyRef' | 'subClaimComponents'>): SubjectPatterns {
-  let project = validateProjectPath(opts.project)
-  let format = opts.subClaimComponents === undefined ? DEFAULT_SUB_CLAIM_COMPONENTS : parseSubClaimComponents(opts.subClaimComponents)
-  let specs: RefSpec[] = [
+  const project = validateProjectPath(opts.project)
+  const format = opts.subClaimComponents === undefined ? DEFAULT_SUB_CLAIM_COMPONENTS : parseSubClaimComponents(opts.subClaimComponents)
+  const specs: RefSpec[] = [
     ...(opts.branches ?? []).map(name => ({ kind: 'branch' as const, name: validateRefName('branch', name) })),
     ...(opts.tags ?? []).map(name => ({ kind: 'tag' as const, name: validateRefName('tag', name) })),
     ...(opts.refs ?? []).map(name => ({ kind: 'ref' as const, name: validateRefName('ref', name) })),
@@ -134,14 +134,14 @@ export function subjectPatterns (opts: Pick<TrustPolicyOptions, 'project' | 'bra
   if (!specs.length) {
     throw new TrustPolicyError('NO_REFS', 'Say which refs may assume the role: one or more branches, tags, refs, or anyRef')
   }
-  let subjects = specs.map(spec => subjectForSpec(format, project, spec))
-  let exact = unique(subjects.filter(s => !isPattern(s)).map(escapePolicyValue))
-  let like = unique(subjects.filter(isPattern).map(escapePolicyValue))
+  const subjects = specs.map(spec => subjectForSpec(format, project, spec))
+  const exact = unique(subjects.filter(s => !isPattern(s)).map(escapePolicyValue))
+  const like = unique(subjects.filter(isPattern).map(escapePolicyValue))
   return { exact, like }
 }
 
-function resolveAccount (opts: TrustPolicyOptions): { account: string; partition: string } {
-  let fromArn = opts.roleArn !== undefined ? parseRoleArn(opts.roleArn) : undefined
+function resolveAccount (opts: TrustPolicyOptions): { account: string, partition: string } {
+  const fromArn = opts.roleArn !== undefined ? parseRoleArn(opts.roleArn) : undefined
   if (opts.account !== undefined) validateAccount(opts.account)
   if (opts.partition !== undefined) validatePartition(opts.partition)
   if (fromArn && opts.account !== undefined && opts.account !== fromArn.account) {
@@ -150,7 +150,7 @@ function resolveAccount (opts: TrustPolicyOptions): { account: string; partition
   if (fromArn && opts.partition !== undefined && opts.partition !== fromArn.partition) {
     throw new TrustPolicyError('CONFLICTING_OPTIONS', `The partition ${opts.partition} differs from the role ARN's partition ${fromArn.partition}`)
   }
-  let account = opts.account ?? fromArn?.account
+  const account = opts.account ?? fromArn?.account
   if (account === undefined) {
     throw new TrustPolicyError('MISSING_ACCOUNT', 'The AWS account ID (12 digits) that holds the OIDC provider is required: give the account or the role ARN')
   }
@@ -174,17 +174,17 @@ export function buildTrustPolicy (opts: TrustPolicyOptions): TrustPolicy {
   if (opts.environments && opts.environments.length > 0) {
     throw new TrustPolicyError('ENVIRONMENT_UNSUPPORTED', `${ENVIRONMENT_EXPLANATION} (asked for: ${opts.environments.join(', ')})`)
   }
-  let { exact, like } = subjectPatterns(opts)
-  let { account, partition } = resolveAccount(opts)
-  let issuer = normalizeIssuer(opts.issuer ?? DEFAULT_ISSUER)
+  const { exact, like } = subjectPatterns(opts)
+  const { account, partition } = resolveAccount(opts)
+  const issuer = normalizeIssuer(opts.issuer ?? DEFAULT_ISSUER)
   // The audience is a literal: `${` in it would be read as a policy variable, as in sub.
-  let audience = escapePolicyValue(validateAudience(opts.audience ?? issuer.url))
-  let Federated = providerArn({ account, partition, issuer: issuer.url })
-  let audKey = `${issuer.host}:aud`
-  let subKey = `${issuer.host}:sub`
-  let base = { Effect: 'Allow', Principal: { Federated }, Action: ASSUME_ACTION } as const
+  const audience = escapePolicyValue(validateAudience(opts.audience ?? issuer.url))
+  const Federated = providerArn({ account, partition, issuer: issuer.url })
+  const audKey = `${issuer.host}:aud`
+  const subKey = `${issuer.host}:sub`
+  const base = { Effect: 'Allow', Principal: { Federated }, Action: ASSUME_ACTION } as const
 
-  let Statement: TrustStatement[] = []
+  const Statement: TrustStatement[] = []
   if (exact.length) {
     Statement.push({
       Sid: 'GitLabRefs',
@@ -208,22 +208,22 @@ export function buildTrustPolicy (opts: TrustPolicyOptions): TrustPolicy {
  * `issuer` (when given and non-empty) overrides the token's own `iss`.
  */
 export function conditionForClaims (claims: GitLabClaims, issuer?: string): TrustCondition {
-  let iss = issuer || claims.iss
+  const iss = issuer || claims.iss
   if (typeof iss !== 'string' || iss === '') {
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no iss claim and no issuer was given')
   }
   // The token's issuer is what it is: name the condition keys after it as IAM does (scheme
   // dropped), without the checks that apply to an issuer a user types in.
-  let host = iss.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '')
+  const host = iss.replace(/^[a-z]+:\/\//i, '').replace(/\/+$/, '')
   if (typeof claims.sub !== 'string' || claims.sub === '') {
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no sub claim')
   }
   // Every audience must be text: a list with anything else in it makes no condition.
-  let auds = audiences(claims)
+  const auds = audiences(claims)
   if (!auds.length || (Array.isArray(claims.aud) && auds.length !== claims.aud.length)) {
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no aud claim')
   }
-  let audValue: ConditionValue = typeof claims.aud === 'string' ? escapePolicyValue(claims.aud) : one(auds.map(escapePolicyValue))
+  const audValue: ConditionValue = typeof claims.aud === 'string' ? escapePolicyValue(claims.aud) : one(auds.map(escapePolicyValue))
   return {
     StringEquals: {
       [`${host}:aud`]: audValue,

@@ -33,8 +33,8 @@ export interface Io {
 }
 
 export type Outcome =
-  | { kind: 'idle'; reason: string }
-  | { kind: 'existing-credentials'; stage: Stage; settings: Settings }
+  | { kind: 'idle', reason: string }
+  | { kind: 'existing-credentials', stage: Stage, settings: Settings }
   | {
     kind: 'assumed'
     /** Where the token came from: a GitLab job, or AWS's standard web-identity variables. */
@@ -203,4 +203,3 @@ async function exchangeFor (inputs: ExchangeInputs, injected: Io['exchange']): P
     throw new PluginError(problem)
   }
 }
-

@@ -50,7 +50,7 @@ class JobRetryStrategy extends StandardRetryStrategy {
   }
 }
 
-export function attemptTimeouts (timeoutMs: number): { connectionTimeout: number; requestTimeout: number } {
+export function attemptTimeouts (timeoutMs: number): { connectionTimeout: number, requestTimeout: number } {
   // Each attempt gets a share of the bound, so that a silent STS still leaves room for retries.
   const requestTimeout = Math.min(10_000, Math.max(1_000, Math.floor(timeoutMs / 4)))
   return { connectionTimeout: Math.min(3_000, requestTimeout), requestTimeout }
@@ -113,7 +113,7 @@ export async function exchange (request: ExchangeRequest): Promise<IssuedCredent
 }
 
 function describeFailure (error: unknown): AttemptFailure {
-  const e = (error ?? {}) as { name?: string; code?: string; message?: string; $metadata?: { httpStatusCode?: number } }
+  const e = (error ?? {}) as { name?: string, code?: string, message?: string, $metadata?: { httpStatusCode?: number } }
   // The SDK names modeled errors `XxxException`; report AWS's own code as the user will search for it.
   let code = e.name && e.name !== 'Error' ? e.name : e.code ?? 'Error'
   if (e.code && /^E[A-Z]+$/.test(e.code)) code = e.code

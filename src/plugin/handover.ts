@@ -39,7 +39,9 @@ export function applyCredentials (env: NodeJS.ProcessEnv, creds: IssuedCredentia
 }
 
 /** Credentials into process.env, and the report of who this job now is. */
-export function handOver (env: NodeJS.ProcessEnv, creds: IssuedCredentials, sessionName: string, io: { out: (text: string) => void, err: (text: string) => void }): void {
+export function handOver (
+  env: NodeJS.ProcessEnv, creds: IssuedCredentials, sessionName: string, io: { out: (text: string) => void, err: (text: string) => void },
+): void {
   const handover = applyCredentials(env, creds)
   const facts: Row[] = [
     ['session', sessionName],

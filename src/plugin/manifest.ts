@@ -10,7 +10,7 @@ import { basename } from 'node:path'
 
 const require = createRequire(import.meta.url)
 
-type Reader = (p: { type: 'projectManifest'; cwd: string; errors: string[] }) => { arc: ArcObject | null; filepath: string | false }
+type Reader = (p: { type: 'projectManifest', cwd: string, errors: string[] }) => { arc: ArcObject | null, filepath: string | false }
 
 /** A parsed manifest: pragma name → items (strings, numbers, booleans, vectors [key, ...values], or maps). */
 export type ArcItem = string | number | boolean | Array<string | number | boolean> | Record<string, unknown>
@@ -36,7 +36,7 @@ export function readManifest (cwd: string): Manifest | undefined {
 /** A pragma's entries, key → values as strings; values of any other type are listed in `invalid`. */
 export class PragmaEntries extends Map<string, string[]> {
   /** Keys (or items) whose value is not a string, number or boolean, with what it is instead. */
-  readonly invalid: Array<{ key: string; got: string }> = []
+  readonly invalid: Array<{ key: string, got: string }> = []
 }
 
 /** What a manifest value is, for a message: "an object", "a list", "null"... */

@@ -14,7 +14,9 @@ export { PRAGMA, describeSource, type Setting, type Source } from '../shared/set
  * "X is not a Y": for a CI variable whose value is the path of an existing file, say what that
  * means: GitLab gives a job a *File* type variable as a path to a file holding the value.
  */
-export function notA (setting: Setting<string>, what: string, expected: string, fileExists: (path: string) => boolean = existsSync): string {
+export function notA (
+  setting: Setting<string>, what: string, expected: string, fileExists: (path: string) => boolean = existsSync,
+): string {
   if (setting.source.kind === 'variable' && setting.value.startsWith('/') && fileExists(setting.value)) {
     return fileVariable(describeSource(setting.source), setting.value, `expected ${expected}`)
   }

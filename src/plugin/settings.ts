@@ -201,4 +201,3 @@ function findRegion (env: NodeJS.ProcessEnv, manifest: Manifest | undefined, pro
   }
   return { value: DEFAULTS.region, source: { kind: 'default', name: DEFAULTS.region } }
 }
-

@@ -7,8 +7,8 @@ import type { Invocation, Stage } from './detect.ts'
 
 const require = createRequire(import.meta.url)
 
-type Minimist = (args: string[], opts: { boolean?: string[]; string?: string[]; alias?: Record<string, string[]> }) =>
-  { _: Array<string | number>; [flag: string]: unknown }
+type Minimist = (args: string[], opts: { boolean?: string[], string?: string[], alias?: Record<string, string[]> }) =>
+  { _: Array<string | number>, [flag: string]: unknown }
 
 export interface StageChoice {
   stage: Stage

@@ -29,7 +29,9 @@ export function sessionNameFor (settings: Settings, claims: Claims, env: NodeJS.
 }
 
 /** The request the exchange sends: the SDK's endpoint variables and AWS_MAX_ATTEMPTS honoured. */
-export function exchangeRequest (token: string, roleArn: string, sessionName: string, settings: Settings, env: NodeJS.ProcessEnv): ExchangeRequest {
+export function exchangeRequest (
+  token: string, roleArn: string, sessionName: string, settings: Settings, env: NodeJS.ProcessEnv,
+): ExchangeRequest {
   const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
   return {
     token,

@@ -4,7 +4,7 @@
  */
 
 /** What went wrong with one attempt: an AWS error code or a network fault, never a secret. */
-export interface AttemptFailure { code: string; message: string; status?: number }
+export interface AttemptFailure { code: string, message: string, status?: number }
 
 export class ExchangeError extends Error {
   readonly code: string
@@ -12,7 +12,9 @@ export class ExchangeError extends Error {
   readonly attempts: AttemptFailure[]
   readonly timedOut: boolean
   readonly elapsedMs: number
-  constructor (code: string, message: string, status: number | undefined, attempts: AttemptFailure[], timedOut: boolean, elapsedMs: number) {
+  constructor (
+    code: string, message: string, status: number | undefined, attempts: AttemptFailure[], timedOut: boolean, elapsedMs: number,
+  ) {
     super(message)
     this.name = 'ExchangeError'
     this.code = code
@@ -24,7 +26,7 @@ export class ExchangeError extends Error {
 }
 
 /** Errors the SDK does not retry but which are transient at STS. */
-export function isVerificationKeyFault (error: { name?: string; message?: string }): boolean {
+export function isVerificationKeyFault (error: { name?: string, message?: string }): boolean {
   return /^InvalidIdentityToken/.test(error.name ?? '') && /retrieve verification key/i.test(error.message ?? '')
 }
 

@@ -56,7 +56,10 @@ function tokenIn (env: NodeJS.ProcessEnv, name: string, fileExists: (path: strin
  * otherwise the file named by AWS_WEB_IDENTITY_TOKEN_FILE; otherwise the legacy CI_JOB_JWT_V2.
  * A variable the user named explicitly is not silently replaced by another one.
  */
-export function findToken (env: NodeJS.ProcessEnv, tokenVariable: Setting<string> | undefined, readFile: ReadFile = readText, fileExists: (path: string) => boolean = existsSync): FoundToken | undefined {
+export function findToken (
+  env: NodeJS.ProcessEnv, tokenVariable: Setting<string> | undefined,
+  readFile: ReadFile = readText, fileExists: (path: string) => boolean = existsSync,
+): FoundToken | undefined {
   if (tokenVariable) {
     const token = tokenIn(env, tokenVariable.value, fileExists)
     if (token) return { token, source: `CI variable ${tokenVariable.value} (named by ${describeSource(tokenVariable.source)})`, variable: tokenVariable.value, legacy: false }

@@ -34,7 +34,7 @@ export interface Situation {
   region: string
 }
 
-export interface Explained { title: string; fix: string[] }
+export interface Explained { title: string, fix: string[] }
 
 export interface Explanation {
   /** AWS's code without the SDK's "Exception" suffix. */

@@ -11,7 +11,7 @@ import { isTime, oneLine, scrub } from '../shared/redact.ts'
 
 const require = createRequire(import.meta.url)
 
-interface Chalk { (s: string): string; red: Chalk; dim: Chalk; grey: Chalk; cyan: Chalk; yellow: Chalk }
+interface Chalk { (s: string): string, red: Chalk, dim: Chalk, grey: Chalk, cyan: Chalk, yellow: Chalk }
 const chalk = require('@architect/utils/chalk') as Chalk
 const chars = require('@architect/utils/chars') as Record<'start' | 'done' | 'warn' | 'err', string>
 

@@ -7,11 +7,11 @@
 export const PRAGMA = 'gitlab-oidc'
 
 export type Source =
-  | { kind: 'variable'; name: string }
-  | { kind: 'manifest'; name: string; file: string }
-  | { kind: 'default'; name: string }
+  | { kind: 'variable', name: string }
+  | { kind: 'manifest', name: string, file: string }
+  | { kind: 'default', name: string }
 
-export interface Setting<T> { value: T; source: Source }
+export interface Setting<T> { value: T, source: Source }
 
 export function describeSource (source: Source): string {
   switch (source.kind) {

@@ -43,7 +43,11 @@ const resource = fc.oneof(
   fc.constantFrom(null, 'text', 7, [], {}),
 )
 const template = fc.oneof(
-  { weight: 8, arbitrary: fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), resource, { maxKeys: 8 }).map(Resources => ({ Resources } as unknown as Template)) },
+  {
+    weight: 8,
+    arbitrary: fc.dictionary(fc.string({ minLength: 1, maxLength: 12 }), resource, { maxKeys: 8 })
+      .map(Resources => ({ Resources } as unknown as Template)),
+  },
   fc.constantFrom({}, { Resources: null }, { Resources: [] }, { Resources: 'x' }) as fc.Arbitrary<unknown> as fc.Arbitrary<Template>,
 )
 
@@ -57,7 +61,8 @@ const resources = (t: Template): Array<[string, unknown]> => t.Resources !== nul
 test('the boundary on every role SAM or the template would create; the deploy.services check sees the same roles', () => {
   fc.assert(fc.property(template, t => {
     const before = structuredClone(t)
-    const escaping = resources(t).filter(([, r]) => samCreatesRole(r) && (r as { Properties?: { PermissionsBoundary?: unknown } }).Properties?.PermissionsBoundary !== ARN)
+    const boundaryOf = (r: unknown) => (r as { Properties?: { PermissionsBoundary?: unknown } }).Properties?.PermissionsBoundary
+    const escaping = resources(t).filter(([, r]) => samCreatesRole(r) && boundaryOf(r) !== ARN)
     // deploy.services on the template as it is: refused exactly when a role would escape.
     let refused = false
     try { checkBoundaries(outcome(), { cloudformation: t }, undefined) }

@@ -31,7 +31,9 @@ const manifest = (withBoundaries: boolean): Manifest => ({
   },
 })
 
-function assumed (stage: Stage, over: { claims?: Claims, expiresInMs?: number, boundaries?: boolean, env?: NodeJS.ProcessEnv } = {}): Outcome {
+interface Over { claims?: Claims, expiresInMs?: number, boundaries?: boolean, env?: NodeJS.ProcessEnv }
+
+function assumed (stage: Stage, over: Over = {}): Outcome {
   return {
     kind: 'assumed',
     origin: 'gitlab',

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { stripVTControlCharacters } from 'node:util'
 import { sharedAccount, sharedAccountOf, sharedAccountWarning } from '../../../src/iam/account-fence.ts'
 import { deployStart } from '../../../src/hooks/deploy-start.ts'
 import { doctor } from '../../../src/cli/doctor.ts'
@@ -18,7 +19,7 @@ import type { Manifest } from '../../../src/plugin/manifest.ts'
 const PROD = 'arn:aws:iam::111111111111:role/shop-production-deploy'
 const STAGING_SAME = 'arn:aws:iam::111111111111:role/shop-staging-deploy'
 const STAGING_OTHER = 'arn:aws:iam::222222222222:role/shop-staging-deploy'
-const plain = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, '')
+const plain = (s: string): string => stripVTControlCharacters(s)
 
 const manifest = (roles: [string, string][]): Manifest => ({ file: 'app.arc', arc: { app: ['shop'], 'gitlab-oidc': roles } })
 
@@ -31,7 +32,7 @@ test('sharedAccount: same partition and account; two accounts, two partitions or
 })
 
 test('sharedAccountOf: only when the settings know both stages\' roles', () => {
-  let of = (roles: [string, string][], env: NodeJS.ProcessEnv = {}) => sharedAccountOf(resolveSettings({ env, manifest: manifest(roles), stage: 'staging' }).roles)
+  const of = (roles: [string, string][], env: NodeJS.ProcessEnv = {}) => sharedAccountOf(resolveSettings({ env, manifest: manifest(roles), stage: 'staging' }).roles)
   assert.equal(of([['production-role', PROD], ['staging-role', STAGING_SAME]])?.account, '111111111111')
   assert.equal(of([['production-role', PROD], ['staging-role', STAGING_OTHER]]), undefined)
   assert.equal(of([['production-role', PROD]]), undefined, 'one stage only')
@@ -41,9 +42,9 @@ test('sharedAccountOf: only when the settings know both stages\' roles', () => {
 })
 
 test('the warning names the account, the risk and the fix', () => {
-  let { title, lines } = sharedAccountWarning({ account: '111111111111', production: PROD, staging: STAGING_SAME })
+  const { title, lines } = sharedAccountWarning({ account: '111111111111', production: PROD, staging: STAGING_SAME })
   assert.match(title, /both in AWS account 111111111111: any branch that can deploy staging can take over production/)
-  let text = lines.join('\n')
+  const text = lines.join('\n')
   assert.match(text, /deployment bucket production deploys from/)
   assert.match(text, /API Gateway V2/)
   assert.match(text, /production's `arc env` values/)
@@ -52,11 +53,11 @@ test('the warning names the account, the risk and the fix', () => {
 })
 
 test('deploy.start: one warning per deploy with same-account roles, for either stage and with existing credentials; none with two accounts', () => {
-  for (let stage of ['production', 'staging'] as const) {
-    for (let [staging, expected] of [[STAGING_SAME, 1], [STAGING_OTHER, 0]] as const) {
-      let err: string[] = []
-      let out: string[] = []
-      let settings = resolveSettings({ env: {}, manifest: manifest([['production-role', PROD], ['staging-role', staging]]), stage })
+  for (const stage of ['production', 'staging'] as const) {
+    for (const [staging, expected] of [[STAGING_SAME, 1], [STAGING_OTHER, 0]] as const) {
+      const err: string[] = []
+      const out: string[] = []
+      const settings = resolveSettings({ env: {}, manifest: manifest([['production-role', PROD], ['staging-role', staging]]), stage })
       deployStart({ kind: 'existing-credentials', stage, settings }, { stage }, { now: new Date(), out: s => out.push(plain(s)), err: s => err.push(plain(s)) })
       assert.equal(err.length, expected, `${stage}, staging role ${staging}`)
       if (expected) assert.match(err[0]!, /GitLab OIDC warning: The production and staging roles are both in AWS account 111111111111/)
@@ -65,16 +66,16 @@ test('deploy.start: one warning per deploy with same-account roles, for either s
 })
 
 test('doctor shows it, as a warning (exit code unchanged); not with two accounts', async () => {
-  let dir = mkdtempSync(join(tmpdir(), 'fence-doctor-'))
+  const dir = mkdtempSync(join(tmpdir(), 'fence-doctor-'))
   try {
-    let run = async (staging: string) => {
+    const run = async (staging: string) => {
       writeFileSync(join(dir, 'app.arc'), `@app\nshop\n\n@gitlab-oidc\nproduction-role ${PROD}\nstaging-role ${staging}\n`)
-      let out: string[] = []
-      let code = await doctor(['--token-file', join(dir, 'missing-token')], { env: {}, cwd: dir, now: () => new Date(), stdout: s => out.push(s), stderr: s => out.push(s) })
+      const out: string[] = []
+      const code = await doctor(['--token-file', join(dir, 'missing-token')], { env: {}, cwd: dir, now: () => new Date(), stdout: s => out.push(s), stderr: s => out.push(s) })
       return { code, text: out.join('\n') }
     }
-    let same = await run(STAGING_SAME)
-    let two = await run(STAGING_OTHER)
+    const same = await run(STAGING_SAME)
+    const two = await run(STAGING_OTHER)
     assert.match(same.text, /! Account fence: The production and staging roles are both in AWS account 111111111111/)
     assert.match(same.text, /Fix: one AWS account per stage/)
     assert.doesNotMatch(two.text, /Account fence/)

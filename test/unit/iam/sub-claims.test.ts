@@ -4,10 +4,12 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import { stripVTControlCharacters } from 'node:util'
 
 import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../../../src/cli/main.ts'
 import {
-  SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, parseSubClaimComponents, refOptionsFor, subClaimComponentsOf, subjectForSpec, subjectIn,
+  SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, parseSubClaimComponents, refOptionsFor, subClaimComponentsOf,
+  subjectForSpec, subjectIn,
 } from '../../../src/iam/trust-policy.ts'
 
 const P = 'acme/shop'
@@ -23,8 +25,8 @@ describe('sub claim components', () => {
   })
 
   it('recognises the format from the token\'s own claims', () => {
-    for (let f of SUB_CLAIM_COMPONENTS) {
-      for (let [ refType, ref ] of [ [ 'branch', 'main' ], [ 'tag', 'v1.2.3' ] ] as const) {
+    for (const f of SUB_CLAIM_COMPONENTS) {
+      for (const [ refType, ref ] of [ [ 'branch', 'main' ], [ 'tag', 'v1.2.3' ] ] as const) {
         assert.equal(subClaimComponentsOf({ sub: subjectIn(f, P, refType, ref), project_path: P, ref_type: refType, ref }), f)
       }
     }
@@ -34,13 +36,13 @@ describe('sub claim components', () => {
 
   it('accepts the four values (spaces after commas too), refuses anything else naming them', () => {
     assert.equal(parseSubClaimComponents('project_path, ref'), 'project_path,ref')
-    for (let bad of [ 'ref,project_path', 'project_path,environment', '', 'project_path', undefined ]) {
+    for (const bad of [ 'ref,project_path', 'project_path,environment', '', 'project_path', undefined ]) {
       assert.throws(() => parseSubClaimComponents(bad), (e: unknown) => e instanceof TrustPolicyError && e.code === 'INVALID_SUB_CLAIM_COMPONENTS' && e.message.includes('project_path,ref_type,ref | project_path,ref,ref_type'))
     }
   })
 
   it('refuses what a format cannot express, with the reason and what to do instead', () => {
-    let refuse = (f: string, spec: Parameters<typeof subjectForSpec>[2], why: RegExp, instead: RegExp) =>
+    const refuse = (f: string, spec: Parameters<typeof subjectForSpec>[2], why: RegExp, instead: RegExp) =>
       assert.throws(() => subjectForSpec(parseSubClaimComponents(f), P, spec), (e: unknown) => e instanceof TrustPolicyError && e.code === 'UNEXPRESSIBLE_REF' && why.test(e.message) && instead.test(e.message))
     refuse('project_path,ref', { kind: 'branch', name: 'main' }, /same for a branch and a tag/, /--ref 'main'.*--any-ref/)
     refuse('project_path,ref', { kind: 'tag', name: 'v*' }, /same for a branch and a tag/, /includes ref_type/)
@@ -51,7 +53,7 @@ describe('sub claim components', () => {
   })
 
   it('--ref in the default format admits a branch and a tag of that name', () => {
-    let policy = buildTrustPolicy({ project: P, refs: [ 'main' ], account: '111111111111' })
+    const policy = buildTrustPolicy({ project: P, refs: [ 'main' ], account: '111111111111' })
     assert.deepEqual(policy.Statement.map(s => [ s.Sid, s.Condition.StringLike?.['gitlab.com:sub'] ]), [ [ 'GitLabRefPatterns', 'project_path:acme/shop:ref_type:*:ref:main' ] ])
   })
 
@@ -68,46 +70,46 @@ describe('arc-gitlab-oidc trust-policy --sub-claim-components', () => {
   async function cli (argv: string[], env: NodeJS.ProcessEnv = {}) {
     let stdout = ''
     let stderr = ''
-    let io: CliIo = { env, cwd: process.cwd(), stdout: t => { stdout += t }, stderr: t => { stderr += `${t}\n` }, now: () => new Date('2026-01-01T00:00:00Z') }
-    let code = await main([ 'trust-policy', '--project', P, '--account', '111111111111', ...argv ], io)
-    return { code, stdout, stderr: stderr.replace(/\u001b\[[0-9;]*m/g, '') }
+    const io: CliIo = { env, cwd: process.cwd(), stdout: t => { stdout += t }, stderr: t => { stderr += `${t}\n` }, now: () => new Date('2026-01-01T00:00:00Z') }
+    const code = await main([ 'trust-policy', '--project', P, '--account', '111111111111', ...argv ], io)
+    return { code, stdout, stderr: stripVTControlCharacters(stderr) }
   }
 
   it('prints the policy in the project\'s format and says which format it used', async () => {
-    let r = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,ref,ref_type' ])
+    const r = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,ref,ref_type' ])
     assert.equal(r.code, EXIT_OK, r.stderr)
     assert.equal(JSON.parse(r.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/shop:ref:main:ref_type:branch')
     assert.match(r.stderr, /sub claim components \.+ project_path,ref,ref_type/)
-    let ref = await cli([ '--ref', 'main', '--sub-claim-components', 'project_path,ref' ])
+    const ref = await cli([ '--ref', 'main', '--sub-claim-components', 'project_path,ref' ])
     assert.equal(JSON.parse(ref.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/shop:ref:main')
     assert.match(ref.stderr, /--ref admits a branch and a tag of that name alike/)
   })
 
   it('refuses (exit 2) what the format cannot express, and a value GitLab does not accept', async () => {
-    let r = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,ref_type' ])
+    const r = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,ref_type' ])
     assert.equal(r.code, EXIT_USAGE)
     assert.equal(r.stdout, '', 'no policy printed')
     assert.match(r.stderr, /--branch 'main' cannot be expressed .* Use --branch '\*'/)
-    let bad = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,environment' ])
+    const bad = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,environment' ])
     assert.equal(bad.code, EXIT_USAGE)
     assert.match(bad.stderr, /GitLab accepts exactly project_path,ref_type,ref \| project_path,ref,ref_type \| project_path,ref \| project_path,ref_type/)
   })
 
   it('in a job, takes the format from the job\'s own ID token (GITLAB_OIDC_TOKEN)', async () => {
-    let b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
-    let claims = { sub: 'project_path:acme/shop:ref:main:ref_type:branch', project_path: P, ref: 'main', ref_type: 'branch' }
-    let env = { GITLAB_CI: 'true', CI_DEFAULT_BRANCH: 'main', GITLAB_OIDC_TOKEN: `${b64({ alg: 'RS256' })}.${b64(claims)}.c2ln` }
-    let r = await cli([], env)
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const claims = { sub: 'project_path:acme/shop:ref:main:ref_type:branch', project_path: P, ref: 'main', ref_type: 'branch' }
+    const env = { GITLAB_CI: 'true', CI_DEFAULT_BRANCH: 'main', GITLAB_OIDC_TOKEN: `${b64({ alg: 'RS256' })}.${b64(claims)}.c2ln` }
+    const r = await cli([], env)
     assert.equal(r.code, EXIT_OK, r.stderr)
     assert.equal(JSON.parse(r.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], claims.sub, 'the job\'s own sub is admitted')
     assert.match(r.stderr, /from this job \.+ branch \(CI_DEFAULT_BRANCH\), sub claim components \(the job's ID token\)/)
     assert.ok(!r.stderr.includes(env.GITLAB_OIDC_TOKEN) && !r.stdout.includes('c2ln'), 'the token is never printed')
-    let explicit = await cli([ '--sub-claim-components', 'project_path,ref_type,ref' ], env)
+    const explicit = await cli([ '--sub-claim-components', 'project_path,ref_type,ref' ], env)
     assert.equal(JSON.parse(explicit.stdout).Statement[0].Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/shop:ref_type:branch:ref:main', 'the option wins')
   })
 
   it('--help lists the four values, the default first', async () => {
-    let r = await cli([ '--help' ])
+    const r = await cli([ '--help' ])
     assert.match(r.stdout, /--sub-claim-components <components>[\s\S]*project_path,ref_type,ref\n\s+project_path,ref,ref_type\n\s+project_path,ref\n\s+project_path,ref_type/)
   })
 })

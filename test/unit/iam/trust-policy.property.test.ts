@@ -50,14 +50,14 @@ const isRef = (name: string): boolean => {
 
 /** Concrete refs to try: each name with its wildcards filled in two ways, and a few others. */
 function candidates (names: string[]): string[] {
-  let out = [ 'main', 'v1.0.0', 'feature/x', 'release/1' ]
-  for (let n of names) out.push(n.replace(/\*/g, ''), n.replace(/\*/g, 'zz/y').replace(/\?/g, 'q'), n.replace(/\?/g, '1'), `${n}x`)
+  const out = [ 'main', 'v1.0.0', 'feature/x', 'release/1' ]
+  for (const n of names) out.push(n.replace(/\*/g, ''), n.replace(/\*/g, 'zz/y').replace(/\?/g, 'q'), n.replace(/\?/g, '1'), `${n}x`)
   return [ ...new Set(out) ].filter(isRef)
 }
 
 describe('buildTrustPolicy (property)', () => {
   it('refuses with one TrustPolicyError, or admits exactly the intended tokens', () => {
-    let built = new Set<string>()
+    const built = new Set<string>()
     fc.assert(fc.property(input, i => {
       let policy
       try {
@@ -76,21 +76,21 @@ describe('buildTrustPolicy (property)', () => {
         return
       }
       built.add(i.format)
-      let { url, host } = normalizeIssuer(i.issuer)
+      const { url, host } = normalizeIssuer(i.issuer)
       assert.doesNotMatch(host, /[*?${}%]/, 'no wildcard or variable in the Federated principal')
-      let aud = i.audience ?? url
-      let ctx = (sub: string, a = aud, project = i.project) => ({
+      const aud = i.audience ?? url
+      const ctx = (sub: string, a = aud, project = i.project) => ({
         federatedPrincipal: `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`,
         action: 'sts:AssumeRoleWithWebIdentity',
         keys: { [`${host}:aud`]: a, [`${host}:sub`]: sub.replace(i.project, project) },
       })
-      let fmt = i.format as SubClaimComponents
-      for (let refType of [ 'branch', 'tag' ] as const) {
-        for (let ref of candidates([ ...i.branches, ...i.tags, ...i.refs ])) {
-          let patterns = [ ...(refType === 'branch' ? i.branches : i.tags), ...i.refs ]
-          let intended = patterns.some(p => wildcardMatch(p, ref))
-          let sub = subjectIn(fmt, i.project, refType, ref)
-          let decision = evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx(sub))
+      const fmt = i.format as SubClaimComponents
+      for (const refType of [ 'branch', 'tag' ] as const) {
+        for (const ref of candidates([ ...i.branches, ...i.tags, ...i.refs ])) {
+          const patterns = [ ...(refType === 'branch' ? i.branches : i.tags), ...i.refs ]
+          const intended = patterns.some(p => wildcardMatch(p, ref))
+          const sub = subjectIn(fmt, i.project, refType, ref)
+          const decision = evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx(sub))
           assert.equal(decision === 'allow', intended, `${refType} ${ref} (${sub})`)
           assert.equal(evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx(sub, `${aud}x`)), 'implicit-deny', 'another audience')
           assert.equal(evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx(sub, aud, `${i.project}x`)), 'implicit-deny', 'another project')
@@ -101,15 +101,15 @@ describe('buildTrustPolicy (property)', () => {
   })
 
   it('fixed: an audience with ${...} is a literal, not an IAM policy variable', () => {
-    let policy = buildTrustPolicy({ project: 'a/b', branches: [ 'main' ], account: ACCOUNT, audience: 'x-${aws:username}' })
-    let cond = policy.Statement[0]!.Condition.StringEquals
+    const policy = buildTrustPolicy({ project: 'a/b', branches: [ 'main' ], account: ACCOUNT, audience: 'x-${aws:username}' })
+    const cond = policy.Statement[0]!.Condition.StringEquals
     assert.equal(cond['gitlab.com:aud'], 'x-${$}{aws:username}')
-    let ctx = (aud: string) => ({ federatedPrincipal: `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`, action: 'sts:AssumeRoleWithWebIdentity', keys: { 'gitlab.com:aud': aud, 'gitlab.com:sub': 'project_path:a/b:ref_type:branch:ref:main' } })
+    const ctx = (aud: string) => ({ federatedPrincipal: `arn:aws:iam::${ACCOUNT}:oidc-provider/gitlab.com`, action: 'sts:AssumeRoleWithWebIdentity', keys: { 'gitlab.com:aud': aud, 'gitlab.com:sub': 'project_path:a/b:ref_type:branch:ref:main' } })
     assert.equal(evaluateTrustPolicy(policy as unknown as PolicyDocument, ctx('x-${aws:username}')), 'allow')
   })
 
   it('fixed: an issuer IAM would misread in the Federated principal is refused with the rule', () => {
-    for (let bad of [ 'https://*.gitlab.com', 'https://gitlab.com/*', 'https://gitlab.com/${x}', 'https://gitlab.com/a%20b' ]) {
+    for (const bad of [ 'https://*.gitlab.com', 'https://gitlab.com/*', 'https://gitlab.com/${x}', 'https://gitlab.com/a%20b' ]) {
       assert.throws(() => buildTrustPolicy({ project: 'a/b', branches: [ 'main' ], account: ACCOUNT, issuer: bad }),
         (err: unknown) => err instanceof TrustPolicyError && err.code === 'INVALID_ISSUER' && /Federated principal/.test(err.message), bad)
     }

@@ -44,8 +44,8 @@ function errorCode (fn: () => unknown): string {
 
 /** Would STS let a job with these claims assume a role with this policy? Decided by the AWS stand-in's IAM evaluator. */
 function allows (policy: TrustPolicy | PolicyDocument, claims: GitLabClaims, partition = 'aws'): boolean {
-  let { host } = normalizeIssuer(claims.iss)
-  let keys: Record<string, string | string[]> = {}
+  const { host } = normalizeIssuer(claims.iss)
+  const keys: Record<string, string | string[]> = {}
   if (claims.sub !== undefined) keys[`${host}:sub`] = claims.sub
   if (claims.aud !== undefined) keys[`${host}:aud`] = claims.aud
   return evaluateTrustPolicy(policy as PolicyDocument, {
@@ -57,7 +57,7 @@ function allows (policy: TrustPolicy | PolicyDocument, claims: GitLabClaims, par
 
 describe('buildTrustPolicy', () => {
   it('pins a single branch with StringEquals on the exact GitLab sub and on aud', () => {
-    let policy = buildTrustPolicy({ project, branches: [ 'main' ], account })
+    const policy = buildTrustPolicy({ project, branches: [ 'main' ], account })
     assert.deepEqual(policy, {
       Version: '2012-10-17',
       Statement: [ {
@@ -81,7 +81,7 @@ describe('buildTrustPolicy', () => {
   })
 
   it('lists several exact refs (branches and plain tags) as one StringEquals array', () => {
-    let policy = buildTrustPolicy({ project, branches: [ 'main', 'develop', 'main' ], tags: [ 'v1.0.0' ], account })
+    const policy = buildTrustPolicy({ project, branches: [ 'main', 'develop', 'main' ], tags: [ 'v1.0.0' ], account })
     assert.equal(policy.Statement.length, 1)
     assert.deepEqual(policy.Statement[0]?.Condition.StringEquals['gitlab.com:sub'], [
       'project_path:acme/web/shop:ref_type:branch:ref:main',
@@ -95,9 +95,9 @@ describe('buildTrustPolicy', () => {
   })
 
   it('puts tag globs under StringLike in a separate statement (operators in one statement are ANDed)', () => {
-    let policy = buildTrustPolicy({ project, branches: [ 'main' ], tags: [ 'v*' ], account })
+    const policy = buildTrustPolicy({ project, branches: [ 'main' ], tags: [ 'v*' ], account })
     assert.equal(policy.Statement.length, 2)
-    let [ exact, patterns ] = policy.Statement
+    const [ exact, patterns ] = policy.Statement
     assert.deepEqual(exact?.Condition, {
       StringEquals: {
         'gitlab.com:aud': 'https://gitlab.com',
@@ -116,7 +116,7 @@ describe('buildTrustPolicy', () => {
   })
 
   it('supports ? and branch patterns such as release/* and * (any branch)', () => {
-    let policy = buildTrustPolicy({ project, branches: [ 'release/*' ], tags: [ 'v?' ], account })
+    const policy = buildTrustPolicy({ project, branches: [ 'release/*' ], tags: [ 'v?' ], account })
     assert.equal(policy.Statement.length, 1)
     assert.deepEqual(policy.Statement[0]?.Condition.StringLike, {
       'gitlab.com:sub': [
@@ -128,7 +128,7 @@ describe('buildTrustPolicy', () => {
     assert.equal(allows(policy, claimsFor('tag', 'v1')), true)
     assert.equal(allows(policy, claimsFor('tag', 'v10')), false)
 
-    let anyBranch = buildTrustPolicy({ project, branches: [ '*' ], account })
+    const anyBranch = buildTrustPolicy({ project, branches: [ '*' ], account })
     assert.deepEqual(anyBranch.Statement[0]?.Condition.StringLike, {
       'gitlab.com:sub': 'project_path:acme/web/shop:ref_type:branch:ref:*',
     })
@@ -137,7 +137,7 @@ describe('buildTrustPolicy', () => {
   })
 
   it('anyRef matches every branch and tag of the project, and only of that project', () => {
-    let policy = buildTrustPolicy({ project, anyRef: true, account })
+    const policy = buildTrustPolicy({ project, anyRef: true, account })
     assert.deepEqual(policy.Statement, [ {
       Sid: 'GitLabAnyRef',
       Effect: 'Allow',
@@ -156,20 +156,20 @@ describe('buildTrustPolicy', () => {
   })
 
   it('uses host + path of a self-managed issuer for the provider ARN and the condition keys', () => {
-    let policy = buildTrustPolicy({
+    const policy = buildTrustPolicy({
       project: 'platform/api',
       branches: [ 'main' ],
       account,
       partition: 'aws-us-gov',
       issuer: 'https://Git.Example.org/gitlab/',
     })
-    let st = policy.Statement[0]
+    const st = policy.Statement[0]
     assert.equal(st?.Principal.Federated, `arn:aws-us-gov:iam::${account}:oidc-provider/git.example.org/gitlab`)
     assert.deepEqual(st?.Condition.StringEquals, {
       'git.example.org/gitlab:aud': 'https://git.example.org/gitlab',
       'git.example.org/gitlab:sub': 'project_path:platform/api:ref_type:branch:ref:main',
     })
-    let claims: GitLabClaims = {
+    const claims: GitLabClaims = {
       iss: 'https://git.example.org/gitlab',
       aud: 'https://git.example.org/gitlab',
       sub: 'project_path:platform/api:ref_type:branch:ref:main',
@@ -179,16 +179,16 @@ describe('buildTrustPolicy', () => {
   })
 
   it('defaults the audience to the issuer URL and accepts a custom audience', () => {
-    let def = buildTrustPolicy({ project, branches: [ 'main' ], account, issuer: 'https://gitlab.example.com' })
+    const def = buildTrustPolicy({ project, branches: [ 'main' ], account, issuer: 'https://gitlab.example.com' })
     assert.equal(def.Statement[0]?.Condition.StringEquals['gitlab.example.com:aud'], 'https://gitlab.example.com')
-    let custom = buildTrustPolicy({ project, branches: [ 'main' ], account, audience: 'sts.amazonaws.com' })
+    const custom = buildTrustPolicy({ project, branches: [ 'main' ], account, audience: 'sts.amazonaws.com' })
     assert.equal(custom.Statement[0]?.Condition.StringEquals['gitlab.com:aud'], 'sts.amazonaws.com')
     assert.equal(allows(custom, claimsFor('branch', 'main', { aud: 'sts.amazonaws.com' })), true)
     assert.equal(allows(custom, claimsFor('branch', 'main')), false)
   })
 
   it('takes account and partition from a role ARN, and refuses a conflicting account', () => {
-    let policy = buildTrustPolicy({ project, branches: [ 'main' ], roleArn: 'arn:aws-cn:iam::210987654321:role/deploy/oidc-example-production' })
+    const policy = buildTrustPolicy({ project, branches: [ 'main' ], roleArn: 'arn:aws-cn:iam::210987654321:role/deploy/oidc-example-production' })
     assert.equal(policy.Statement[0]?.Principal.Federated, 'arn:aws-cn:iam::210987654321:oidc-provider/gitlab.com')
     assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, roleArn: 'arn:aws:iam::210987654321:role/x' })), 'CONFLICTING_OPTIONS')
     assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], roleArn: 'arn:aws:iam::210987654321:user/x' })), 'INVALID_ROLE_ARN')
@@ -196,13 +196,13 @@ describe('buildTrustPolicy', () => {
 
   it('requires a real 12-digit account: no placeholder default', () => {
     assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ] })), 'MISSING_ACCOUNT')
-    for (let bad of [ '12345678901', '1234567890123', 'abcdefghijkl', '' ]) {
+    for (const bad of [ '12345678901', '1234567890123', 'abcdefghijkl', '' ]) {
       assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account: bad })), 'INVALID_ACCOUNT', bad)
     }
   })
 
   it('validates the project path with helpful hints', () => {
-    for (let bad of [ 'shop', '', '/acme/shop', 'acme/shop/', 'acme//shop', 'acme/shop.git', 'https://gitlab.com/acme/shop', 'acme/*', '-acme/shop', 'acme/shop.' ]) {
+    for (const bad of [ 'shop', '', '/acme/shop', 'acme/shop/', 'acme//shop', 'acme/shop.git', 'https://gitlab.com/acme/shop', 'acme/*', '-acme/shop', 'acme/shop.' ]) {
       assert.equal(errorCode(() => buildTrustPolicy({ project: bad, branches: [ 'main' ], account })), 'INVALID_PROJECT', bad)
     }
     assert.throws(() => buildTrustPolicy({ project: 'https://gitlab.com/acme/shop', branches: [ 'main' ], account }), /not the project URL/)
@@ -210,7 +210,7 @@ describe('buildTrustPolicy', () => {
   })
 
   it('validates branch and tag names with git ref rules', () => {
-    for (let bad of [ '', 'a b', 'a..b', 'a:b', 'a~1', 'a^', 'a[0]', '/a', 'a/', 'a.lock', '.hidden', 'refs/heads/main', 'a@{1}' ]) {
+    for (const bad of [ '', 'a b', 'a..b', 'a:b', 'a~1', 'a^', 'a[0]', '/a', 'a/', 'a.lock', '.hidden', 'refs/heads/main', 'a@{1}' ]) {
       assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ bad ], account })), 'INVALID_REF', bad)
     }
     assert.throws(() => buildTrustPolicy({ project, branches: [ 'refs/heads/main' ], account }), /short name.*main/)
@@ -232,14 +232,14 @@ describe('buildTrustPolicy', () => {
   })
 
   it('validates the issuer as AWS does: https, no port, no query', () => {
-    for (let bad of [ 'http://gitlab.com', 'https://gitlab.com:8443', 'https://gitlab.com/?x=1', 'gitlab.com', 'https://user:pw@gitlab.com' ]) {
+    for (const bad of [ 'http://gitlab.com', 'https://gitlab.com:8443', 'https://gitlab.com/?x=1', 'gitlab.com', 'https://user:pw@gitlab.com' ]) {
       assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, issuer: bad })), 'INVALID_ISSUER', bad)
     }
     assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, audience: '' })), 'INVALID_AUDIENCE')
   })
 
   it('escapes ${ in ref names so IAM does not read a policy variable', () => {
-    let policy = buildTrustPolicy({ project, branches: [ 'fix-${x}' ], account })
+    const policy = buildTrustPolicy({ project, branches: [ 'fix-${x}' ], account })
     assert.equal(policy.Statement[0]?.Condition.StringEquals['gitlab.com:sub'], 'project_path:acme/web/shop:ref_type:branch:ref:fix-${$}{x}')
     assert.equal(allows(policy, claimsFor('branch', 'fix-${x}')), true)
     assert.equal(allows(policy, claimsFor('branch', 'fix-')), false)
@@ -248,7 +248,7 @@ describe('buildTrustPolicy', () => {
 
 describe('conditionForClaims', () => {
   it('returns the exact sub + aud condition that matches this job', () => {
-    let claims = claimsFor('branch', 'feature/login', { ref_protected: 'false', environment: 'review/login' })
+    const claims = claimsFor('branch', 'feature/login', { ref_protected: 'false', environment: 'review/login' })
     assert.deepEqual(conditionForClaims(claims, 'https://gitlab.com'), {
       StringEquals: {
         'gitlab.com:aud': 'https://gitlab.com',
@@ -256,12 +256,12 @@ describe('conditionForClaims', () => {
       },
     })
     // Same as a policy generated for that branch.
-    let policy = buildTrustPolicy({ project, branches: [ 'feature/login' ], account })
+    const policy = buildTrustPolicy({ project, branches: [ 'feature/login' ], account })
     assert.deepEqual(conditionForClaims(claims), policy.Statement[0]?.Condition)
   })
 
   it('uses the issuer host and path as the key prefix, defaulting to the iss claim', () => {
-    let claims: GitLabClaims = { iss: 'https://git.example.org/gitlab', aud: 'aws', sub: 'project_path:a/b:ref_type:tag:ref:v1' }
+    const claims: GitLabClaims = { iss: 'https://git.example.org/gitlab', aud: 'aws', sub: 'project_path:a/b:ref_type:tag:ref:v1' }
     assert.deepEqual(conditionForClaims(claims), {
       StringEquals: { 'git.example.org/gitlab:aud': 'aws', 'git.example.org/gitlab:sub': 'project_path:a/b:ref_type:tag:ref:v1' },
     })
@@ -269,12 +269,12 @@ describe('conditionForClaims', () => {
   })
 
   it('keeps a customised sub as GitLab issued it', () => {
-    let claims: GitLabClaims = { iss: 'https://gitlab.com', aud: 'https://gitlab.com', sub: 'project_path:a/b:ref:main' }
+    const claims: GitLabClaims = { iss: 'https://gitlab.com', aud: 'https://gitlab.com', sub: 'project_path:a/b:ref:main' }
     assert.equal(conditionForClaims(claims).StringEquals['gitlab.com:sub'], 'project_path:a/b:ref:main')
   })
 
   it('accepts an aud array and rejects tokens without sub, aud or issuer', () => {
-    let claims: GitLabClaims = { iss: 'https://gitlab.com', aud: [ 'https://gitlab.com' ], sub: 'project_path:a/b:ref_type:branch:ref:main' }
+    const claims: GitLabClaims = { iss: 'https://gitlab.com', aud: [ 'https://gitlab.com' ], sub: 'project_path:a/b:ref_type:branch:ref:main' }
     assert.equal(conditionForClaims(claims).StringEquals['gitlab.com:aud'], 'https://gitlab.com')
     assert.equal(errorCode(() => conditionForClaims({ iss: 'https://gitlab.com', aud: 'x' })), 'INVALID_CLAIMS')
     assert.equal(errorCode(() => conditionForClaims({ iss: 'https://gitlab.com', sub: 'x' })), 'INVALID_CLAIMS')
@@ -284,7 +284,7 @@ describe('conditionForClaims', () => {
 
 describe('what STS decides for generated policies', () => {
   it('a condition on another GitLab claim never matches: AWS only provides aud and sub', () => {
-    let policy = {
+    const policy = {
       Statement: [ {
         Effect: 'Allow' as const,
         Principal: { Federated: gitlabProvider },
@@ -296,8 +296,8 @@ describe('what STS decides for generated policies', () => {
   })
 
   it('an explicit Deny added to a generated policy wins; another issuer never matches', () => {
-    let allow = buildTrustPolicy({ project, anyRef: true, account })
-    let deny = {
+    const allow = buildTrustPolicy({ project, anyRef: true, account })
+    const deny = {
       Statement: [ ...allow.Statement, {
         Effect: 'Deny' as const,
         Principal: { Federated: gitlabProvider },

@@ -65,7 +65,11 @@ interface Job { token: string, variables: Record<string, string | typeof GOOD>, 
 const job: fc.Arbitrary<Job> = token.chain(tok => fc.record({
   token: fc.constant(tok),
   // A few variables a job sets, each well configured or anything (inherited names, the token, paths...).
-  variables: fc.dictionary(fc.constantFrom(...Object.keys(VARIABLES)), fc.oneof({ weight: 2, arbitrary: fc.constant<typeof GOOD>(GOOD) }, anyValue(tok)), { maxKeys: 4 }),
+  variables: fc.dictionary(
+    fc.constantFrom(...Object.keys(VARIABLES)),
+    fc.oneof({ weight: 2, arbitrary: fc.constant<typeof GOOD>(GOOD) }, anyValue(tok)),
+    { maxKeys: 4 },
+  ),
   cwd: fc.oneof({ weight: 3, arbitrary: fc.constant(APPS[0]!) }, fc.constantFrom(...APPS)),
   production: fc.boolean(),
   exchangeFails: fc.boolean(),

@@ -151,7 +151,8 @@ function tokenFile (content: string): string {
   writeFileSync(file, `${content}\n`)
   return file
 }
-const standard = (over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({ AWS_ROLE_ARN: STAGING, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile(platformToken()), ...over })
+const standard = (over: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv =>
+  ({ AWS_ROLE_ARN: STAGING, AWS_WEB_IDENTITY_TOKEN_FILE: tokenFile(platformToken()), ...over })
 const offGitLab = (env: NodeJS.ProcessEnv, ...args: string[]) => detect(env, ['/n', '/b/node_modules/.bin/arc', ...args])
 
 test('web identity: exchanges the token from AWS_WEB_IDENTITY_TOKEN_FILE for AWS_ROLE_ARN', async () => {
