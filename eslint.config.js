@@ -85,6 +85,14 @@ export default tseslint.config(
     },
   },
   {
+    // The house rules on size (README, Contributing): modules well under ~250 lines, functions under ~60.
+    files: [ 'src/**/*.ts' ],
+    rules: {
+      'max-lines': [ 'error', { max: 250, skipBlankLines: true, skipComments: true } ],
+      'max-lines-per-function': [ 'error', { max: 60, skipBlankLines: true, skipComments: true } ],
+    },
+  },
+  {
     // Tests inspect whatever a library throws.
     files: [ 'test/**' ],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
