@@ -4,12 +4,14 @@
  * characters"); values known to be secret (the job's ID token, whatever its shape, AWS secret
  * keys and session tokens, GitLab's job token) are scrubbed from every message.
  *
- * A leaf module: it imports nothing, so plugin/, report/, hooks/ and cli/ can all use it.
+ * A leaf module: it imports nothing but shared/ (the token variables' names), so plugin/, report/,
+ * hooks/ and cli/ can all use it.
  */
+import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from './token-variable.ts'
 
 /** Variables that carry a token or a secret, whatever their value looks like. */
 export const SECRET_VARIABLES = [
-  'GITLAB_OIDC_TOKEN', 'CI_JOB_JWT', 'CI_JOB_JWT_V1', 'CI_JOB_JWT_V2', 'CI_JOB_TOKEN',
+  DEFAULT_TOKEN_VARIABLE, 'CI_JOB_JWT', 'CI_JOB_JWT_V1', LEGACY_TOKEN_VARIABLE, 'CI_JOB_TOKEN',
   'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN',
   'CI_REGISTRY_PASSWORD', 'CI_DEPLOY_PASSWORD', 'CI_DEPENDENCY_PROXY_PASSWORD',
 ] as const
