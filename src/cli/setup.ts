@@ -7,7 +7,7 @@
 import { parseArgs } from 'node:util'
 
 import { ManifestError, readManifest } from '../plugin/manifest.ts'
-import { DEFAULT_ISSUER, iamArn } from '../iam/arns.ts'
+import { DEFAULT_ISSUER, iamArn, isAccountId } from '../iam/arns.ts'
 import { BIN, EXIT_FAILURE, EXIT_OK, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
 import {
   originDefaultBranch, originUrl, parameterProblem, parseRemote, templateFileFor, templateParameters, toLogicalID,
@@ -108,7 +108,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
   const accounts: SetupPlan['accounts'] = {}
   for (const stage of STAGES) {
     const id = v[`${stage}-account`]
-    if (id !== undefined && !/^\d{12}$/.test(id)) throw new UsageError(`--${stage}-account ${id}: an AWS account ID is 12 digits`, 'setup')
+    if (id !== undefined && !isAccountId(id)) throw new UsageError(`--${stage}-account ${id}: an AWS account ID is 12 digits`, 'setup')
     if (id) accounts[stage] = id
   }
   const template = templateParameters()

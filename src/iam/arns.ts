@@ -32,6 +32,11 @@ const PARTITION_RE = /^aws(-[a-z]+)*$/
 export const ISSUER_PATTERN = '^https://[a-z0-9.-]+(/[A-Za-z0-9._~-]+)*$'
 const ISSUER_RE = new RegExp(ISSUER_PATTERN)
 
+/** Whether this is an AWS account ID: exactly 12 digits. */
+export function isAccountId (value: string): boolean {
+  return ACCOUNT_RE.test(value)
+}
+
 /** Validate a 12-digit account ID. */
 export function validateAccount (account: unknown): string {
   if (typeof account !== 'string' || !ACCOUNT_RE.test(account)) {

@@ -8,7 +8,7 @@ import { pragmaEntries, type Manifest } from './manifest.ts'
 import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source } from './setting-sources.ts'
 import { nearest } from './nearest.ts'
 import { bare, looksLikeJwt, ownString, shown } from '../shared/redact.ts'
-import { accountOf, isIamArn } from '../iam/arns.ts'
+import { accountOf, isAccountId, isIamArn } from '../iam/arns.ts'
 import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
 
 export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
@@ -62,7 +62,6 @@ export const KEYS = {
 export type Key = keyof typeof KEYS
 
 export const SESSION_NAME = /^[\w+=,.@-]{2,64}$/
-export const ACCOUNT = /^\d{12}$/
 /** An AWS region name (us-west-2, us-gov-west-1, cn-north-1, eu-isoe-west-1...), checked before the SDK sees it. */
 export const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/
 
@@ -166,7 +165,7 @@ function allowedAccountsSetting (read: SettingReader): Setting<string[]> | undef
   // The .arc parser turns 012345678901 into a number and drops the leading zero: put it back.
   else if (fromManifest) allowed = { value: fromManifest.value.map(a => /^\d{1,11}$/.test(a) ? a.padStart(12, '0') : a), source: fromManifest.source }
   if (allowed) {
-    const bad = allowed.value.filter(a => !ACCOUNT.test(a))
+    const bad = allowed.value.filter(a => !isAccountId(a))
     if (bad.length || !allowed.value.length) {
       read.problems.push(`${describeSource(allowed.source)} must list 12-digit AWS account IDs, got ${bad.length ? bad.map(shown).join(' ') : '(nothing)'}`)
     }

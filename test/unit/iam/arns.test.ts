@@ -8,7 +8,7 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import {
-  DEFAULT_ISSUER, TrustPolicyError, accountOf, iamArn, isIamArn, looseArnParts, normalizeIssuer,
+  DEFAULT_ISSUER, TrustPolicyError, accountOf, iamArn, isAccountId, isIamArn, looseArnParts, normalizeIssuer,
   parseIamArn, parseRoleArn, partitionOf, providerArn, validateAccount, validatePartition, type TrustPolicyErrorCode,
 } from '../../../src/iam/arns.ts'
 
@@ -111,6 +111,11 @@ describe('one ARN parser for roles, policies and providers', () => {
       assert.equal(accountOf(arn), undefined, arn)
       assert.equal(partitionOf(arn), 'aws', arn)
     }
+  })
+
+  it('an account ID is 12 digits (the one rule settings, setup and ARNs use)', () => {
+    assert.ok(isAccountId('012345678901'))
+    for (const bad of [ '12345678901', '1234567890123', '12345678901a', ' 123456789012', '' ]) assert.equal(isAccountId(bad), false, bad)
   })
 
   it('the account of a role or policy ARN, and nothing from other ARNs', () => {
