@@ -60,12 +60,11 @@ describe('a permissions boundary on every role Architect generates (@http, @even
     assert.equal(r.code, 0, r.output)
     for (const [id, res] of roles('OidcExampleStaging')) assert.equal(res.Properties?.PermissionsBoundary, BOUNDARY.staging, `${id} has the staging boundary`)
 
-    // The CI variable wins over the manifest, as ARC_ROLE_ARN does. Scoped to the staging
-    // environment together with ARC_ROLE_ARN, as with one account per stage: a boundary variable
-    // alone is checked against both stages' roles, and production's is in another account.
+    // The CI variable wins over the manifest, as ARC_ROLE_ARN does (a boundary of the staging
+    // role's account: production's role, in the other account, is not compared with it).
     const other = 'arn:aws:iam::222222222222:policy/ci/other-boundary'
     const next = s.job({ ref: 'feature/rich', ref_protected: 'false', environment: 'staging' })
-    r = await suite.arc(['deploy', '--name', 'boundary-var'], { env: { ...next.env, ARC_ROLE_ARN: s.roles.staging, ARC_PERMISSIONS_BOUNDARY: other }, app: { arc: richArc, files } })
+    r = await suite.arc(['deploy', '--name', 'boundary-var'], { env: { ...next.env, ARC_PERMISSIONS_BOUNDARY: other }, app: { arc: richArc, files } })
     assert.equal(r.code, 0, r.output)
     for (const [id, res] of roles('OidcExampleStagingBoundaryVar')) assert.equal(res.Properties?.PermissionsBoundary, other, `${id}`)
     assert.match(r.output, /boundary from \.+ CI variable ARC_PERMISSIONS_BOUNDARY/)
