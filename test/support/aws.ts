@@ -50,7 +50,13 @@ export interface AwsStandIn {
   /** Register an IAM OIDC identity provider (issuer URL, audiences) in an account (default the home account). Returns its ARN. */
   addOidcProvider (opts: { url: string, clientIds: string[], accountId?: string }): string
   /** Register a role with a trust policy in an account (default the home account). Returns its ARN. */
-  addRole (opts: { name: string, trustPolicy: PolicyDocument | string, maxSessionDuration?: number, permissions?: string[], accountId?: string }): string
+  addRole (opts: {
+    name: string
+    trustPolicy: PolicyDocument | string
+    maxSessionDuration?: number
+    permissions?: string[]
+    accountId?: string
+  }): string
   /** Register long-term "developer" keys (AKIA…, no session token). */
   addDeveloperKey (opts?: { accessKeyId?: string, secretAccessKey?: string, userName?: string, permissions?: string[] }): Credentials
   /** Faults for the next STS requests, one per request, in order. */

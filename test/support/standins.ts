@@ -1,7 +1,8 @@
 // Both stand-ins wired together the way example-app expects AWS to be set up, one AWS
 // account per stage: in each account an IAM OIDC provider for the GitLab issuer; in the
 // production account (111111111111) a role only the default branch may assume, in the staging
-// account (222222222222) a role any branch of the project may assume; and developer keys. Used by e2e tests, the demo and the benchmarks; also runnable, for any app:
+// account (222222222222) a role any branch of the project may assume; and developer keys.
+// Used by e2e tests, the demo and the benchmarks; also runnable, for any app:
 //
 //   node test/support/standins.ts [--app my-shop] [--project acme/my-shop] [--branch main]
 //     [--default-branch main] [--environment production] [--aud https://gitlab.com]
@@ -66,7 +67,9 @@ export async function startStandIns (opts: StandInsOptions = {}): Promise<StandI
   const aws = await startAws({ accountId: accounts.production, log: opts.log })
   const audience = gitlab.audience
   // Each account has its own IAM OIDC provider for the issuer, which its role's trust policy names
-  for (const accountId of new Set([ accounts.production, accounts.staging ])) aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ audience ], accountId })
+  for (const accountId of new Set([ accounts.production, accounts.staging ])) {
+    aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ audience ], accountId })
+  }
   const trust = (accountId: string, sub: string) => gitlabTrustPolicy({ accountId, providerUrl: gitlab.providerUrl, aud: audience, sub })
   const maxSessionDuration = opts.maxSessionDuration ?? 3600
   const role = (stage: 'production' | 'staging', sub: string): string =>
