@@ -3,7 +3,8 @@
  *
  * 1. Build and `npm pack` the plugin, install it next to @architect/architect 12 in a temporary
  *    copy of example-app (offline, from npm's cache), exactly as a user's `npm ci` would.
- * 2. Start the loopback stand-ins: a GitLab OIDC issuer, and AWS (STS verifying the token and the
+ * 2. Start the loopback stand-ins: a GitLab OIDC issuer, and AWS in example-app's layout, one
+ *    account per stage (STS verifying the token against the role's account's OIDC provider and the
  *    role's trust policy; SSM, S3, CloudFormation checking every call's signature).
  * 3. Run `arc deploy --production` in a job on the default branch, with no AWS keys.
  * 4. Show what AWS saw and the report GitLab reads the app's URL from; then the same job from an
@@ -46,12 +47,14 @@ let exitCode = 0
 try {
   console.log(`GitLab issuer (loopback): ${s.gitlab.issuer}`)
   console.log(`AWS endpoint (loopback):  ${s.aws.endpoint}`)
-  console.log(`IAM roles: ${s.roles.production}\n           ${s.roles.staging}`)
+  console.log(`IAM roles (one AWS account per stage, as example-app's app.arc names them):`)
+  console.log(`  production (account ${s.accounts.production}): ${s.roles.production}`)
+  console.log(`  staging    (account ${s.accounts.staging}): ${s.roles.staging}`)
 
   const job = production ? s.job() : s.job({ ref: 'feature/login', ref_protected: 'false', environment: 'staging' })
   const args = production ? ['deploy', '--production'] : ['deploy']
   rule(`GitLab job on ${job.claims.ref_type} ${job.claims.ref}: arc ${args.join(' ')} (no AWS keys in the job)`)
-  // The role ARNs in example-app's app.arc are the stand-in's (account 111111111111).
+  // The role ARNs in example-app's app.arc are the stand-ins' (production 111111111111, staging 222222222222).
   const r = await runArc(app.dir, args, { env: job.env, endpoint: s.aws.endpoint, node })
   process.stdout.write(r.stdout + r.stderr)
   console.log(`exit code ${r.code} in ${r.durationMs} ms`)
@@ -61,6 +64,7 @@ try {
   const sts = s.aws.stsCalls()
   for (const c of sts) console.log(`sts:${c.action} role=${c.assume?.roleArn} session=${c.assume?.sessionName} duration=${c.assume?.durationSeconds}s → ${c.status}`)
   const session = s.aws.sessions.at(-1)
+  if (session) console.log(`assumed: ${session.assumedRoleArn}`)
   const counts = new Map<string, number>()
   for (const c of s.aws.awsCalls()) counts.set(`${c.service}:${c.action}`, (counts.get(`${c.service}:${c.action}`) ?? 0) + 1)
   for (const [name, n] of counts) console.log(`${name}${n > 1 ? ` × ${n}` : ''}`)

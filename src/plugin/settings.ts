@@ -105,8 +105,13 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
   }
   for (const s of ['production', 'staging'] as const) {
     const role = roles[s], boundary = boundaries[s]
-    if (role && boundary && accountOf(role.value) && accountOf(boundary.value) && accountOf(role.value) !== accountOf(boundary.value)) {
-      problems.push(`${describeSource(boundary.source)} is in account ${accountOf(boundary.value)}, but the ${s} role (${describeSource(role.source)}) is in ${accountOf(role.value)}: a permissions boundary must be a policy of the role's own account`)
+    // A CI variable (ARC_ROLE_ARN, AWS_ROLE_ARN, ARC_PERMISSIONS_BOUNDARY) names only this job's
+    // role or boundary, usually scoped to its GitLab environment: the other stage's pair is
+    // checked when both are the manifest's.
+    const known = s === stage || (role?.source.kind === 'manifest' && boundary?.source.kind === 'manifest')
+    const roleAccount = role && accountOf(role.value), boundaryAccount = boundary && accountOf(boundary.value)
+    if (known && role && boundary && roleAccount && boundaryAccount && roleAccount !== boundaryAccount) {
+      problems.push(`${describeSource(boundary.source)} is in account ${boundaryAccount}, but the ${s} role (${describeSource(role.source)}) is in ${roleAccount}: a permissions boundary must be a policy of the role's own account`)
     }
   }
 

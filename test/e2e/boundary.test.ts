@@ -16,7 +16,7 @@ after(async () => { await suite?.close() })
 
 const BOUNDARY = {
   production: 'arn:aws:iam::111111111111:policy/oidc-example-production-boundary',
-  staging: 'arn:aws:iam::111111111111:policy/oidc-example-staging-boundary',
+  staging: 'arn:aws:iam::222222222222:policy/oidc-example-staging-boundary',
 }
 const exampleArc = readFileSync(join(EXAMPLE_APP, 'app.arc'), 'utf8')
 // example-app with more of what Architect generates roles and policies for.
@@ -60,8 +60,9 @@ describe('a permissions boundary on every role Architect generates (@http, @even
     assert.equal(r.code, 0, r.output)
     for (const [id, res] of roles('OidcExampleStaging')) assert.equal(res.Properties?.PermissionsBoundary, BOUNDARY.staging, `${id} has the staging boundary`)
 
-    // The CI variable wins over the manifest, as ARC_ROLE_ARN does.
-    const other = 'arn:aws:iam::111111111111:policy/ci/other-boundary'
+    // The CI variable wins over the manifest, as ARC_ROLE_ARN does (a boundary of the staging
+    // role's account: production's role, in the other account, is not compared with it).
+    const other = 'arn:aws:iam::222222222222:policy/ci/other-boundary'
     const next = s.job({ ref: 'feature/rich', ref_protected: 'false', environment: 'staging' })
     r = await suite.arc(['deploy', '--name', 'boundary-var'], { env: { ...next.env, ARC_PERMISSIONS_BOUNDARY: other }, app: { arc: richArc, files } })
     assert.equal(r.code, 0, r.output)

@@ -22,6 +22,11 @@ function assertDeployedWithSession (from: number, role: string, stack: string | 
   return calls
 }
 
+/** example-app names each stage's role in its own AWS account: no same-account warning, not in any form. */
+function assertNoAccountWarning (output: string) {
+  assert.doesNotMatch(output, /GitLab OIDC warning|both in AWS account|are the same role|Account fence/, 'no same-account warning for example-app')
+}
+
 for (const node of NODES) {
   describe(`arc on ${node}`, () => {
     before(() => { suite.node = node })
@@ -57,6 +62,7 @@ for (const node of NODES) {
         const stackCall = calls.find(c => c.action === 'CreateStack' || c.action === 'UpdateStack')!
         assert.equal(stackCall.params.StackName, 'OidcExampleProduction')
         assert.match(r.output, /Deployed & built infrastructure/)
+        assertNoAccountWarning(r.output)
       })
     })
 
@@ -78,7 +84,8 @@ for (const node of NODES) {
       const r = await suite.arc(['deploy'], { env: job.env })
       assert.equal(r.code, 0, r.output)
       assertDeployedWithSession(from, s.roles.staging, 'OidcExampleStaging', job.claims)
-      assert.match(r.output, /Deploying staging \(OidcExampleStaging\)/)
+      assert.match(r.output, /Deploying staging \(OidcExampleStaging\) as arn:aws:sts::222222222222:assumed-role\/oidc-example-staging-deploy\//)
+      assertNoAccountWarning(r.output)
     })
 
     test('settings from CI variables win: ARC_ROLE_ARN, ARC_ROLE_DURATION, ARC_ROLE_SESSION_NAME, token-variable', async () => {

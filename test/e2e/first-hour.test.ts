@@ -183,7 +183,7 @@ describe('node test/support/ci-local.ts: a job of your own pipeline under gitlab
       assert.equal(r.code, 0, output)
       assert.match(output, /a staging job of shops\/web\/my-shop-2 on feature\/cart, environment staging/)
       assert.match(output, /PASS\s+deploy-staging/)
-      assert.match(output, /Assumed arn:aws:sts::111111111111:assumed-role\/my-shop-2-staging-deploy\//)
+      assert.match(output, /Assumed arn:aws:sts::222222222222:assumed-role\/my-shop-2-staging-deploy\//)
       assert.match(output, /AWS stand-in calls: sts:AssumeRoleWithWebIdentity 200, .*cloudformation:CreateStack 200/)
       assert.doesNotMatch(output, /NotImplementedByStandIn|GITLAB_CI.*(warn|override)/i)
       assert.doesNotMatch(output, /eyJ[\w-]+\.eyJ[\w-]+\.[\w-]+/, 'no token in the output')

@@ -128,7 +128,7 @@ for (const node of NODES) {
         const r = await runNode(app.dir, ['node_modules/.bin/arc-gitlab-oidc', 'doctor', '--exchange', '--stage', 'production'], job.env)
         assert.equal(r.code, 0, r.output)
         assert.match(r.output, /production role \.+ arn:aws:iam::111111111111:role\/oidc-example-production-deploy \(from `production-role` in @gitlab-oidc \(app\.arc\)\)/)
-        assert.match(r.output, /staging boundary \.+ arn:aws:iam::111111111111:policy\/oidc-example-staging-boundary \(from `staging-permissions-boundary` in @gitlab-oidc \(app\.arc\)\)/)
+        assert.match(r.output, /staging boundary \.+ arn:aws:iam::222222222222:policy\/oidc-example-staging-boundary \(from `staging-permissions-boundary` in @gitlab-oidc \(app\.arc\)\)/)
         assert.match(r.output, /subject \.+ project_path:acme\/oidc-example:ref_type:branch:ref:main/)
         assert.match(r.output, /"127\.0\.0\.1:\d+:sub": "project_path:acme\/oidc-example:ref_type:branch:ref:main"/)
         assert.match(r.output, /Exchange for production: assumed arn:aws:sts::111111111111:assumed-role\/oidc-example-production-deploy\//)

@@ -38,7 +38,7 @@ describe('AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE outside GitLab', () => {
     assert.equal(r.code, 0, r.output)
     const calls = assertSignedBySession(s, from, s.roles.staging, 'circleci-build-42')
     assert.ok(calls.some(c => c.action === 'CreateStack' || c.action === 'UpdateStack'), 'deployed')
-    assert.match(r.output, /GitLab OIDC Assuming arn:aws:iam::111111111111:role\/oidc-example-staging-deploy for staging/)
+    assert.match(r.output, /GitLab OIDC Assuming arn:aws:iam::222222222222:role\/oidc-example-staging-deploy for staging/)
     assert.match(r.output, /token from \.+ file .*token-1 \(named by AWS_WEB_IDENTITY_TOKEN_FILE\)/)
     assert.ok(!r.output.includes(token), 'the token is not printed')
   })

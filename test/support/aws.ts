@@ -3,13 +3,16 @@
 // credential scope; unsigned AssumeRoleWithWebIdentity form POSTs go to STS.
 // Every non-STS request must carry a valid SigV4 signature made with either a
 // registered developer key or credentials STS issued (with their session token).
+// IAM is modelled per account: each account has its own OIDC providers and roles, and STS
+// issues credentials for a role of any of them (the assumed-role ARN in the role's account).
+// The services' resources (buckets, parameters, stacks) are one pool, whatever the caller's account.
 // The parts: aws/router.ts (the HTTP front), aws/auth.ts (signatures, permissions),
 // aws/sts-front.ts (STS faults), aws/calls.ts (the call log), one module per service.
 import type { PolicyDocument } from './aws/iam-policy.ts'
 import { providerUrlOf } from './aws/oidc.ts'
 import type { CallRecord } from './aws/calls.ts'
 import { createHandler } from './aws/router.ts'
-import { createState, iamId, newSecret, type DeveloperKey, type AwsState, type Session } from './aws/state.ts'
+import { createState, iamAccount, iamId, newSecret, type DeveloperKey, type AwsState, type Session } from './aws/state.ts'
 import type { StsFault } from './aws/sts.ts'
 import { StsFront } from './aws/sts-front.ts'
 import { listenLoopback, type Loopback } from './loopback.ts'
@@ -28,6 +31,7 @@ export interface Credentials {
 
 export interface StartAwsOptions {
   port?: number
+  /** The home account: developer keys, and where addOidcProvider/addRole put what names no account (default 111111111111). */
   accountId?: string
   /** Region used where a request does not say (default us-west-2). */
   region?: string
@@ -40,12 +44,19 @@ export interface StartAwsOptions {
 export interface AwsStandIn {
   /** http://127.0.0.1:<port>: use as AWS_ENDPOINT_URL. */
   endpoint: string
+  /** The home account. */
   accountId: string
   state: AwsState
-  /** Register an IAM OIDC identity provider (issuer URL, audiences). Returns its ARN. */
-  addOidcProvider (opts: { url: string, clientIds: string[] }): string
-  /** Register a role with a trust policy. Returns its ARN. */
-  addRole (opts: { name: string, trustPolicy: PolicyDocument | string, maxSessionDuration?: number, permissions?: string[] }): string
+  /** Register an IAM OIDC identity provider (issuer URL, audiences) in an account (default the home account). Returns its ARN. */
+  addOidcProvider (opts: { url: string, clientIds: string[], accountId?: string }): string
+  /** Register a role with a trust policy in an account (default the home account). Returns its ARN. */
+  addRole (opts: {
+    name: string
+    trustPolicy: PolicyDocument | string
+    maxSessionDuration?: number
+    permissions?: string[]
+    accountId?: string
+  }): string
   /** Register long-term "developer" keys (AKIA…, no session token). */
   addDeveloperKey (opts?: { accessKeyId?: string, secretAccessKey?: string, userName?: string, permissions?: string[] }): Credentials
   /** Faults for the next STS requests, one per request, in order. */
@@ -101,17 +112,17 @@ function standIn (state: AwsState, sts: StsFront, calls: CallRecord[], loopback:
     endpoint: loopback.url,
     accountId,
     state,
-    addOidcProvider ({ url, clientIds }) {
+    addOidcProvider ({ url, clientIds, accountId: id = accountId }) {
       const providerUrl = providerUrlOf(url)
-      const arn = `arn:aws:iam::${accountId}:oidc-provider/${providerUrl}`
-      state.providers.set(providerUrl, { arn, url: providerUrl, clientIds: [ ...clientIds ] })
+      const arn = `arn:aws:iam::${id}:oidc-provider/${providerUrl}`
+      iamAccount(state, id).providers.set(providerUrl, { arn, url: providerUrl, clientIds: [ ...clientIds ] })
       return arn
     },
-    addRole ({ name, trustPolicy, maxSessionDuration = 3600, permissions = [ '*' ] }) {
+    addRole ({ name, trustPolicy, maxSessionDuration = 3600, permissions = [ '*' ], accountId: id = accountId }) {
       if (maxSessionDuration < 3600 || maxSessionDuration > 43200) throw new RangeError('MaxSessionDuration must be 3600..43200')
-      const arn = `arn:aws:iam::${accountId}:role/${name}`
+      const arn = `arn:aws:iam::${id}:role/${name}`
       const policy = typeof trustPolicy === 'string' ? JSON.parse(trustPolicy) as PolicyDocument : trustPolicy
-      state.roles.set(arn, { arn, name: name.split('/').pop()!, roleId: iamId('AROA', 17), trustPolicy: policy, maxSessionDuration, permissions })
+      iamAccount(state, id).roles.set(arn, { arn, name: name.split('/').pop()!, roleId: iamId('AROA', 17), trustPolicy: policy, maxSessionDuration, permissions })
       return arn
     },
     addDeveloperKey (opts = {}) {

@@ -1,7 +1,8 @@
-// Both stand-ins wired together the way example-app expects AWS to be set up:
-// an IAM OIDC provider for the GitLab issuer, a production role only the default
-// branch may assume, a staging role any branch of the project may assume, and
-// developer keys. Used by e2e tests, the demo and the benchmarks; also runnable, for any app:
+// Both stand-ins wired together the way example-app expects AWS to be set up, one AWS
+// account per stage: in each account an IAM OIDC provider for the GitLab issuer; in the
+// production account (111111111111) a role only the default branch may assume, in the staging
+// account (222222222222) a role any branch of the project may assume; and developer keys.
+// Used by e2e tests, the demo and the benchmarks; also runnable, for any app:
 //
 //   node test/support/standins.ts [--app my-shop] [--project acme/my-shop] [--branch main]
 //     [--default-branch main] [--environment production] [--aud https://gitlab.com]
@@ -13,8 +14,15 @@ import { parseArgs } from 'node:util'
 import { gitlabTrustPolicy, startAws, type AwsStandIn, type Credentials } from './aws.ts'
 import { startGitLab, type ClaimOverrides, type GitLabClaims, type GitLabStandIn, type JobEnvOptions, type MintOptions } from './gitlab.ts'
 
+/** The AWS account of each stage's role and boundary. */
+export interface StageAccounts { production: string, staging: string }
+
+/** example-app's layout: one AWS account per stage. */
+export const STAGE_ACCOUNTS: StageAccounts = { production: '111111111111', staging: '222222222222' }
+
 export interface StandInsOptions {
-  accountId?: string
+  /** Each stage's account (default STAGE_ACCOUNTS); the same ID twice is the one-account layout. */
+  accounts?: StageAccounts
   /** @app name: roles are <app>-production-deploy and <app>-staging-deploy (as in example-app). */
   appName?: string
   projectPath?: string
@@ -39,6 +47,10 @@ export interface StandIns {
   aws: AwsStandIn
   audience: string
   roles: { production: string, staging: string }
+  /** Each stage's account (its role, its OIDC provider, its boundary's ARN). */
+  accounts: StageAccounts
+  /** The permissions boundary ARN of a stage, in its account (`<app>-<stage>-boundary`). */
+  boundaries: { production: string, staging: string }
   developer: Credentials
   /** A GitLab job: token minted for the claims (default: default branch, production environment) and its env. */
   job (overrides?: ClaimOverrides, mint?: MintOptions, env?: JobEnvOptions): Job
@@ -51,21 +63,30 @@ export async function startStandIns (opts: StandInsOptions = {}): Promise<StandI
   const defaultBranch = opts.defaultBranch ?? 'main'
   const tokenVariable = opts.tokenVariable ?? 'GITLAB_OIDC_TOKEN'
   const gitlab = await startGitLab(opts.audience ? { audience: opts.audience } : {})
-  const aws = await startAws({ accountId: opts.accountId ?? '111111111111', log: opts.log })
+  const accounts = { ...opts.accounts ?? STAGE_ACCOUNTS }
+  const aws = await startAws({ accountId: accounts.production, log: opts.log })
   const audience = gitlab.audience
-  aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ audience ] })
-  const trust = (sub: string) => gitlabTrustPolicy({ accountId: aws.accountId, providerUrl: gitlab.providerUrl, aud: audience, sub })
-  const maxSessionDuration = opts.maxSessionDuration ?? 3600
-  const roles = {
-    production: aws.addRole({ name: `${appName}-production-deploy`, trustPolicy: trust(`project_path:${projectPath}:ref_type:branch:ref:${defaultBranch}`), maxSessionDuration }),
-    staging: aws.addRole({ name: `${appName}-staging-deploy`, trustPolicy: trust(`project_path:${projectPath}:ref_type:branch:ref:*`), maxSessionDuration }),
+  // Each account has its own IAM OIDC provider for the issuer, which its role's trust policy names
+  for (const accountId of new Set([ accounts.production, accounts.staging ])) {
+    aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ audience ], accountId })
   }
+  const trust = (accountId: string, sub: string) => gitlabTrustPolicy({ accountId, providerUrl: gitlab.providerUrl, aud: audience, sub })
+  const maxSessionDuration = opts.maxSessionDuration ?? 3600
+  const role = (stage: 'production' | 'staging', sub: string): string =>
+    aws.addRole({ name: `${appName}-${stage}-deploy`, trustPolicy: trust(accounts[stage], sub), maxSessionDuration, accountId: accounts[stage] })
+  const roles = {
+    production: role('production', `project_path:${projectPath}:ref_type:branch:ref:${defaultBranch}`),
+    staging: role('staging', `project_path:${projectPath}:ref_type:branch:ref:*`),
+  }
+  const boundary = (stage: 'production' | 'staging'): string => `arn:aws:iam::${accounts[stage]}:policy/${appName}-${stage}-boundary`
   const developer = aws.addDeveloperKey()
   return {
     gitlab,
     aws,
     audience,
     roles,
+    accounts,
+    boundaries: { production: boundary('production'), staging: boundary('staging') },
     developer,
     job (overrides = {}, mint = {}, env = {}) {
       const claims = gitlab.claims({ project_path: projectPath, ref: defaultBranch, ...overrides }, mint)
@@ -97,7 +118,8 @@ export const STANDINS_HELP = `Usage: node test/support/standins.ts [options]
 Starts the loopback GitLab issuer and AWS stand-ins for an app, and prints the environment of a
 GitLab job (its ID token minted) to paste in a shell before running \`arc\` in the app.
 
-  --app <name>             the @app name: roles <app>-production-deploy / <app>-staging-deploy  [oidc-example]
+  --app <name>             the @app name: roles <app>-production-deploy (account 111111111111) /
+                           <app>-staging-deploy (account 222222222222)                 [oidc-example]
   --project <path>         the GitLab project path the roles trust                     [acme/oidc-example]
   --branch <name>          the job's branch                                            [the default branch]
   --default-branch <name>  the only branch the production role trusts                  [main]
@@ -157,7 +179,7 @@ export function standInsJob (s: StandIns, o: StandInsCliOptions): Job & { stage:
     ...job.env,
     AWS_ENDPOINT_URL: s.aws.endpoint,
     ARC_ROLE_ARN: s.roles[stage],
-    ARC_PERMISSIONS_BOUNDARY: `arn:aws:iam::${s.aws.accountId}:policy/${o.app}-${stage}-boundary`,
+    ARC_PERMISSIONS_BOUNDARY: s.boundaries[stage],
   }
   return { ...job, env, stage, command: stage === 'production' ? 'npx arc deploy --production' : 'npx arc deploy' }
 }
@@ -169,8 +191,8 @@ export function describeStandIns (s: StandIns, o: StandInsCliOptions): string[] 
   return [
     `GitLab issuer:  ${s.gitlab.issuer} (audience ${s.audience})`,
     `AWS endpoint:   ${s.aws.endpoint}`,
-    `Roles:          ${s.roles.production} (project ${o.project}, branch ${o.defaultBranch})`,
-    `                ${s.roles.staging} (project ${o.project}, any branch)`,
+    `Roles:          ${s.roles.production} (production account; project ${o.project}, branch ${o.defaultBranch})`,
+    `                ${s.roles.staging} (staging account; project ${o.project}, any branch)`,
     `Developer keys: AWS_ACCESS_KEY_ID=${s.developer.accessKeyId} AWS_SECRET_ACCESS_KEY=${s.developer.secretAccessKey}`,
     '',
     `A job of ${o.project} on branch ${o.branch}, environment ${o.environment} (deployment tier ${tierOf(o.environment)}), token valid 1h.`,

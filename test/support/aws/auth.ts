@@ -13,7 +13,7 @@ import {
   amzDateToMs, canonicalRequest, decodeAwsChunked, parseAuthorization, requestAmzDate,
   sha256Hex, signatureFor, signaturesEqual, signingKey,
 } from './sigv4.ts'
-import type { AwsState, DeveloperKey, Session } from './state.ts'
+import { accountOfArn, roleByArn, type AwsState, type DeveloperKey, type Session } from './state.ts'
 
 const SKEW_MS = 15 * 60_000
 
@@ -89,12 +89,13 @@ export function authorize (
 ): void {
   const iamAction = svc.iamAction ? svc.iamAction(action) : `${svc.name}:${action}`
   if (iamAction === null) return
-  const patterns = identity.kind === 'developer' ? identity.key.permissions : state.roles.get(identity.session.roleArn)?.permissions ?? []
+  const patterns = identity.kind === 'developer' ? identity.key.permissions : roleByArn(state, identity.session.roleArn)?.permissions ?? []
   if (actionAllowed(patterns, iamAction)) return
   const principal = identity.kind === 'developer' ? identity.key.arn : identity.session.assumedRoleArn
+  const account = identity.kind === 'developer' ? state.accountId : accountOfArn(identity.session.roleArn)
   let resource = '*'
   if (svc.name === 's3' && params.Bucket) resource = `arn:aws:s3:::${params.Bucket}${params.Key ? '/' + params.Key : ''}`
-  if (svc.name === 'ssm' && (params.Name || params.Path)) resource = `arn:aws:ssm:${region}:${state.accountId}:parameter${params.Name ?? params.Path}`
-  if (svc.name === 'cloudformation' && params.StackName) resource = `arn:aws:cloudformation:${region}:${state.accountId}:stack/${params.StackName}/*`
+  if (svc.name === 'ssm' && (params.Name || params.Path)) resource = `arn:aws:ssm:${region}:${account}:parameter${params.Name ?? params.Path}`
+  if (svc.name === 'cloudformation' && params.StackName) resource = `arn:aws:cloudformation:${region}:${account}:stack/${params.StackName}/*`
   throw accessDenied(svc.protocol, principal, iamAction, resource)
 }

@@ -1,11 +1,11 @@
 // How STS checks a web identity token against an IAM OIDC provider: find the
-// provider by `iss`, fetch the issuer's discovery document and JWKS over HTTP
+// provider by `iss` among the role's account's providers, fetch the issuer's discovery document and JWKS over HTTP
 // (cached), verify the RS256 signature, then `exp` and `aud`.
 import { get } from 'node:http'
 import { get as getHttps } from 'node:https'
 import { decodeJwt, verifyRs256, type RsaJwk } from '../jwt.ts'
 import { AwsError } from './protocol.ts'
-import type { AwsState, OidcProvider } from './state.ts'
+import type { IamAccount, OidcProvider } from './state.ts'
 
 export const MSG_VERIFICATION_KEY = "Couldn't retrieve verification key from your identity provider, please reference AssumeRoleWithWebIdentity documentation for requirements"
 export const MSG_NOT_VALIDATED = 'The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request.'
@@ -50,17 +50,12 @@ function fetchJson (url: string, timeoutMs: number): Promise<unknown> {
 
 export class OidcVerifier {
   private readonly cache = new Map<string, CachedKeys>()
-  private readonly state: AwsState
   /** How long fetched keys are trusted before refetching (default 10 minutes). */
   cacheTtlMs = 10 * 60_000
   /** Timeout of each fetch from the issuer. */
   fetchTimeoutMs = 5_000
   /** Issuer fetches made (discovery + JWKS), for assertions. */
   fetches: string[] = []
-
-  constructor (state: AwsState) {
-    this.state = state
-  }
 
   clearCache (): void {
     this.cache.clear()
@@ -97,15 +92,18 @@ export class OidcVerifier {
     return find(keys)
   }
 
-  /** Verify like STS does; throws AwsError with STS's codes and wording. */
-  async verify (token: string, nowMs: number): Promise<VerifiedToken> {
+  /**
+   * Verify like STS does, against the OIDC providers of `account` (the role's: each account has
+   * its own; none when the stand-in serves no such account); throws AwsError with STS's codes and wording.
+   */
+  async verify (token: string, nowMs: number, account: IamAccount | undefined): Promise<VerifiedToken> {
     const jwt = decodeJwt(token)
     if (!jwt) {
       throw new AwsError('InvalidIdentityToken', 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)', 400)
     }
     const iss = jwt.payload.iss
     if (typeof iss !== 'string' || !iss) throw new AwsError('InvalidIdentityToken', 'No OpenIDConnect provider found in your account for undefined', 400)
-    const provider = this.state.providers.get(providerUrlOf(iss))
+    const provider = account?.providers.get(providerUrlOf(iss))
     if (!provider) throw new AwsError('InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${iss}`, 400)
 
     const key = await this.keyFor(iss, jwt.header.kid)

@@ -1,5 +1,5 @@
-// In-memory state of the AWS stand-in: IAM (OIDC providers, roles, developer
-// keys), STS sessions, and the resources of the services Architect uses.
+// In-memory state of the AWS stand-in: IAM per account (OIDC providers, roles), developer
+// keys, STS sessions, and the resources of the services Architect uses.
 import { randomBytes } from 'node:crypto'
 import type { PolicyDocument } from './iam-policy.ts'
 
@@ -96,10 +96,18 @@ export interface Stack {
   region: string
 }
 
-export interface AwsState {
-  accountId: string
+/** One AWS account's IAM, as STS sees it: its own OIDC providers and roles. */
+export interface IamAccount {
+  id: string
   providers: Map<string, OidcProvider> // by url
   roles: Map<string, Role> // by ARN
+}
+
+export interface AwsState {
+  /** The home account: developer keys' users and the resources' ARNs. */
+  accountId: string
+  /** IAM of every account the stand-in serves (the home account first), by account ID. */
+  accounts: Map<string, IamAccount>
   developerKeys: Map<string, DeveloperKey>
   sessions: Map<string, Session> // by access key id
   buckets: Map<string, Bucket>
@@ -114,8 +122,7 @@ export interface AwsState {
 export function createState (accountId: string): AwsState {
   return {
     accountId,
-    providers: new Map(),
-    roles: new Map(),
+    accounts: new Map([ [ accountId, { id: accountId, providers: new Map(), roles: new Map() } ] ]),
     developerKeys: new Map(),
     sessions: new Map(),
     buckets: new Map(),
@@ -124,6 +131,25 @@ export function createState (accountId: string): AwsState {
     settings: { stackPendingPolls: 0 },
   }
 }
+
+const ACCOUNT_ID_RE = /^\d{12}$/
+
+/** The IAM of an account, added to the stand-in on first use (a 12-digit ID only). */
+export function iamAccount (state: AwsState, id: string): IamAccount {
+  if (!ACCOUNT_ID_RE.test(id)) throw new RangeError(`not an AWS account ID: ${id}`)
+  let account = state.accounts.get(id)
+  if (!account) {
+    account = { id, providers: new Map(), roles: new Map() }
+    state.accounts.set(id, account)
+  }
+  return account
+}
+
+/** The account ID an IAM or STS ARN names (its fifth field). */
+export const accountOfArn = (arn: string): string => arn.split(':')[4] ?? ''
+
+/** A role of any account the stand-in serves, by ARN. */
+export const roleByArn = (state: AwsState, arn: string): Role | undefined => state.accounts.get(accountOfArn(arn))?.roles.get(arn)
 
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 /** Random upper-case base32 id, the alphabet IAM uses for key and role ids. */

@@ -4,7 +4,7 @@ import { evaluateTrustPolicy } from './iam-policy.ts'
 import { MSG_VERIFICATION_KEY, OidcVerifier } from './oidc.ts'
 import { AwsError, notImplemented, queryResult, t, x, type HttpResult } from './protocol.ts'
 import { queryParams, type Service } from './service.ts'
-import { iamId, newSecret, newSessionToken, type AwsState, type Session } from './state.ts'
+import { accountOfArn, iamId, newSecret, newSessionToken, type AwsState, type Session } from './state.ts'
 
 export const STS_XMLNS = 'https://sts.amazonaws.com/doc/2011-06-15/'
 
@@ -93,7 +93,7 @@ export class StsService {
 
   constructor (state: AwsState) {
     this.state = state
-    this.verifier = new OidcVerifier(state)
+    this.verifier = new OidcVerifier()
   }
 
   /** AssumeRoleWithWebIdentity. Throws AwsError for every refusal; the outcome carries what was asked for logging. */
@@ -102,10 +102,12 @@ export class StsService {
     const { roleArn, sessionName, token, duration } = validate(params)
     record({ durationSeconds: duration })
 
-    const verified = await this.verifier.verify(token, nowMs)
+    // STS looks up the token's issuer among the IAM OIDC providers of the role's account
+    const account = this.state.accounts.get(accountOfArn(roleArn))
+    const verified = await this.verifier.verify(token, nowMs, account)
     record({ subject: verified.subject })
 
-    const role = this.state.roles.get(roleArn)
+    const role = account?.roles.get(roleArn)
     const denied = new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403)
     if (!role) throw denied
     const url = verified.provider.url
@@ -130,7 +132,7 @@ export class StsService {
       roleName: role.name,
       sessionName,
       durationSeconds: duration,
-      assumedRoleArn: `arn:aws:sts::${this.state.accountId}:assumed-role/${role.name}/${sessionName}`,
+      assumedRoleArn: `arn:aws:sts::${accountOfArn(roleArn)}:assumed-role/${role.name}/${sessionName}`,
       assumedRoleId: `${role.roleId}:${sessionName}`,
       subject: verified.subject,
       audience: verified.audience,
@@ -166,6 +168,6 @@ export const stsSigned: Service = {
   handle (req, action) {
     if (action !== 'GetCallerIdentity' || !req.caller) throw notImplemented('sts', action)
     return queryResult('GetCallerIdentity', STS_XMLNS,
-      t('UserId', req.caller.userId) + t('Account', req.state.accountId) + t('Arn', req.caller.arn), req.requestId)
+      t('UserId', req.caller.userId) + t('Account', accountOfArn(req.caller.arn)) + t('Arn', req.caller.arn), req.requestId)
   },
 }

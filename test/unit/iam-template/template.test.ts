@@ -203,17 +203,17 @@ describe('iam/gitlab-oidc.yaml', () => {
     assert.equal(app.AppName, appName)
     assert.equal(app.AppStackPrefix, toLogicalID(appName), 'AppStackPrefix is Architect\'s stack name prefix')
     let roles = Object.fromEntries(arc['gitlab-oidc'])
-    let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example' } })
-    assert.equal(stack.eval(get(template, 'Outputs', 'StagingRoleArn', 'Value') ?? null), roles['staging-role'])
-    assert.equal(stack.eval(get(template, 'Outputs', 'ProductionRoleArn', 'Value') ?? null), roles['production-role'])
-    // The boundary settings, once app.arc names them, must be the outputs too.
-    for (let [ setting, output ] of [ [ 'staging-permissions-boundary', 'StagingBoundaryArn' ], [ 'production-permissions-boundary', 'ProductionBoundaryArn' ] ]) {
-      if (roles[setting as string] !== undefined) assert.equal(stack.outputs()[output as string], roles[setting as string], setting)
-    }
-    for (let role of [ 'StagingDeployRole', 'ProductionDeployRole' ]) {
-      let max = get(stack.resource(role), 'Properties', 'MaxSessionDuration')
+    // One AWS account per stage: each stage's stack (Stages=<stage>) in the account its role names
+    let accountOf = (arn: string | undefined) => String(arn).split(':')[4]
+    assert.notEqual(accountOf(roles['production-role']), accountOf(roles['staging-role']), 'example-app: one AWS account per stage')
+    for (let [ stage, Stage ] of [ [ 'staging', 'Staging' ], [ 'production', 'Production' ] ] as const) {
+      let stack = new Stack({ account: accountOf(roles[`${stage}-role`])!, partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example', Stages: stage } })
+      assert.equal(stack.eval(get(template, 'Outputs', `${Stage}RoleArn`, 'Value') ?? null), roles[`${stage}-role`])
+      // The boundary settings, once app.arc names them, must be the outputs too.
+      if (roles[`${stage}-permissions-boundary`] !== undefined) assert.equal(stack.outputs()[`${Stage}BoundaryArn`], roles[`${stage}-permissions-boundary`], stage)
+      let max = get(stack.resource(`${Stage}DeployRole`), 'Properties', 'MaxSessionDuration')
       assert.equal(typeof max, 'number')
-      assert.ok((max as number) >= DEFAULTS.duration && (max as number) <= 43200, `${role} MaxSessionDuration ${String(max)}`)
+      assert.ok((max as number) >= DEFAULTS.duration && (max as number) <= 43200, `${Stage}DeployRole MaxSessionDuration ${String(max)}`)
     }
   })
 

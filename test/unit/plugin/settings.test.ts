@@ -173,11 +173,26 @@ test('a boundary in another account than the stage\'s role is refused', () => {
     ['production-role', prodRole], ['staging-role', STAGING],
     ['production-permissions-boundary', 'arn:aws:iam::333333333333:policy/p'], ['staging-permissions-boundary', STAGING_BOUNDARY],
   ]), [])
-  // A CI variable boundary applies to both stages, so it is checked against both roles.
-  const viaVariable = settingsProblems({ ARC_PERMISSIONS_BOUNDARY: other }, [['production-role', PROD], ['staging-role', STAGING]])
-  assert.equal(viaVariable.length, 2)
-  assert.match(viaVariable[0]!, /^CI variable ARC_PERMISSIONS_BOUNDARY is in account 222222222222, but the production role/)
-  assert.match(viaVariable[1]!, /^CI variable ARC_PERMISSIONS_BOUNDARY is in account 222222222222, but the staging role/)
+  // A CI variable boundary is checked against the role of the stage being deployed.
+  for (const stage of ['production', 'staging'] as const) {
+    const viaVariable = settingsProblems({ ARC_PERMISSIONS_BOUNDARY: other }, [['production-role', PROD], ['staging-role', STAGING]], stage)
+    assert.equal(viaVariable.length, 1, stage)
+    assert.match(viaVariable[0]!, new RegExp(`^CI variable ARC_PERMISSIONS_BOUNDARY is in account 222222222222, but the ${stage} role`))
+  }
+  // One AWS account per stage (example-app's layout) with CI variables scoped to the job's GitLab
+  // environment: a variable names only this job's role or boundary, so the other stage's manifest
+  // pair is not compared with it (it is checked when that stage deploys).
+  const twoAccounts: Array<Array<string | number>> = [
+    ['production-role', PROD], ['production-permissions-boundary', PROD_BOUNDARY],
+    ['staging-role', 'arn:aws:iam::222222222222:role/app-staging'], ['staging-permissions-boundary', other],
+  ]
+  assert.deepEqual(settingsProblems({}, twoAccounts, 'staging'), [])
+  assert.deepEqual(settingsProblems({ ARC_ROLE_ARN: 'arn:aws:iam::222222222222:role/ci-staging' }, twoAccounts, 'staging'), [])
+  assert.deepEqual(settingsProblems({ AWS_ROLE_ARN: PROD }, twoAccounts, 'production'), [])
+  assert.deepEqual(settingsProblems({ ARC_PERMISSIONS_BOUNDARY: 'arn:aws:iam::222222222222:policy/ci' }, twoAccounts, 'staging'), [])
+  // ...but the stage being deployed is always checked, whatever the source.
+  assert.match(settingsProblems({ ARC_ROLE_ARN: 'arn:aws:iam::333333333333:role/ci-staging' }, twoAccounts, 'staging')[0]!,
+    /^`staging-permissions-boundary` in @gitlab-oidc \(app\.arc\) is in account 222222222222, but the staging role \(CI variable ARC_ROLE_ARN\) is in 333333333333/)
   // No role for a stage: nothing to compare with.
   assert.deepEqual(settingsProblems({}, [['staging-permissions-boundary', other]], 'staging'), [])
 })

@@ -38,8 +38,8 @@ describe('standins.ts options', () => {
       child.kill('SIGTERM')
     }
     const env = Object.fromEntries([ ...out.matchAll(/^export (\w+)='(.*)'$/gm) ].map(m => [ m[1]!, m[2]! ]))
-    assert.equal(env.ARC_ROLE_ARN, 'arn:aws:iam::111111111111:role/my-shop-staging-deploy')
-    assert.equal(env.ARC_PERMISSIONS_BOUNDARY, 'arn:aws:iam::111111111111:policy/my-shop-staging-boundary')
+    assert.equal(env.ARC_ROLE_ARN, 'arn:aws:iam::222222222222:role/my-shop-staging-deploy')
+    assert.equal(env.ARC_PERMISSIONS_BOUNDARY, 'arn:aws:iam::222222222222:policy/my-shop-staging-boundary')
     assert.match(env.AWS_ENDPOINT_URL ?? '', /^http:\/\/127\.0\.0\.1:\d+$/)
     assert.equal(env.CI_PROJECT_PATH, 'shops/web/my-shop')
     assert.equal(env.CI_COMMIT_REF_NAME, 'feature/cart')
@@ -47,7 +47,8 @@ describe('standins.ts options', () => {
     const claims = decodeJwt(env.GITLAB_OIDC_TOKEN!)!.payload as Record<string, unknown>
     assert.deepEqual([ claims.sub, claims.aud, claims.environment, claims.deployment_tier, claims.ref_protected ],
       [ 'project_path:shops/web/my-shop:ref_type:branch:ref:feature/cart', 'sts.amazonaws.com', 'staging', 'staging', 'false' ])
-    assert.match(out, /Roles: +arn:aws:iam::111111111111:role\/my-shop-production-deploy \(project shops\/web\/my-shop, branch trunk\)/)
+    assert.match(out, /Roles: +arn:aws:iam::111111111111:role\/my-shop-production-deploy \(production account; project shops\/web\/my-shop, branch trunk\)/)
+    assert.match(out, /^ +arn:aws:iam::222222222222:role\/my-shop-staging-deploy \(staging account; project shops\/web\/my-shop, any branch\)/m)
     assert.match(out, /then in the app \(@app my-shop, the plugin installed\): npx arc deploy$/m)
   })
 })

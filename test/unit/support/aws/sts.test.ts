@@ -4,7 +4,7 @@ import assert from 'node:assert/strict'
 import { AssumeRoleWithWebIdentityCommand, STSClient } from '@aws-sdk/client-sts'
 import { startGitLab, type GitLabStandIn } from '../../../support/gitlab.ts'
 import { gitlabTrustPolicy, startAws, type AwsStandIn } from '../../../support/aws.ts'
-import { assume } from '../../../support/aws-client.ts'
+import { assume, signed, ssmCall, xmlText } from '../../../support/aws-client.ts'
 
 const SUB_MAIN = 'project_path:acme/oidc-example:ref_type:branch:ref:main'
 
@@ -99,6 +99,61 @@ describe('AWS stand-in: STS AssumeRoleWithWebIdentity', () => {
     finally {
       gitlab.setFault(null)
     }
+  })
+})
+
+describe('AWS stand-in: one IAM per account (a role and its OIDC provider in each)', () => {
+  const PROD = '111111111111'
+  const STAGING = '222222222222'
+  const SUB = 'project_path:acme/oidc-example:ref_type:branch:ref:feature/x'
+  let gitlab: GitLabStandIn
+  let aws: AwsStandIn
+  before(async () => {
+    gitlab = await startGitLab({ audience: 'sts.amazonaws.com' })
+    aws = await startAws({ accountId: PROD })
+  })
+  after(async () => {
+    await aws.close()
+    await gitlab.close()
+  })
+  const trust = (accountId: string) => gitlabTrustPolicy({ accountId, providerUrl: gitlab.providerUrl, aud: 'sts.amazonaws.com', sub: 'project_path:acme/oidc-example:*' })
+  const credentialsOf = (body: string) => ({ accessKeyId: xmlText(body, 'AccessKeyId')!, secretAccessKey: xmlText(body, 'SecretAccessKey')!, sessionToken: xmlText(body, 'SessionToken')! })
+
+  it('finds the issuer among the providers of the role\'s account only', async () => {
+    aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ 'sts.amazonaws.com' ] })
+    const roleArn = aws.addRole({ name: 'staging-deploy', trustPolicy: trust(STAGING), accountId: STAGING })
+    assert.equal(roleArn, `arn:aws:iam::${STAGING}:role/staging-deploy`)
+    const res = await assume(aws.endpoint, { RoleArn: roleArn, RoleSessionName: 'gitlab-1', WebIdentityToken: gitlab.mint({ ref: 'feature/x' }) })
+    assert.deepEqual([ res.status, res.code, res.message ], [ 400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${gitlab.issuer}` ])
+  })
+
+  it('issues credentials for a role of another account, in that account, and signs calls with them', async () => {
+    const providerArn = aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ 'sts.amazonaws.com' ], accountId: STAGING })
+    assert.equal(providerArn, `arn:aws:iam::${STAGING}:oidc-provider/${gitlab.providerUrl}`)
+    const roleArn = `arn:aws:iam::${STAGING}:role/staging-deploy`
+    const res = await assume(aws.endpoint, { RoleArn: roleArn, RoleSessionName: 'gitlab-2', WebIdentityToken: gitlab.mint({ ref: 'feature/x' }) })
+    assert.equal(res.status, 200, res.body)
+    assert.equal(xmlText(res.body, 'Arn'), `arn:aws:sts::${STAGING}:assumed-role/staging-deploy/gitlab-2`)
+    assert.equal(xmlText(res.body, 'SubjectFromWebIdentityToken'), SUB)
+    const creds = credentialsOf(res.body)
+    const me = await signed(aws, creds, { service: 'sts', body: 'Action=GetCallerIdentity&Version=2011-06-15', headers: { 'content-type': 'application/x-www-form-urlencoded' } })
+    assert.deepEqual([ me.status, xmlText(me.body, 'Account'), xmlText(me.body, 'Arn') ], [ 200, STAGING, `arn:aws:sts::${STAGING}:assumed-role/staging-deploy/gitlab-2` ])
+    assert.equal((await signed(aws, creds, ssmCall('GetParametersByPath', { Path: '/x' }))).status, 200)
+    assert.equal((await signed(aws, { ...creds, sessionToken: creds.sessionToken.slice(0, -4) + 'AAAA' }, ssmCall('GetParametersByPath', { Path: '/x' }))).code, 'UnrecognizedClientException')
+  })
+
+  it('evaluates the trust policy in the role\'s account: another account\'s provider does not count', async () => {
+    // A role in the staging account whose trust policy names the production account's provider
+    const roleArn = aws.addRole({ name: 'misnamed', trustPolicy: trust(PROD), accountId: STAGING })
+    const res = await assume(aws.endpoint, { RoleArn: roleArn, RoleSessionName: 'gitlab-3', WebIdentityToken: gitlab.mint({ ref: 'feature/x' }) })
+    assert.deepEqual([ res.status, res.code ], [ 403, 'AccessDenied' ])
+    // A role ARN in an account the stand-in does not serve: no provider there
+    const unknown = await assume(aws.endpoint, { RoleArn: 'arn:aws:iam::333333333333:role/staging-deploy', RoleSessionName: 'gitlab-4', WebIdentityToken: gitlab.mint({ ref: 'feature/x' }) })
+    assert.deepEqual([ unknown.status, unknown.code ], [ 400, 'InvalidIdentityToken' ])
+  })
+
+  it('refuses an account ID that is not 12 digits', () => {
+    assert.throws(() => aws.addRole({ name: 'x', trustPolicy: trust(PROD), accountId: '1234' }), /not an AWS account ID: 1234/)
   })
 })
 
