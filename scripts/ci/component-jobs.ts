@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url'
 
 /** The names in `expected` that `jobs` lacks. */
 export function missingJobs (jobs: ReadonlyArray<{ name?: unknown }>, expected: readonly string[]): string[] {
-  let names = new Set(jobs.map(j => j.name))
+  const names = new Set(jobs.map(j => j.name))
   return expected.filter(name => !names.has(name))
 }
 
@@ -20,16 +20,16 @@ export function missingJobs (jobs: ReadonlyArray<{ name?: unknown }>, expected: 
  * without credentials: the project is public.
  */
 export async function pipelineJobs (env: NodeJS.ProcessEnv, fetchImpl: typeof fetch = fetch): Promise<Array<{ name?: unknown }>> {
-  let { CI_API_V4_URL: api, CI_PROJECT_ID: project, CI_PIPELINE_ID: pipeline } = env
+  const { CI_API_V4_URL: api, CI_PROJECT_ID: project, CI_PIPELINE_ID: pipeline } = env
   if (!api || !project || !pipeline) throw new Error('CI_API_V4_URL, CI_PROJECT_ID and CI_PIPELINE_ID are required (run this in a GitLab job)')
-  let res = await fetchImpl(`${api}/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/jobs?per_page=100`)
+  const res = await fetchImpl(`${api}/projects/${encodeURIComponent(project)}/pipelines/${encodeURIComponent(pipeline)}/jobs?per_page=100`)
   if (!res.ok) throw new Error(`GitLab answered ${res.status} for the pipeline's jobs`)
   return await res.json() as Array<{ name?: unknown }>
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  let expected = process.argv.slice(2)
-  let missing = missingJobs(await pipelineJobs(process.env), expected)
+  const expected = process.argv.slice(2)
+  const missing = missingJobs(await pipelineJobs(process.env), expected)
   if (missing.length) {
     console.error(`The arc-deploy component's jobs are not all in this pipeline: missing ${missing.join(', ')}`)
     process.exit(1)

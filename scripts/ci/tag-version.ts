@@ -16,7 +16,7 @@ export function tagProblem (tag: string | undefined, version: unknown): string |
   if (!tag) return 'no tag: CI_COMMIT_TAG is empty (publishing runs only in tag pipelines)'
   if (typeof version !== 'string' || !SEMVER.test(version)) return `package.json's version ${JSON.stringify(version)} is not a semantic version`
   if (!SEMVER.test(tag)) {
-    let hint = /^v\d/.test(tag) && SEMVER.test(tag.slice(1)) ? ` (drop the v: tag ${tag.slice(1)}; the CI/CD catalog takes plain semantic versions)` : ''
+    const hint = /^v\d/.test(tag) && SEMVER.test(tag.slice(1)) ? ` (drop the v: tag ${tag.slice(1)}; the CI/CD catalog takes plain semantic versions)` : ''
     return `tag ${tag} is not a semantic version${hint}`
   }
   if (tag !== version) return `tag ${tag} differs from package.json's version ${version}: bump the version (npm version ${tag} --no-git-tag-version), commit, and tag that commit`
@@ -24,9 +24,9 @@ export function tagProblem (tag: string | undefined, version: unknown): string |
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  let root = new URL('../../', import.meta.url)
-  let { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version?: unknown }
-  let problem = tagProblem(process.argv[2] ?? process.env.CI_COMMIT_TAG, version)
+  const root = new URL('../../', import.meta.url)
+  const { version } = JSON.parse(readFileSync(new URL('package.json', root), 'utf8')) as { version?: unknown }
+  const problem = tagProblem(process.argv[2] ?? process.env.CI_COMMIT_TAG, version)
   if (problem) {
     console.error(`Not publishing: ${problem}`)
     process.exit(1)

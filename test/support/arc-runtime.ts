@@ -27,12 +27,12 @@ export interface PackagedApp {
   stackName: string
   sam: { Resources: Record<string, JsonObject> }
   /** runtime roles by logical ID: their name and every inline policy granted to them */
-  roles: Record<string, { name: string; arn: string; trust: Json; policies: PolicyDocument[] }>
+  roles: Record<string, { name: string, arn: string, trust: Json, policies: PolicyDocument[] }>
   /** ARNs of the stack's resources a function or scheduler touches at run time */
   resources: string[]
 }
 
-export interface PackageOptions { stage: 'staging' | 'production'; stackName: string; account: string; region: string; rawArc?: string }
+export interface PackageOptions { stage: 'staging' | 'production', stackName: string, account: string, region: string, rawArc?: string }
 
 export async function packageApp (opts: PackageOptions): Promise<PackagedApp> {
   const inventory = require('@architect/inventory') as (p: object) => Promise<unknown>

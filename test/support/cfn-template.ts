@@ -23,9 +23,9 @@ export const templatePath = join(root, 'iam', 'gitlab-oidc.yaml')
 interface YamlType { readonly tag: string }
 interface YamlSchema { extend (types: YamlType[]): YamlSchema }
 export interface JsYaml {
-  Type: new (tag: string, options: { kind: 'scalar' | 'sequence' | 'mapping'; construct: (data: unknown) => unknown }) => YamlType
+  Type: new (tag: string, options: { kind: 'scalar' | 'sequence' | 'mapping', construct: (data: unknown) => unknown }) => YamlType
   DEFAULT_SCHEMA: YamlSchema
-  load (text: string, options?: { schema?: YamlSchema; filename?: string }): unknown
+  load (text: string, options?: { schema?: YamlSchema, filename?: string }): unknown
 }
 export const yaml = require('@architect/parser/src/compat/vendor/js-yaml.min.js') as JsYaml
 
@@ -53,7 +53,7 @@ export function isObject (v: unknown): v is JsonObject {
 
 export function get (v: Json | undefined, ...path: (string | number)[]): Json | undefined {
   let cur: Json | undefined = v
-  for (let key of path) {
+  for (const key of path) {
     if (Array.isArray(cur) && typeof key === 'number') cur = cur[key]
     else if (isObject(cur) && typeof key === 'string') cur = cur[key]
     else return undefined
@@ -92,41 +92,41 @@ export class Stack {
   readonly d: Deployment
   constructor (d: Deployment) {
     this.d = d
-    let declared = (template.Parameters ?? {}) as JsonObject
+    const declared = (template.Parameters ?? {}) as JsonObject
     this.values = {}
-    for (let [ name, decl ] of Object.entries(declared)) {
-      let given = d.params[name]
-      let def = get(decl, 'Default')
-      let value = given ?? (typeof def === 'string' ? def : undefined)
+    for (const [ name, decl ] of Object.entries(declared)) {
+      const given = d.params[name]
+      const def = get(decl, 'Default')
+      const value = given ?? (typeof def === 'string' ? def : undefined)
       assert.ok(value !== undefined, `parameter ${name} has no default and was not given`)
-      let pattern = get(decl, 'AllowedPattern')
+      const pattern = get(decl, 'AllowedPattern')
       if (typeof pattern === 'string') assert.match(value, new RegExp(pattern), `${name}=${value} violates its AllowedPattern`)
-      let allowed = get(decl, 'AllowedValues')
+      const allowed = get(decl, 'AllowedValues')
       if (Array.isArray(allowed)) assert.ok(allowed.includes(value), `${name}=${value} not in AllowedValues`)
       this.values[name] = value
     }
-    for (let name of Object.keys(d.params)) assert.ok(name in declared, `unknown parameter ${name}`)
+    for (const name of Object.keys(d.params)) assert.ok(name in declared, `unknown parameter ${name}`)
     Object.assign(this.values, {
       'AWS::AccountId': d.account,
       'AWS::Partition': d.partition,
       'AWS::Region': d.region ?? 'us-west-2',
       'AWS::StackName': 'gitlab-oidc',
     })
-    for (let [ name, expr ] of Object.entries((template.Conditions ?? {}) as JsonObject)) {
+    for (const [ name, expr ] of Object.entries((template.Conditions ?? {}) as JsonObject)) {
       this.conditions[name] = this.eval(expr) as unknown as boolean
     }
     // CloudFormation refuses the stack when a rule's assertion fails (before creating anything).
-    let failed = this.failedRules()
+    const failed = this.failedRules()
     if (failed.length) throw new RuleError(failed)
   }
 
   /** AssertDescription of every Rules assertion that fails for these parameters. */
   failedRules (): string[] {
-    let failed: string[] = []
-    for (let rule of Object.values((template.Rules ?? {}) as JsonObject)) {
-      let cond = get(rule, 'RuleCondition')
+    const failed: string[] = []
+    for (const rule of Object.values((template.Rules ?? {}) as JsonObject)) {
+      const cond = get(rule, 'RuleCondition')
       if (cond !== undefined && this.eval(cond) !== true) continue
-      for (let a of (get(rule, 'Assertions') ?? []) as JsonObject[]) {
+      for (const a of (get(rule, 'Assertions') ?? []) as JsonObject[]) {
         if (this.eval(a.Assert ?? null) !== true) failed.push(String(a.AssertDescription))
       }
     }
@@ -134,17 +134,17 @@ export class Stack {
   }
 
   resourceExists (logicalId: string): boolean {
-    let cond = get(template, 'Resources', logicalId, 'Condition')
+    const cond = get(template, 'Resources', logicalId, 'Condition')
     return typeof cond !== 'string' || this.conditions[cond] === true
   }
 
   // What Ref returns for a resource.
   ref (logicalId: string): string {
     assert.ok(this.resourceExists(logicalId), `Ref to ${logicalId}, which this deployment does not create`)
-    let type = get(template, 'Resources', logicalId, 'Type')
+    const type = get(template, 'Resources', logicalId, 'Type')
     if (type === 'AWS::IAM::OIDCProvider') {
       // Ref of an OIDC provider is its ARN: the provider URL without its scheme.
-      let url = this.eval(get(template, 'Resources', logicalId, 'Properties', 'Url') ?? null) as string
+      const url = this.eval(get(template, 'Resources', logicalId, 'Properties', 'Url') ?? null) as string
       return `arn:${this.d.partition}:iam::${this.d.account}:oidc-provider/${url.replace(/^https:\/\//, '')}`
     }
     if (type === 'AWS::IAM::Role') return this.eval(get(template, 'Resources', logicalId, 'Properties', 'RoleName') ?? null) as string
@@ -154,16 +154,16 @@ export class Stack {
 
   // Ref of a managed policy is its ARN: arn:<partition>:iam::<account>:policy<Path><ManagedPolicyName>.
   managedPolicyArn (logicalId: string): string {
-    let props = get(template, 'Resources', logicalId, 'Properties')
-    let name = this.eval(get(props, 'ManagedPolicyName') ?? null)
-    let path = this.eval(get(props, 'Path') ?? '/')
+    const props = get(template, 'Resources', logicalId, 'Properties')
+    const name = this.eval(get(props, 'ManagedPolicyName') ?? null)
+    const path = this.eval(get(props, 'Path') ?? '/')
     assert.ok(typeof name === 'string' && typeof path === 'string', `${logicalId}: ManagedPolicyName and Path`)
     assert.match(path, /^\/(.+\/)?$/, `${logicalId}: Path starts and ends with /`)
     return `arn:${this.d.partition}:iam::${this.d.account}:policy${path}${name}`
   }
 
   getAtt (logicalId: string, attr: string): string {
-    let type = get(template, 'Resources', logicalId, 'Type')
+    const type = get(template, 'Resources', logicalId, 'Type')
     if (type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:${this.d.partition}:iam::${this.d.account}:role/${this.ref(logicalId)}`
     if (type === 'AWS::IAM::ManagedPolicy' && attr === 'PolicyArn') return this.ref(logicalId)
     throw new Error(`GetAtt ${logicalId}.${attr} is not modelled`)
@@ -175,7 +175,7 @@ export class Stack {
       if (name in vars) return vars[name] as string
       if (name in this.values) return this.values[name] as string
       if (name.includes('.')) {
-        let [ id, attr ] = name.split('.') as [string, string]
+        const [ id, attr ] = name.split('.') as [string, string]
         return this.getAtt(id, attr)
       }
       if (get(template, 'Resources', name) !== undefined) return this.ref(name)
@@ -186,13 +186,13 @@ export class Stack {
   eval (node: Json): Json {
     if (Array.isArray(node)) return node.map(n => this.eval(n)).filter(n => n !== NO_VALUE)
     if (!isObject(node)) return node
-    let keys = Object.keys(node)
-    let key = keys[0]
+    const keys = Object.keys(node)
+    const key = keys[0]
     if (keys.length === 1 && key !== undefined && (key === 'Ref' || key === 'Condition' || key.startsWith('Fn::'))) {
-      let arg = node[key] as Json
+      const arg = node[key] as Json
       switch (key) {
         case 'Ref': {
-          let name = arg as string
+          const name = arg as string
           if (name === 'AWS::NoValue') return NO_VALUE
           if (name in this.values) return this.values[name] as string
           return this.ref(name)
@@ -200,77 +200,77 @@ export class Stack {
         case 'Condition': return this.conditions[arg as string] ?? assert.fail(`unknown condition ${String(arg)}`)
         case 'Fn::Sub': {
           if (typeof arg === 'string') return this.sub(arg, {})
-          let [ text, varMap ] = arg as [string, JsonObject]
-          let vars: Record<string, string> = {}
-          for (let [ k, v ] of Object.entries(varMap)) vars[k] = this.eval(v) as string
+          const [ text, varMap ] = arg as [string, JsonObject]
+          const vars: Record<string, string> = {}
+          for (const [ k, v ] of Object.entries(varMap)) vars[k] = this.eval(v) as string
           return this.sub(text, vars)
         }
         case 'Fn::If': {
-          let [ cond, yes, no ] = arg as [string, Json, Json]
+          const [ cond, yes, no ] = arg as [string, Json, Json]
           assert.ok(cond in this.conditions, `unknown condition ${cond}`)
           return this.conditions[cond] ? this.eval(yes) : this.eval(no)
         }
         case 'Fn::Select': {
-          let [ index, list ] = arg as [Json, Json]
-          let items = this.eval(list) as Json[]
-          let item = items[Number(this.eval(index))]
+          const [ index, list ] = arg as [Json, Json]
+          const items = this.eval(list) as Json[]
+          const item = items[Number(this.eval(index))]
           assert.ok(item !== undefined, 'Fn::Select index out of range')
           return item
         }
         case 'Fn::Split': {
-          let [ sep, text ] = arg as [string, Json]
+          const [ sep, text ] = arg as [string, Json]
           return (this.eval(text) as string).split(sep)
         }
         case 'Fn::Join': {
-          let [ sep, list ] = arg as [string, Json]
+          const [ sep, list ] = arg as [string, Json]
           return (this.eval(list) as string[]).join(sep)
         }
         case 'Fn::Equals': {
-          let [ a, b ] = arg as [Json, Json]
+          const [ a, b ] = arg as [Json, Json]
           return this.eval(a) === this.eval(b)
         }
         case 'Fn::Not': return !(this.eval((arg as Json[])[0] ?? null) as boolean)
         case 'Fn::And': return (arg as Json[]).every(a => this.eval(a) === true)
         case 'Fn::Or': return (arg as Json[]).some(a => this.eval(a) === true)
         case 'Fn::GetAtt': {
-          let [ id, attr ] = arg as [string, string]
+          const [ id, attr ] = arg as [string, string]
           return this.getAtt(id, attr)
         }
         default: throw new Error(`${key} is not modelled`)
       }
     }
-    let out: JsonObject = {}
-    for (let [ k, v ] of Object.entries(node)) {
-      let value = this.eval(v)
+    const out: JsonObject = {}
+    for (const [ k, v ] of Object.entries(node)) {
+      const value = this.eval(v)
       if (value !== NO_VALUE) out[k] = value
     }
     return out
   }
 
   resource (logicalId: string): JsonObject {
-    let res = get(template, 'Resources', logicalId)
+    const res = get(template, 'Resources', logicalId)
     assert.ok(isObject(res), `no resource ${logicalId}`)
     return this.eval(res) as JsonObject
   }
 
   // A trust policy written as a JSON string inside Fn::Sub (for its dynamic keys).
   trustPolicy (roleId: string): Json {
-    let doc = get(this.resource(roleId), 'Properties', 'AssumeRolePolicyDocument')
+    const doc = get(this.resource(roleId), 'Properties', 'AssumeRolePolicyDocument')
     return typeof doc === 'string' ? JSON.parse(doc) as Json : doc ?? null
   }
 
   // A managed policy's document (e.g. a permissions boundary).
-  policyDocument (logicalId: string): { Version?: string; Statement: Statement[] } {
-    let doc = get(this.resource(logicalId), 'Properties', 'PolicyDocument')
+  policyDocument (logicalId: string): { Version?: string, Statement: Statement[] } {
+    const doc = get(this.resource(logicalId), 'Properties', 'PolicyDocument')
     assert.ok(isObject(doc) && Array.isArray(doc.Statement), `${logicalId} has a PolicyDocument with a Statement list`)
-    return doc as unknown as { Version?: string; Statement: Statement[] }
+    return doc as unknown as { Version?: string, Statement: Statement[] }
   }
 
   // The outputs this deployment has (Outputs may carry a Condition), evaluated.
   outputs (): Record<string, string> {
-    let out: Record<string, string> = {}
-    for (let [ name, decl ] of Object.entries((template.Outputs ?? {}) as JsonObject)) {
-      let cond = get(decl, 'Condition')
+    const out: Record<string, string> = {}
+    for (const [ name, decl ] of Object.entries((template.Outputs ?? {}) as JsonObject)) {
+      const cond = get(decl, 'Condition')
       if (typeof cond === 'string' && this.conditions[cond] !== true) continue
       out[name] = this.eval(get(decl, 'Value') ?? null) as string
     }
@@ -278,7 +278,7 @@ export class Stack {
   }
 
   permissions (roleId: string): Statement[] {
-    let policies = get(this.resource(roleId), 'Properties', 'Policies')
+    const policies = get(this.resource(roleId), 'Properties', 'Policies')
     assert.ok(Array.isArray(policies))
     return policies.flatMap(p => get(p, 'PolicyDocument', 'Statement') as unknown as Statement[])
   }

@@ -19,18 +19,18 @@ export interface Role {
 }
 
 export type Call =
-  | { api: 'CreateRole'; role: string; trust: PolicyDocument; boundary?: string }
-  | { api: 'PutRolePolicy'; role: string; policyName: string; document: PolicyDocument }
-  | { api: 'DeleteRolePolicy'; role: string; policyName: string }
-  | { api: 'AttachRolePolicy' | 'DetachRolePolicy'; role: string; policyArn: string }
-  | { api: 'PutRolePermissionsBoundary'; role: string; boundary: string }
-  | { api: 'DeleteRolePermissionsBoundary' | 'DeleteRole'; role: string }
-  | { api: 'UpdateAssumeRolePolicy'; role: string; trust: PolicyDocument }
-  | { api: 'CreatePolicyVersion'; policyArn: string; document: PolicyDocument }
-  | { api: 'SetDefaultPolicyVersion' | 'DeletePolicy' | 'DeletePolicyVersion'; policyArn: string }
+  | { api: 'CreateRole', role: string, trust: PolicyDocument, boundary?: string }
+  | { api: 'PutRolePolicy', role: string, policyName: string, document: PolicyDocument }
+  | { api: 'DeleteRolePolicy', role: string, policyName: string }
+  | { api: 'AttachRolePolicy' | 'DetachRolePolicy', role: string, policyArn: string }
+  | { api: 'PutRolePermissionsBoundary', role: string, boundary: string }
+  | { api: 'DeleteRolePermissionsBoundary' | 'DeleteRole', role: string }
+  | { api: 'UpdateAssumeRolePolicy', role: string, trust: PolicyDocument }
+  | { api: 'CreatePolicyVersion', policyArn: string, document: PolicyDocument }
+  | { api: 'SetDefaultPolicyVersion' | 'DeletePolicy' | 'DeletePolicyVersion', policyArn: string }
   /** role: the role's name */
-  | { api: 'CreateFunction' | 'UpdateFunctionConfiguration'; functionName: string; role: string }
-  | { api: 'InvokeFunction'; functionName: string }
+  | { api: 'CreateFunction' | 'UpdateFunctionConfiguration', functionName: string, role: string }
+  | { api: 'InvokeFunction', functionName: string }
 
 export interface CallResult extends AuthzResult {
   /** the request that decided (the first one denied, else the last one) */

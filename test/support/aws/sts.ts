@@ -151,7 +151,7 @@ export class StsService {
         t('SessionToken', session.sessionToken),
         t('Expiration', new Date(session.expiration).toISOString().replace(/\.\d{3}Z$/, 'Z'))) +
       t('Provider', verified.provider.url),
-    requestId)
+      requestId)
     return { result, session, roleArn, sessionName, durationSeconds: duration, subject: verified.subject }
   }
 

@@ -31,7 +31,7 @@ const EXPANSIONS: Record<string, string[]> = {
 
 function expand (action: string): string[] {
   if (!action.includes('*')) return [ action ]
-  let list = EXPANSIONS[action]
+  const list = EXPANSIONS[action]
   assert.ok(list, `Architect grants ${action}: add representative actions to EXPANSIONS`)
   return list
 }
@@ -41,14 +41,14 @@ const service = (arn: string): string => arn.split(':')[2] ?? ''
 const contextOf = (resource: string): Record<string, string> => service(resource) === 's3' ? { 's3:ResourceAccount': account } : {}
 
 /** (role, action, resource) for every Allow statement × action × matching resource of `resources`. */
-function grants (app: PackagedApp, resources: string[]): { role: string; action: string; resource: string; policies: PolicyDocument[] }[] {
-  let out: { role: string; action: string; resource: string; policies: PolicyDocument[] }[] = []
-  for (let [ id, role ] of Object.entries(app.roles)) {
-    for (let st of role.policies.flatMap(p => asList(p.Statement))) {
+function grants (app: PackagedApp, resources: string[]): { role: string, action: string, resource: string, policies: PolicyDocument[] }[] {
+  const out: { role: string, action: string, resource: string, policies: PolicyDocument[] }[] = []
+  for (const [ id, role ] of Object.entries(app.roles)) {
+    for (const st of role.policies.flatMap(p => asList(p.Statement))) {
       if (st.Effect !== 'Allow') continue
-      for (let action of asList(st.Action).flatMap(expand)) {
-        let matching = resources.filter(r => service(r) === action.split(':')[0] && asList(st.Resource).some(p => resourceMatches(p, r)))
-        for (let resource of matching) out.push({ role: id, action, resource, policies: role.policies })
+      for (const action of asList(st.Action).flatMap(expand)) {
+        const matching = resources.filter(r => service(r) === action.split(':')[0] && asList(st.Resource).some(p => resourceMatches(p, r)))
+        for (const resource of matching) out.push({ role: id, action, resource, policies: role.policies })
       }
     }
   }
@@ -57,7 +57,7 @@ function grants (app: PackagedApp, resources: string[]): { role: string; action:
 
 const apps: Record<string, PackagedApp> = {}
 before(async () => {
-  for (let [ key, stage, stackName ] of [
+  for (const [ key, stage, stackName ] of [
     [ 'staging', 'staging', 'OidcExampleStaging' ], [ 'review', 'staging', 'OidcExampleStagingMr7' ], [ 'production', 'production', 'OidcExampleProduction' ],
   ] as const) {
     apps[key] = await packageApp({ stage, stackName, account, region })
@@ -65,36 +65,36 @@ before(async () => {
 })
 
 describe('stage boundaries vs Architect\'s generated runtime roles', () => {
-  for (let [ key, stage ] of [ [ 'staging', 'staging' ], [ 'review', 'staging' ], [ 'production', 'production' ] ] as const) {
+  for (const [ key, stage ] of [ [ 'staging', 'staging' ], [ 'review', 'staging' ], [ 'production', 'production' ] ] as const) {
     it(`allow every action Architect grants on the stack's own resources (${key} stack, ${stage} boundary)`, () => {
-      let app = apps[key] as PackagedApp
+      const app = apps[key] as PackagedApp
       assert.ok(Object.keys(app.roles).length >= 2, 'Architect generated its function role and the scheduler role')
       // Every Allow statement × action must find at least one resource of the stack, or the check would be vacuous.
-      for (let [ id, role ] of Object.entries(app.roles)) {
-        for (let st of role.policies.flatMap(p => asList(p.Statement)).filter(s => s.Effect === 'Allow')) {
-          for (let action of asList(st.Action).flatMap(expand)) {
+      for (const [ id, role ] of Object.entries(app.roles)) {
+        for (const st of role.policies.flatMap(p => asList(p.Statement)).filter(s => s.Effect === 'Allow')) {
+          for (const action of asList(st.Action).flatMap(expand)) {
             assert.ok(grants({ ...app, roles: { [id]: { ...role, policies: [ { Statement: [ st ] } ] } } }, app.resources).some(g => g.action === action), `${id}: ${action} on ${JSON.stringify(st.Resource)} matches a resource of ${app.stackName}`)
           }
         }
       }
-      let checked = grants(app, app.resources)
+      const checked = grants(app, app.resources)
       assert.ok(checked.length > 50, `${checked.length} grants checked`)
-      for (let g of checked) {
-        let r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
+      for (const g of checked) {
+        const r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
         assert.equal(r.decision, 'allow', `${app.stackName} ${g.role}: ${g.action} on ${g.resource} is ${r.decision} (${r.deniedBy ?? ''})`)
       }
     })
   }
 
-  for (let [ key, stage, otherKeys ] of [ [ 'staging', 'staging', [ 'production' ] ], [ 'review', 'staging', [ 'production' ] ], [ 'production', 'production', [ 'staging', 'review' ] ] ] as const) {
+  for (const [ key, stage, otherKeys ] of [ [ 'staging', 'staging', [ 'production' ] ], [ 'review', 'staging', [ 'production' ] ], [ 'production', 'production', [ 'staging', 'review' ] ] ] as const) {
     it(`keep the ${key} stack's roles off the other stage's resources`, () => {
-      let app = apps[key] as PackagedApp
-      let others = otherKeys.flatMap(k => (apps[k] as PackagedApp).resources)
-      let cross = grants(app, others)
-      let withoutBoundary = cross.filter(g => authorize({ identity: g.policies }, { action: g.action, resource: g.resource, context: contextOf(g.resource) }).decision === 'allow')
+      const app = apps[key] as PackagedApp
+      const others = otherKeys.flatMap(k => (apps[k] as PackagedApp).resources)
+      const cross = grants(app, others)
+      const withoutBoundary = cross.filter(g => authorize({ identity: g.policies }, { action: g.action, resource: g.resource, context: contextOf(g.resource) }).decision === 'allow')
       assert.ok(withoutBoundary.length > 0, 'Architect\'s own policies alone reach the other stage (logs *, SQS *): the boundary is what fences them')
-      for (let g of cross) {
-        let r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
+      for (const g of cross) {
+        const r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
         assert.notEqual(r.decision, 'allow', `${app.stackName} ${g.role}: ${g.action} on ${g.resource}`)
       }
     })
@@ -102,38 +102,38 @@ describe('stage boundaries vs Architect\'s generated runtime roles', () => {
 })
 
 describe('the boundary policies', () => {
-  for (let [ stage, doc ] of Object.entries(boundaries)) {
+  for (const [ stage, doc ] of Object.entries(boundaries)) {
     it(`${stage}: no Allow statement can match an IAM or STS action, and both are explicitly denied`, () => {
-      let statements = asList(doc.Statement) as Statement[]
-      for (let st of statements.filter(s => s.Effect === 'Allow')) {
+      const statements = asList(doc.Statement) as Statement[]
+      for (const st of statements.filter(s => s.Effect === 'Allow')) {
         assert.equal(st.NotAction, undefined, `${st.Sid}: no NotAction in an Allow`)
-        for (let a of asList(st.Action)) {
-          let svc = a.includes(':') ? a.slice(0, a.indexOf(':')) : a
-          for (let forbidden of [ 'iam', 'sts' ]) assert.ok(!wildcardMatch(svc, forbidden, true), `${st.Sid}: ${a} could match ${forbidden}:*`)
+        for (const a of asList(st.Action)) {
+          const svc = a.includes(':') ? a.slice(0, a.indexOf(':')) : a
+          for (const forbidden of [ 'iam', 'sts' ]) assert.ok(!wildcardMatch(svc, forbidden, true), `${st.Sid}: ${a} could match ${forbidden}:*`)
         }
         assert.ok(asList(st.Resource).every(r => r !== '*'), `${st.Sid}: scoped to the stage's resources`)
       }
-      let admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
-      for (let action of [ 'iam:CreateRole', 'iam:PassRole', 'iam:PutRolePolicy', 'iam:CreateAccessKey', 'sts:AssumeRole', 'sts:GetFederationToken' ]) {
+      const admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
+      for (const action of [ 'iam:CreateRole', 'iam:PassRole', 'iam:PutRolePolicy', 'iam:CreateAccessKey', 'sts:AssumeRole', 'sts:GetFederationToken' ]) {
         assert.equal(authorize({ identity: [ admin ], boundary: doc }, { action, resource: `arn:aws:iam::${account}:role/OidcExample${stage === 'staging' ? 'Staging' : 'Production'}-Role-X` }).decision, 'explicit-deny', action)
       }
     })
   }
 
   it('let runtime roles use only this account\'s buckets of the stage\'s names', () => {
-    let admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
-    for (let [ stage, doc ] of Object.entries(boundaries)) {
-      let object = `arn:aws:s3:::oidcexample${stage}-staticbucket-x/index.html`
+    const admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
+    for (const [ stage, doc ] of Object.entries(boundaries)) {
+      const object = `arn:aws:s3:::oidcexample${stage}-staticbucket-x/index.html`
       assert.equal(authorize({ identity: [ admin ], boundary: doc }, { action: 's3:PutObject', resource: object, context: { 's3:ResourceAccount': account } }).decision, 'allow')
       assert.notEqual(authorize({ identity: [ admin ], boundary: doc }, { action: 's3:PutObject', resource: object, context: { 's3:ResourceAccount': '999999999999' } }).decision, 'allow', 'a bucket of that name in another account')
     }
   })
 
   it('do not let runtime roles read the app\'s arc env values (/<AppName>), only their stack\'s /<stack> parameters', () => {
-    let admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
-    for (let doc of Object.values(boundaries)) {
-      for (let name of [ 'oidc-example', 'oidc-example/production/SECRET', 'oidc-example/staging/SECRET' ]) {
-        for (let action of [ 'ssm:GetParametersByPath', 'ssm:GetParameter' ]) {
+    const admin = { Statement: [ { Effect: 'Allow' as const, Action: '*', Resource: '*' } ] }
+    for (const doc of Object.values(boundaries)) {
+      for (const name of [ 'oidc-example', 'oidc-example/production/SECRET', 'oidc-example/staging/SECRET' ]) {
+        for (const action of [ 'ssm:GetParametersByPath', 'ssm:GetParameter' ]) {
           assert.notEqual(authorize({ identity: [ admin ], boundary: doc }, { action, resource: `arn:aws:ssm:${region}:${account}:parameter/${name}` }).decision, 'allow', `${action} /${name}`)
         }
       }

@@ -24,8 +24,8 @@ type Context = Record<string, string>
 // keys), explicit denies.
 // S3 requests carry the bucket owner (s3:ResourceAccount): this account's unless the test says otherwise.
 function allows (statements: Statement[], action: string, resource: string, context: Context = {}): boolean {
-  let doc = { Version: '2012-10-17', Statement: statements } as unknown as PolicyDocument
-  let ctx = action.startsWith('s3:') && action !== 's3:CreateBucket' ? { 's3:ResourceAccount': account, ...context } : context
+  const doc = { Version: '2012-10-17', Statement: statements } as unknown as PolicyDocument
+  const ctx = action.startsWith('s3:') && action !== 's3:CreateBucket' ? { 's3:ResourceAccount': account, ...context } : context
   return authorize({ identity: [ doc ] }, { action, resource, context: ctx }).decision === 'allow'
 }
 
@@ -36,10 +36,10 @@ const region = 'us-west-2'
 // resource type it packages, as (action, resource) pairs. Names follow
 // CloudFormation's <stack>-<LogicalId>-<random> scheme.
 function needsFor (stage: 'Staging' | 'Production'): Record<string, [string, string, Context?][]> {
-  let stack = `OidcExample${stage}`
-  let boundary = { 'iam:PermissionsBoundary': `arn:aws:iam::${account}:policy/oidc-example-${stage.toLowerCase()}-boundary` }
-  let lower = stack.toLowerCase()
-  let fn = `arn:aws:lambda:${region}:${account}:function:${stack}-GetIndexHTTPLambda-AbC123`
+  const stack = `OidcExample${stage}`
+  const boundary = { 'iam:PermissionsBoundary': `arn:aws:iam::${account}:policy/oidc-example-${stage.toLowerCase()}-boundary` }
+  const lower = stack.toLowerCase()
+  const fn = `arn:aws:lambda:${region}:${account}:function:${stack}-GetIndexHTTPLambda-AbC123`
   return {
     'AWS::IAM::Role': [
       [ 'iam:CreateRole', `arn:aws:iam::${account}:role/${stack}-Role-AbC123`, boundary ],
@@ -97,31 +97,31 @@ function needsFor (stage: 'Staging' | 'Production'): Record<string, [string, str
 }
 
 describe('deploy role permissions', () => {
-  let stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example' } })
-  let policies = {
+  const stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example' } })
+  const policies = {
     Staging: stack.permissions('StagingDeployRole'),
     Production: stack.permissions('ProductionDeployRole'),
   }
 
   it('cover every resource type Architect packages (checked with @architect/package)', async () => {
-    let { sam } = await packageApp({ stage: 'staging', stackName: 'OidcExampleStaging', account, region })
-    let types = new Set(Object.values(sam.Resources).map(r => r.Type as string))
+    const { sam } = await packageApp({ stage: 'staging', stackName: 'OidcExampleStaging', account, region })
+    const types = new Set(Object.values(sam.Resources).map(r => r.Type as string))
     assert.ok(types.size > 10, [ ...types ].join(' '))
-    let needs = needsFor('Staging')
-    for (let type of types) assert.ok(type in needs, `Architect packages ${type}: add it to needsFor() and to the template if needed`)
+    const needs = needsFor('Staging')
+    for (const type of types) assert.ok(type in needs, `Architect packages ${type}: add it to needsFor() and to the template if needed`)
   })
 
-  for (let stage of [ 'Staging', 'Production' ] as const) {
-    let other: 'Staging' | 'Production' = stage === 'Staging' ? 'Production' : 'Staging'
+  for (const stage of [ 'Staging', 'Production' ] as const) {
+    const other: 'Staging' | 'Production' = stage === 'Staging' ? 'Production' : 'Staging'
     it(`let the ${stage.toLowerCase()} role do what a ${stage.toLowerCase()} deploy needs, and not touch ${other.toLowerCase()} resources`, () => {
-      for (let [ type, pairs ] of Object.entries(needsFor(stage))) {
-        for (let [ action, resource, context ] of pairs) {
+      for (const [ type, pairs ] of Object.entries(needsFor(stage))) {
+        for (const [ action, resource, context ] of pairs) {
           assert.ok(allows(policies[stage], action, resource, context), `${stage} role: ${type} needs ${action} on ${resource}`)
         }
       }
-      for (let [ type, pairs ] of Object.entries(needsFor(other))) {
-        for (let [ action, resource, context ] of pairs) {
-          let names = `${resource} ${JSON.stringify(context ?? {})}`
+      for (const [ type, pairs ] of Object.entries(needsFor(other))) {
+        for (const [ action, resource, context ] of pairs) {
+          const names = `${resource} ${JSON.stringify(context ?? {})}`
           if (!names.includes(other) && !names.includes(other.toLowerCase())) continue // shared by both stages
           assert.ok(!allows(policies[stage], action, resource, context), `${stage} role must not ${action} on ${resource} (${type})`)
         }
@@ -130,9 +130,9 @@ describe('deploy role permissions', () => {
   }
 
   it('do not let a deploy role change itself, the other role, or the app\'s environment variables', () => {
-    for (let statements of Object.values(policies)) {
-      for (let role of [ 'oidc-example-staging-deploy', 'oidc-example-production-deploy' ]) {
-        for (let action of [ 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:PassRole' ]) {
+    for (const statements of Object.values(policies)) {
+      for (const role of [ 'oidc-example-staging-deploy', 'oidc-example-production-deploy' ]) {
+        for (const action of [ 'iam:PutRolePolicy', 'iam:UpdateAssumeRolePolicy', 'iam:PassRole' ]) {
           assert.ok(!allows(statements, action, `arn:aws:iam::${account}:role/${role}`), `${action} ${role}`)
         }
       }
@@ -142,11 +142,11 @@ describe('deploy role permissions', () => {
   })
 
   it('are the same for both stages but for the stage name and the staging role\'s review apps', () => {
-    let swap = (s: Statement[]): string => JSON.stringify(s).replace(/Production/g, 'Staging').replace(/production/g, 'staging')
-    let review = policies.Staging.filter(s => s.Sid?.startsWith('ReviewApp'))
+    const swap = (s: Statement[]): string => JSON.stringify(s).replace(/Production/g, 'Staging').replace(/production/g, 'staging')
+    const review = policies.Staging.filter(s => s.Sid?.startsWith('ReviewApp'))
     assert.deepEqual(review.map(s => s.Sid), [ 'ReviewAppStacksDelete', 'ReviewAppDestroyDeployBucket' ])
     // Review apps' names (<prefix>StagingMr<iid>) are the staging role's only other difference.
-    let withoutReviewNames = (s: Statement[]): Statement[] => JSON.parse(JSON.stringify(s), (_, v: unknown) => Array.isArray(v) ? v.filter(x => typeof x !== 'string' || !/StagingMr|stagingmr/.test(x)) : v) as Statement[]
+    const withoutReviewNames = (s: Statement[]): Statement[] => JSON.parse(JSON.stringify(s), (_, v: unknown) => Array.isArray(v) ? v.filter(x => typeof x !== 'string' || !/StagingMr|stagingmr/.test(x)) : v) as Statement[]
     assert.equal(swap(policies.Production), swap(withoutReviewNames(policies.Staging.filter(s => !review.includes(s)))))
     assert.ok(JSON.stringify(policies.Staging).includes('OidcExampleStagingMr*-*'))
     assert.ok(!JSON.stringify(policies.Production).includes('Mr*'))
@@ -158,19 +158,19 @@ describe('deploy role permissions', () => {
 /* ------------------------------------------------------------------------ */
 
 describe('review apps (issue 8)', () => {
-  let stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example' } })
-  let policies = { Staging: stack.permissions('StagingDeployRole'), Production: stack.permissions('ProductionDeployRole') }
-  let cfn = (name: string): string => `arn:aws:cloudformation:${region}:${account}:stack/${name}/0f0e0d0c-1111-2222-3333-444455556666`
-  let review = 'OidcExampleStagingMr7'
-  let deployBucket = 'oidc-example-cfn-deployments-1a2b3'
-  let staticBucket = `${review.toLowerCase()}-staticbucket-1a2b3c4d5e6f`
-  let boundary = { 'iam:PermissionsBoundary': `arn:aws:iam::${account}:policy/oidc-example-staging-boundary` }
-  let fn = `arn:aws:lambda:${region}:${account}:function:${review}-GetIndexHTTPLambda-AbC123`
+  const stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example' } })
+  const policies = { Staging: stack.permissions('StagingDeployRole'), Production: stack.permissions('ProductionDeployRole') }
+  const cfn = (name: string): string => `arn:aws:cloudformation:${region}:${account}:stack/${name}/0f0e0d0c-1111-2222-3333-444455556666`
+  const review = 'OidcExampleStagingMr7'
+  const deployBucket = 'oidc-example-cfn-deployments-1a2b3'
+  const staticBucket = `${review.toLowerCase()}-staticbucket-1a2b3c4d5e6f`
+  const boundary = { 'iam:PermissionsBoundary': `arn:aws:iam::${account}:policy/oidc-example-staging-boundary` }
+  const fn = `arn:aws:lambda:${region}:${account}:function:${review}-GetIndexHTTPLambda-AbC123`
 
   // What `arc destroy --app oidc-example --name mr-7 --force --now` calls (@architect/destroy:
   // index.js, _delete-bucket.js, _ssm.js, _delete-logs.js), then what CloudFormation's DeleteStack
   // does with the caller's credentials for the resources Architect creates.
-  let destroyCalls: [string, string, Context?][] = [
+  const destroyCalls: [string, string, Context?][] = [
     [ 'cloudformation:DescribeStacks', cfn(review) ],
     [ 'cloudformation:DescribeStackResources', cfn(review) ],
     [ 's3:ListBucket', `arn:aws:s3:::${staticBucket}` ], // HeadBucket, ListObjectsV2
@@ -199,13 +199,13 @@ describe('review apps (issue 8)', () => {
   ]
 
   it('the staging role can do everything arc destroy --name mr-<iid> needs', () => {
-    for (let [ action, resource, context ] of destroyCalls) {
+    for (const [ action, resource, context ] of destroyCalls) {
       assert.ok(allows(policies.Staging, action, resource, context), `${action} on ${resource}`)
     }
   })
 
   it('the staging role cannot delete the main staging stack (explicit deny), the production stack, or another named stack', () => {
-    let decide = (name: string): string => authorize({ identity: [ { Statement: policies.Staging } as unknown as PolicyDocument ] }, { action: 'cloudformation:DeleteStack', resource: cfn(name) }).decision
+    const decide = (name: string): string => authorize({ identity: [ { Statement: policies.Staging } as unknown as PolicyDocument ] }, { action: 'cloudformation:DeleteStack', resource: cfn(name) }).decision
     assert.equal(decide('OidcExampleStaging'), 'explicit-deny')
     assert.equal(decide('OidcExampleProduction'), 'explicit-deny')
     assert.equal(decide('OidcExampleStagingDemo'), 'implicit-deny', 'only Mr<iid> stacks are review apps')
@@ -214,13 +214,13 @@ describe('review apps (issue 8)', () => {
   })
 
   it('the production role deletes nothing of staging, not even its own stack', () => {
-    for (let [ action, resource, context ] of destroyCalls) {
+    for (const [ action, resource, context ] of destroyCalls) {
       if (!/Staging|staging|deployments/.test(resource) || !/Delete|DELETE|Remove/.test(action)) continue
       // Every deploy prunes old artifacts of the shared deployment bucket (@architect/deploy 02-clean-up-artifacts).
       if (action === 's3:DeleteObject' && resource.startsWith(`arn:aws:s3:::${deployBucket}/`)) continue
       assert.ok(!allows(policies.Production, action, resource, context), `production role: ${action} on ${resource}`)
     }
-    for (let name of [ 'OidcExampleStaging', 'OidcExampleStagingMr7', 'OidcExampleProduction', 'OidcExampleProductionMr7' ]) {
+    for (const name of [ 'OidcExampleStaging', 'OidcExampleStagingMr7', 'OidcExampleProduction', 'OidcExampleProductionMr7' ]) {
       assert.ok(!allows(policies.Production, 'cloudformation:DeleteStack', cfn(name)), name)
     }
   })

@@ -22,7 +22,7 @@ const lambdaTrust: PolicyDocument = { Version: '2012-10-17', Statement: [ { Effe
 const stages = [ { stage: 'staging', Stage: 'Staging', other: 'Production' }, { stage: 'production', Stage: 'Production', other: 'Staging' } ] as const
 
 /** A fresh account with this template deployed (Stages=both): deploy roles and boundaries. */
-function world (): { account: Account; stack: Stack; deployRole: (Stage: string) => RolePolicies; boundary: (Stage: string) => string } {
+function world (): { account: Account, stack: Stack, deployRole: (Stage: string) => RolePolicies, boundary: (Stage: string) => string } {
   const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
   const account = new Account(ACCOUNT, 'aws', REGION)
   for (const Stage of [ 'Staging', 'Production' ]) {
@@ -38,7 +38,7 @@ function world (): { account: Account; stack: Stack; deployRole: (Stage: string)
 }
 
 /** What code running as a role must never be able to do, whatever its inline policies say. */
-function forbidden (account: Account, Stage: string, other: string): { action: string; resource: string; context?: Record<string, string> }[] {
+function forbidden (account: Account, Stage: string, other: string): { action: string, resource: string, context?: Record<string, string> }[] {
   const role = (n: string): string => account.roleArn(n)
   return [
     { action: 'iam:CreateRole', resource: role(`OidcExample${Stage}-Evil2`) },

@@ -22,14 +22,14 @@ const OUTSIDER = '999999999999'
 type StageName = 'Staging' | 'Production'
 type Context = Record<string, string>
 
-interface Layout { name: string; accounts: Record<StageName, string>; Stages: Record<StageName, string> }
+interface Layout { name: string, accounts: Record<StageName, string>, Stages: Record<StageName, string> }
 const layouts: Layout[] = [
   { name: 'one account per stage', accounts: { Staging: STAGING_ACCOUNT, Production: PRODUCTION_ACCOUNT }, Stages: { Staging: 'staging', Production: 'production' } },
   { name: 'Stages=both (one account)', accounts: { Staging: ONE, Production: ONE }, Stages: { Staging: 'both', Production: 'both' } },
 ]
 
 function role (layout: Layout, stage: StageName, extra: Record<string, string> = {}): PolicyDocument {
-  let stack = new Stack({
+  const stack = new Stack({
     account: layout.accounts[stage],
     partition: 'aws',
     region,
@@ -53,7 +53,7 @@ const stages: StageName[] = [ 'Staging', 'Production' ]
 
 const apps: Record<string, PackagedApp> = {}
 before(async () => {
-  for (let [ key, stage, stackName, account, rawArc ] of [
+  for (const [ key, stage, stackName, account, rawArc ] of [
     [ 'staging', 'staging', 'OidcExampleStaging', STAGING_ACCOUNT, FULL_APP ],
     [ 'review', 'staging', 'OidcExampleStagingMr7', STAGING_ACCOUNT, FULL_APP ],
     [ 'production', 'production', 'OidcExampleProduction', PRODUCTION_ACCOUNT, FULL_APP ],
@@ -75,15 +75,15 @@ const accountOf = (arn: string): string => arn.split(':')[4] ?? ''
  * uses for each resource of a packaged stack: create, update, delete, and the role's policies.
  */
 function deployCalls (app: PackagedApp, boundary: string): [string, string, Context][] {
-  let account = accountOf(app.resources[0] as string)
-  let stack = app.stackName
-  let calls: [string, string, Context][] = [
+  const account = accountOf(app.resources[0] as string)
+  const stack = app.stackName
+  const calls: [string, string, Context][] = [
     [ 'cloudformation:UpdateStack', `arn:aws:cloudformation:${region}:${account}:stack/${stack}/0f0e0d0c`, {} ],
     [ 'cloudformation:CreateChangeSet', `arn:aws:cloudformation:${region}:${account}:stack/${stack}/0f0e0d0c`, {} ],
     [ 'scheduler:UpdateSchedule', `arn:aws:scheduler:${region}:${account}:schedule/default/${stack}-NightlyScheduleEvent-A1B2C3D4E5F6`, {} ],
   ]
-  for (let r of app.resources) {
-    let [ , , service, , , rest = '' ] = r.split(':')
+  for (const r of app.resources) {
+    const [ , , service, , , rest = '' ] = r.split(':')
     if (service === 'lambda') calls.push([ 'lambda:UpdateFunctionCode', r, {} ], [ 'lambda:UpdateFunctionConfiguration', r, {} ])
     else if (service === 'logs' && !rest.includes(':log-stream:')) calls.push([ 'logs:PutRetentionPolicy', r, {} ])
     else if (service === 'dynamodb' && !r.includes('/stream/') && !r.includes('/index/')) calls.push([ 'dynamodb:UpdateTable', r, {} ], [ 'dynamodb:CreateTable', r, {} ])
@@ -92,7 +92,7 @@ function deployCalls (app: PackagedApp, boundary: string): [string, string, Cont
     else if (service === 's3') calls.push([ r.includes('/') ? 's3:PutObject' : 's3:PutBucketWebsite', r, { 's3:ResourceAccount': account } ])
     else if (service === 'ssm' && rest !== `parameter/${stack}`) calls.push([ 'ssm:PutParameter', r, {} ])
   }
-  for (let r of Object.values(app.roles)) {
+  for (const r of Object.values(app.roles)) {
     calls.push([ 'iam:PutRolePolicy', r.arn, { 'iam:PermissionsBoundary': boundary } ])
     calls.push([ 'iam:UpdateAssumeRolePolicy', r.arn, { 'iam:PermissionsBoundary': boundary } ])
   }
@@ -101,28 +101,28 @@ function deployCalls (app: PackagedApp, boundary: string): [string, string, Cont
 
 /** Architect's invoke permissions, SNS subscriptions and event source mappings, from its template and SAM's events. */
 function wiring (app: PackagedApp): [string, string, Context][] {
-  let account = accountOf(app.resources[0] as string)
-  let fn = (id: string): string => {
-    let arn = `arn:aws:lambda:${region}:${account}:function:${app.stackName}-${id}-A1B2C3D4E5F6`
+  const account = accountOf(app.resources[0] as string)
+  const fn = (id: string): string => {
+    const arn = `arn:aws:lambda:${region}:${account}:function:${app.stackName}-${id}-A1B2C3D4E5F6`
     assert.ok(app.resources.includes(arn), `${arn} is a function of the stack`)
     return arn
   }
-  let out: [string, string, Context][] = []
-  for (let [ id, res ] of Object.entries(app.sam.Resources)) {
+  const out: [string, string, Context][] = []
+  for (const [ id, res ] of Object.entries(app.sam.Resources)) {
     if (res.Type === 'AWS::Lambda::Permission') {
-      let target = (get(res, 'Properties', 'FunctionName') as JsonObject).Ref as string
+      const target = (get(res, 'Properties', 'FunctionName') as JsonObject).Ref as string
       out.push([ 'lambda:AddPermission', fn(target), { 'lambda:Principal': get(res, 'Properties', 'Principal') as string } ])
     }
     if (res.Type === 'AWS::Lambda::EventSourceMapping') {
-      let target = (get(res, 'Properties', 'FunctionName') as JsonObject)['Fn::GetAtt'] as string[]
+      const target = (get(res, 'Properties', 'FunctionName') as JsonObject)['Fn::GetAtt'] as string[]
       out.push([ 'lambda:CreateEventSourceMapping', '*', { 'lambda:FunctionArn': fn(target[0] as string) } ])
     }
-    for (let event of Object.values((get(res, 'Properties', 'Events') ?? {}) as JsonObject)) {
+    for (const event of Object.values((get(res, 'Properties', 'Events') ?? {}) as JsonObject)) {
       // What SAM's transform generates for each event type.
-      let type = get(event, 'Type')
+      const type = get(event, 'Type')
       if (type === 'HttpApi') out.push([ 'lambda:AddPermission', fn(id), { 'lambda:Principal': 'apigateway.amazonaws.com' } ])
       else if (type === 'SNS') {
-        let topic = app.resources.find(r => r.includes(':sns:') && r.includes(`${app.stackName}-`)) as string
+        const topic = app.resources.find(r => r.includes(':sns:') && r.includes(`${app.stackName}-`)) as string
         out.push([ 'lambda:AddPermission', fn(id), { 'lambda:Principal': 'sns.amazonaws.com' } ])
         out.push([ 'sns:Subscribe', topic, { 'sns:Protocol': 'lambda', 'sns:Endpoint': fn(id) } ])
       }
@@ -130,25 +130,25 @@ function wiring (app: PackagedApp): [string, string, Context][] {
       else assert.fail(`SAM event type ${String(type)} of ${id}: add what SAM generates for it`)
     }
   }
-  let kinds = new Set(out.map(([ action, , ctx ]) => `${action} ${ctx['lambda:Principal'] ?? ctx['sns:Protocol'] ?? ''}`.trim()))
+  const kinds = new Set(out.map(([ action, , ctx ]) => `${action} ${ctx['lambda:Principal'] ?? ctx['sns:Protocol'] ?? ''}`.trim()))
   assert.deepEqual([ ...kinds ].sort(), [ 'lambda:AddPermission apigateway.amazonaws.com', 'lambda:AddPermission sns.amazonaws.com', 'lambda:CreateEventSourceMapping', 'sns:Subscribe lambda' ])
   return out
 }
 
 describe('Architect\'s own use of what the fence restricts is still allowed', () => {
-  for (let layout of layouts) {
-    let one = layout.accounts.Staging === layout.accounts.Production
-    for (let stage of stages) {
+  for (const layout of layouts) {
+    const one = layout.accounts.Staging === layout.accounts.Production
+    for (const stage of stages) {
       it(`${layout.name}: the ${stage.toLowerCase()} role deploys and wires its stacks (main${stage === 'Staging' ? ' and review app' : ''})`, () => {
-        let keys = stage === 'Staging' ? (one ? [ 'one-staging' ] : [ 'staging', 'review' ]) : [ one ? 'one-production' : 'production' ]
-        let doc = role(layout, stage)
-        for (let key of keys) {
-          let app = apps[key] as PackagedApp
-          let calls = [ ...deployCalls(app, boundaryOf(layout.accounts[stage], stage)), ...wiring(app) ]
+        const keys = stage === 'Staging' ? (one ? [ 'one-staging' ] : [ 'staging', 'review' ]) : [ one ? 'one-production' : 'production' ]
+        const doc = role(layout, stage)
+        for (const key of keys) {
+          const app = apps[key] as PackagedApp
+          const calls = [ ...deployCalls(app, boundaryOf(layout.accounts[stage], stage)), ...wiring(app) ]
           assert.ok(calls.length > 40, `${calls.length} calls`)
-          for (let [ action, resource, ctx ] of calls) assert.equal(decide(doc, action, resource, ctx), 'allow', `${app.stackName}: ${action} ${resource} ${JSON.stringify(ctx)}`)
+          for (const [ action, resource, ctx ] of calls) assert.equal(decide(doc, action, resource, ctx), 'allow', `${app.stackName}: ${action} ${resource} ${JSON.stringify(ctx)}`)
         }
-        let account = layout.accounts[stage]
+        const account = layout.accounts[stage]
         assert.equal(decide(doc, 'cloudfront:ListDistributions', '*'), 'allow', 'Architect lists distributions after every deploy')
         assert.equal(decide(doc, 's3:CreateBucket', 'arn:aws:s3:::oidc-example-cfn-deployments-1a2b3'), 'allow', 'the deployment bucket, created without an owner key')
         assert.equal(decide(doc, 's3:PutObject', 'arn:aws:s3:::oidc-example-cfn-deployments-1a2b3/x.zip', { 's3:ResourceAccount': account }), 'allow')
@@ -164,14 +164,14 @@ describe('Architect\'s own use of what the fence restricts is still allowed', ()
 /* ------------------------------------------------------------------------ */
 
 describe('1. the deployment bucket: only this account\'s, in every layout', () => {
-  let bucket = 'arn:aws:s3:::oidc-example-cfn-deployments-1a2b3'
-  let s3 = [ 's3:ListBucket', 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:DeleteBucket', 's3:GetBucketLocation' ]
-  for (let layout of layouts) {
-    for (let stage of stages) {
+  const bucket = 'arn:aws:s3:::oidc-example-cfn-deployments-1a2b3'
+  const s3 = [ 's3:ListBucket', 's3:GetObject', 's3:PutObject', 's3:DeleteObject', 's3:DeleteBucket', 's3:GetBucketLocation' ]
+  for (const layout of layouts) {
+    for (const stage of stages) {
       it(`${layout.name}: the ${stage.toLowerCase()} role cannot use a bucket of that name in another account`, () => {
-        let doc = role(layout, stage)
-        for (let action of s3) {
-          let resource = action.endsWith('Object') ? `${bucket}/template.json` : bucket
+        const doc = role(layout, stage)
+        for (const action of s3) {
+          const resource = action.endsWith('Object') ? `${bucket}/template.json` : bucket
           assert.equal(decide(doc, action, resource, { 's3:ResourceAccount': OUTSIDER }), 'explicit-deny', `${action} in ${OUTSIDER}`)
         }
         // Nor the static bucket name of its own stage in another account.
@@ -181,14 +181,14 @@ describe('1. the deployment bucket: only this account\'s, in every layout', () =
   }
 
   it('one account per stage: the staging role cannot reach production\'s bucket nor its bucket parameter', () => {
-    let doc = role(layouts[0] as Layout, 'Staging')
+    const doc = role(layouts[0] as Layout, 'Staging')
     assert.equal(decide(doc, 's3:PutObject', `${bucket}/template.json`, { 's3:ResourceAccount': PRODUCTION_ACCOUNT }), 'explicit-deny')
     assert.equal(decide(doc, 'ssm:PutParameter', `arn:aws:ssm:${region}:${PRODUCTION_ACCOUNT}:parameter/oidc-example/deploy/bucket`), 'implicit-deny')
     assert.equal(decide(doc, 'ssm:GetParametersByPath', `arn:aws:ssm:${region}:${PRODUCTION_ACCOUNT}:parameter/oidc-example`), 'implicit-deny', 'nor production\'s arc env values')
   })
 
   it('Stages=both: IAM cannot close it (both stages deploy from one bucket): the staging role writes it', () => {
-    let doc = role(layouts[1] as Layout, 'Staging')
+    const doc = role(layouts[1] as Layout, 'Staging')
     assert.equal(decide(doc, 's3:PutObject', `${bucket}/production-template.json`, { 's3:ResourceAccount': ONE }), 'allow')
     assert.equal(decide(doc, 'ssm:PutParameter', `arn:aws:ssm:${region}:${ONE}:parameter/oidc-example/deploy/bucket`), 'allow')
     assert.equal(decide(doc, 'ssm:GetParametersByPath', `arn:aws:ssm:${region}:${ONE}:parameter/oidc-example`), 'allow', 'and reads production\'s arc env values')
@@ -200,14 +200,14 @@ describe('1. the deployment bucket: only this account\'s, in every layout', () =
 /* ------------------------------------------------------------------------ */
 
 describe('2. CloudFront writes only behind AllowCloudFrontWrites; API Gateway V2 unfenced', () => {
-  let writes = [ 'cloudfront:CreateDistribution', 'cloudfront:UpdateDistribution', 'cloudfront:DeleteDistribution', 'cloudfront:CreateInvalidation', 'cloudfront:GetDistributionConfig' ]
-  for (let layout of layouts) {
-    for (let stage of stages) {
+  const writes = [ 'cloudfront:CreateDistribution', 'cloudfront:UpdateDistribution', 'cloudfront:DeleteDistribution', 'cloudfront:CreateInvalidation', 'cloudfront:GetDistributionConfig' ]
+  for (const layout of layouts) {
+    for (const stage of stages) {
       it(`${layout.name}, ${stage.toLowerCase()} role: no distribution writes by default; all of them with AllowCloudFrontWrites=true (@cdn)`, () => {
-        let doc = role(layout, stage)
-        let cdn = role(layout, stage, { AllowCloudFrontWrites: 'true' })
-        let distribution = `arn:aws:cloudfront::${layout.accounts[stage]}:distribution/E1PRODUCTION`
-        for (let action of writes) {
+        const doc = role(layout, stage)
+        const cdn = role(layout, stage, { AllowCloudFrontWrites: 'true' })
+        const distribution = `arn:aws:cloudfront::${layout.accounts[stage]}:distribution/E1PRODUCTION`
+        for (const action of writes) {
           assert.equal(decide(doc, action, distribution), 'implicit-deny', action)
           assert.equal(decide(cdn, action, distribution), 'allow', `${action} with @cdn`)
         }
@@ -217,8 +217,8 @@ describe('2. CloudFront writes only behind AllowCloudFrontWrites; API Gateway V2
   }
 
   it('Stages=both: any API of the account stays writable (IAM cannot scope API Gateway V2 by name or tag)', () => {
-    let doc = role(layouts[1] as Layout, 'Staging')
-    for (let action of [ 'apigateway:PATCH', 'apigateway:DELETE' ]) assert.equal(decide(doc, action, `arn:aws:apigateway:${region}::/apis/prodapi1/routes/r1`), 'allow')
+    const doc = role(layouts[1] as Layout, 'Staging')
+    for (const action of [ 'apigateway:PATCH', 'apigateway:DELETE' ]) assert.equal(decide(doc, action, `arn:aws:apigateway:${region}::/apis/prodapi1/routes/r1`), 'allow')
   })
 })
 
@@ -227,38 +227,38 @@ describe('2. CloudFront writes only behind AllowCloudFrontWrites; API Gateway V2
 /* ------------------------------------------------------------------------ */
 
 describe('3. names match only the stage\'s own stacks and what CloudFormation names after them', () => {
-  for (let stage of stages) {
+  for (const stage of stages) {
     it(`the ${stage.toLowerCase()} role touches nothing of another app named oidc-example-staging-tools, nor a named stack other than a review app`, () => {
-      let doc = role(layouts[1] as Layout, stage)
-      let boundary = boundaryOf(ONE, stage)
+      const doc = role(layouts[1] as Layout, stage)
+      const boundary = boundaryOf(ONE, stage)
       let checked = 0
-      for (let key of [ 'tools-staging', 'tools-production', ...(stage === 'Staging' ? [ 'named' ] : []) ]) {
-        let app = apps[key] as PackagedApp
-        for (let [ action, resource, ctx ] of [ ...deployCalls(app, boundary), ...wiring(app) ]) {
+      for (const key of [ 'tools-staging', 'tools-production', ...(stage === 'Staging' ? [ 'named' ] : []) ]) {
+        const app = apps[key] as PackagedApp
+        for (const [ action, resource, ctx ] of [ ...deployCalls(app, boundary), ...wiring(app) ]) {
           assert.notEqual(decide(doc, action, resource, ctx), 'allow', `${app.stackName}: ${action} ${resource}`)
           checked++
         }
-        for (let r of Object.values(app.roles)) assert.notEqual(decide(doc, 'iam:CreateRole', r.arn, { 'iam:PermissionsBoundary': boundary }), 'allow', r.arn)
+        for (const r of Object.values(app.roles)) assert.notEqual(decide(doc, 'iam:CreateRole', r.arn, { 'iam:PermissionsBoundary': boundary }), 'allow', r.arn)
         assert.notEqual(decide(doc, 'cloudformation:DeleteStack', `arn:aws:cloudformation:${region}:${ONE}:stack/${app.stackName}/1`), 'allow')
       }
       assert.ok(checked > 100, `${checked} calls`)
     })
   }
 
-  for (let stage of stages) {
+  for (const stage of stages) {
     it(`code running under the ${stage.toLowerCase()} boundary (even with Action * Resource *) reaches nothing of oidc-example-staging-tools`, () => {
-      let stack = new Stack({ account: ONE, partition: 'aws', region, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
-      let boundary = stack.policyDocument(`${stage}Boundary`) as unknown as PolicyDocument
-      let admin: PolicyDocument = { Statement: [ { Effect: 'Allow', Action: '*', Resource: '*' } ] }
-      let actions: Record<string, string> = { lambda: 'lambda:InvokeFunction', logs: 'logs:PutLogEvents', dynamodb: 'dynamodb:Scan', sns: 'sns:Publish', sqs: 'sqs:SendMessage', s3: 's3:GetObject', ssm: 'ssm:GetParametersByPath', 'execute-api': 'execute-api:ManageConnections' }
-      let own = apps[stage === 'Staging' ? 'one-staging' : 'one-production'] as PackagedApp
-      let reachable = (r: string): boolean => {
-        let action = actions[r.split(':')[2] as string] as string
+      const stack = new Stack({ account: ONE, partition: 'aws', region, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
+      const boundary = stack.policyDocument(`${stage}Boundary`) as unknown as PolicyDocument
+      const admin: PolicyDocument = { Statement: [ { Effect: 'Allow', Action: '*', Resource: '*' } ] }
+      const actions: Record<string, string> = { lambda: 'lambda:InvokeFunction', logs: 'logs:PutLogEvents', dynamodb: 'dynamodb:Scan', sns: 'sns:Publish', sqs: 'sqs:SendMessage', s3: 's3:GetObject', ssm: 'ssm:GetParametersByPath', 'execute-api': 'execute-api:ManageConnections' }
+      const own = apps[stage === 'Staging' ? 'one-staging' : 'one-production'] as PackagedApp
+      const reachable = (r: string): boolean => {
+        const action = actions[r.split(':')[2] as string] as string
         return authorize({ identity: [ admin ], boundary }, { action, resource: r, context: action.startsWith('s3:') ? { 's3:ResourceAccount': ONE } : {} }).decision === 'allow'
       }
       assert.ok(own.resources.filter(r => !r.includes(':execute-api:')).every(reachable), 'its own stack\'s resources are reachable')
-      for (let key of [ 'tools-staging', 'tools-production' ]) {
-        for (let r of (apps[key] as PackagedApp).resources) {
+      for (const key of [ 'tools-staging', 'tools-production' ]) {
+        for (const r of (apps[key] as PackagedApp).resources) {
           // execute-api by stage name is what IAM cannot fence (README, Security model).
           if (r.includes(':execute-api:')) continue
           assert.ok(!reachable(r), `${stage} boundary reaches ${r}`)
@@ -268,7 +268,7 @@ describe('3. names match only the stage\'s own stacks and what CloudFormation na
   }
 
   it('the old prefixes would have matched them (the check is not vacuous)', () => {
-    let tools = apps['tools-staging'] as PackagedApp
+    const tools = apps['tools-staging'] as PackagedApp
     assert.ok(tools.resources.some(r => /OidcExampleStaging/.test(r)))
     assert.ok(tools.resources.every(r => !/OidcExampleStaging-|oidcexamplestaging-/.test(r)))
   })
@@ -279,42 +279,42 @@ describe('3. names match only the stage\'s own stacks and what CloudFormation na
 /* ------------------------------------------------------------------------ */
 
 describe('4. access that outlives the job is denied, in every layout', () => {
-  for (let layout of layouts) {
-    for (let stage of stages) {
-      let account = layout.accounts[stage]
-      let fn = `arn:aws:lambda:${region}:${account}:function:OidcExample${stage}-GetIndexHTTPLambda-A1`
-      let topic = `arn:aws:sns:${region}:${account}:OidcExample${stage}-DeployedEventTopic-A1`
-      let queue = `arn:aws:sqs:${region}:${account}:OidcExample${stage}-WorkQueue-A1.fifo`
-      let table = `arn:aws:dynamodb:${region}:${account}:table/OidcExample${stage}-ThingsTable-A1`
-      let stageRole = `arn:aws:iam::${account}:role/OidcExample${stage}-Role-A1`
+  for (const layout of layouts) {
+    for (const stage of stages) {
+      const account = layout.accounts[stage]
+      const fn = `arn:aws:lambda:${region}:${account}:function:OidcExample${stage}-GetIndexHTTPLambda-A1`
+      const topic = `arn:aws:sns:${region}:${account}:OidcExample${stage}-DeployedEventTopic-A1`
+      const queue = `arn:aws:sqs:${region}:${account}:OidcExample${stage}-WorkQueue-A1.fifo`
+      const table = `arn:aws:dynamodb:${region}:${account}:table/OidcExample${stage}-ThingsTable-A1`
+      const stageRole = `arn:aws:iam::${account}:role/OidcExample${stage}-Role-A1`
 
       it(`${layout.name}, ${stage.toLowerCase()} role: public function URLs, invoke permissions for others`, () => {
-        let doc = role(layout, stage)
-        for (let action of [ 'lambda:CreateFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig' ]) {
+        const doc = role(layout, stage)
+        for (const action of [ 'lambda:CreateFunctionUrlConfig', 'lambda:UpdateFunctionUrlConfig' ]) {
           assert.equal(decide(doc, action, fn, { 'lambda:FunctionUrlAuthType': 'NONE' }), 'explicit-deny', action)
         }
-        for (let principal of [ '*', OUTSIDER, `arn:aws:iam::${OUTSIDER}:root`, 'events.amazonaws.com', 's3.amazonaws.com' ]) {
+        for (const principal of [ '*', OUTSIDER, `arn:aws:iam::${OUTSIDER}:root`, 'events.amazonaws.com', 's3.amazonaws.com' ]) {
           assert.equal(decide(doc, 'lambda:AddPermission', fn, { 'lambda:Principal': principal }), 'explicit-deny', principal)
         }
-        for (let principal of [ 'apigateway.amazonaws.com', 'sns.amazonaws.com' ]) {
+        for (const principal of [ 'apigateway.amazonaws.com', 'sns.amazonaws.com' ]) {
           assert.equal(decide(doc, 'lambda:AddPermission', fn, { 'lambda:Principal': principal }), 'allow', principal)
         }
       })
 
       it(`${layout.name}, ${stage.toLowerCase()} role: resource policies on tables, queues and topics; outside subscriptions`, () => {
-        let doc = role(layout, stage)
+        const doc = role(layout, stage)
         assert.equal(decide(doc, 'dynamodb:PutResourcePolicy', table), 'explicit-deny')
         assert.equal(decide(doc, 'sqs:AddPermission', queue), 'explicit-deny')
         assert.equal(decide(doc, 'sns:AddPermission', topic), 'explicit-deny')
-        for (let [ protocol, endpoint ] of [ [ 'https', 'https://attacker.example/hook' ], [ 'email', 'a@attacker.example' ], [ 'sms', '+15555550100' ], [ 'firehose', `arn:aws:firehose:${region}:${account}:deliverystream/x` ], [ 'lambda', `arn:aws:lambda:${region}:${OUTSIDER}:function:x` ], [ 'sqs', `arn:aws:sqs:${region}:${OUTSIDER}:x` ] ]) {
+        for (const [ protocol, endpoint ] of [ [ 'https', 'https://attacker.example/hook' ], [ 'email', 'a@attacker.example' ], [ 'sms', '+15555550100' ], [ 'firehose', `arn:aws:firehose:${region}:${account}:deliverystream/x` ], [ 'lambda', `arn:aws:lambda:${region}:${OUTSIDER}:function:x` ], [ 'sqs', `arn:aws:sqs:${region}:${OUTSIDER}:x` ] ]) {
           assert.equal(decide(doc, 'sns:Subscribe', topic, { 'sns:Protocol': protocol as string, 'sns:Endpoint': endpoint as string }), 'explicit-deny', `${protocol} ${endpoint}`)
         }
         assert.equal(decide(doc, 'sns:Subscribe', topic, { 'sns:Protocol': 'lambda', 'sns:Endpoint': fn }), 'allow')
       })
 
       it(`${layout.name}, ${stage.toLowerCase()} role: trust policy and settings of a role only while it carries the stage's boundary`, () => {
-        let doc = role(layout, stage)
-        for (let action of [ 'iam:UpdateAssumeRolePolicy', 'iam:UpdateRole', 'iam:UpdateRoleDescription' ]) {
+        const doc = role(layout, stage)
+        for (const action of [ 'iam:UpdateAssumeRolePolicy', 'iam:UpdateRole', 'iam:UpdateRoleDescription' ]) {
           assert.equal(decide(doc, action, stageRole), 'implicit-deny', `${action} on a role without a boundary`)
           assert.equal(decide(doc, action, stageRole, { 'iam:PermissionsBoundary': boundaryOf(account, other(stage)) }), 'implicit-deny', `${action} with the other stage's boundary`)
           assert.equal(decide(doc, action, stageRole, { 'iam:PermissionsBoundary': boundaryOf(account, stage) }), 'allow', `${action} with the stage's boundary`)
@@ -329,21 +329,21 @@ describe('4. access that outlives the job is denied, in every layout', () => {
 /* ------------------------------------------------------------------------ */
 
 describe('5. no deploy role deletes a main stage\'s tables unless AllowMainTableDeletion=true', () => {
-  for (let layout of layouts) {
-    for (let stage of stages) {
+  for (const layout of layouts) {
+    for (const stage of stages) {
       it(`${layout.name}, ${stage.toLowerCase()} role`, () => {
-        let account = layout.accounts[stage]
-        let main = `arn:aws:dynamodb:${region}:${account}:table/OidcExample${stage}-ThingsTable-A1`
-        let doc = role(layout, stage)
+        const account = layout.accounts[stage]
+        const main = `arn:aws:dynamodb:${region}:${account}:table/OidcExample${stage}-ThingsTable-A1`
+        const doc = role(layout, stage)
         assert.equal(decide(doc, 'dynamodb:DeleteTable', main), 'explicit-deny')
         assert.equal(decide(doc, 'dynamodb:UpdateTable', main), 'allow', 'updating it stays possible')
         assert.equal(decide(doc, 'dynamodb:CreateTable', main), 'allow')
         assert.equal(decide(role(layout, stage, { AllowMainTableDeletion: 'true' }), 'dynamodb:DeleteTable', main), 'allow', 'a project may allow it')
         if (stage === 'Staging') {
-          let review = `arn:aws:dynamodb:${region}:${account}:table/OidcExampleStagingMr7-ThingsTable-A1`
+          const review = `arn:aws:dynamodb:${region}:${account}:table/OidcExampleStagingMr7-ThingsTable-A1`
           assert.equal(decide(doc, 'dynamodb:DeleteTable', review), 'allow', 'a review app\'s tables go with its stack')
         }
-        let otherMain = `arn:aws:dynamodb:${region}:${account}:table/OidcExample${other(stage)}-ThingsTable-A1`
+        const otherMain = `arn:aws:dynamodb:${region}:${account}:table/OidcExample${other(stage)}-ThingsTable-A1`
         assert.notEqual(decide(role(layout, stage, { AllowMainTableDeletion: 'true' }), 'dynamodb:DeleteTable', otherMain), 'allow')
       })
     }
@@ -352,8 +352,8 @@ describe('5. no deploy role deletes a main stage\'s tables unless AllowMainTable
 
 describe('the fence statements', () => {
   it('use only condition keys AWS sets for their actions (and the evaluator models)', () => {
-    let doc = role(layouts[1] as Layout, 'Staging')
-    let keys = new Set((doc.Statement as Statement[]).flatMap(s => Object.values(s.Condition ?? {}).flatMap(e => Object.keys(e))))
+    const doc = role(layouts[1] as Layout, 'Staging')
+    const keys = new Set((doc.Statement as Statement[]).flatMap(s => Object.values(s.Condition ?? {}).flatMap(e => Object.keys(e))))
     assert.deepEqual([ ...keys ].sort(), [ 'iam:PassedToService', 'iam:PermissionsBoundary', 'lambda:FunctionArn', 'lambda:FunctionUrlAuthType', 'lambda:Principal', 's3:ResourceAccount', 'sns:Endpoint', 'sns:Protocol' ])
   })
 })

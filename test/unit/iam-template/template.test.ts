@@ -26,7 +26,7 @@ const require = createRequire(import.meta.url)
 
 const app = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', Stages: 'both' }
 
-const deployments: { name: string; d: Deployment }[] = [
+const deployments: { name: string, d: Deployment }[] = [
   {
     name: 'gitlab.com, defaults, new provider',
     d: { account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example' } },
@@ -57,7 +57,7 @@ const deployments: { name: string; d: Deployment }[] = [
 ]
 
 function optionsFor (stack: Stack): Omit<TrustPolicyOptions, 'branches'> {
-  let v = stack.values
+  const v = stack.values
   return {
     project: v.ProjectPath as string,
     subClaimComponents: v.SubClaimComponents as string,
@@ -70,8 +70,8 @@ function optionsFor (stack: Stack): Omit<TrustPolicyOptions, 'branches'> {
 
 describe('iam/gitlab-oidc.yaml', () => {
   it('declares the parameters and outputs the setup notes describe', () => {
-    let params = Object.keys((template.Parameters ?? {}) as JsonObject)
-    for (let p of [ 'GitLabUrl', 'Audience', 'ProjectPath', 'DefaultBranch', 'AppName', 'CreateOidcProvider', 'Stages' ]) {
+    const params = Object.keys((template.Parameters ?? {}) as JsonObject)
+    for (const p of [ 'GitLabUrl', 'Audience', 'ProjectPath', 'DefaultBranch', 'AppName', 'CreateOidcProvider', 'Stages' ]) {
       assert.ok(params.includes(p), `parameter ${p}`)
     }
     assert.equal(get(template, 'Parameters', 'GitLabUrl', 'Default'), 'https://gitlab.com')
@@ -84,27 +84,27 @@ describe('iam/gitlab-oidc.yaml', () => {
     assert.deepEqual(get(template, 'Parameters', 'Stages', 'AllowedValues'), [ 'production', 'staging', 'both' ])
     assert.match(get(template, 'Parameters', 'Stages', 'Description') as string, /both puts them in one account, where any branch can take over production .* and read\s+production's arc env values/)
     assert.throws(() => new Stack({ account: '111111111111', partition: 'aws', params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'a/b' } }), /parameter Stages has no default/)
-    for (let p of [ 'AllowCloudFrontWrites', 'AllowMainTableDeletion' ]) {
+    for (const p of [ 'AllowCloudFrontWrites', 'AllowMainTableDeletion' ]) {
       assert.equal(get(template, 'Parameters', p, 'Default'), 'false', `${p} is off unless a project turns it on`)
       assert.deepEqual(get(template, 'Parameters', p, 'AllowedValues'), [ 'false', 'true' ])
     }
   })
 
   it('Stages creates one stage\'s role and boundary (one account per stage), or both', () => {
-    let expected: Record<string, string[]> = {
+    const expected: Record<string, string[]> = {
       both: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole', 'ProductionBoundary', 'ProductionDeployRole' ],
       staging: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole' ],
       production: [ 'GitLabOidcProvider', 'ProductionBoundary', 'ProductionDeployRole' ],
     }
-    let full = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example' } })
-    for (let [ Stages, resources ] of Object.entries(expected)) {
-      let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example', Stages } })
-      let ids = Object.keys(template.Resources as JsonObject)
+    const full = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example' } })
+    for (const [ Stages, resources ] of Object.entries(expected)) {
+      const stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example', Stages } })
+      const ids = Object.keys(template.Resources as JsonObject)
       assert.deepEqual(ids.filter(id => stack.resourceExists(id)).sort(), [ ...resources ].sort(), `Stages=${Stages}`)
-      let outputs = stack.outputs()
-      let stagesOut = resources.filter(r => r.endsWith('DeployRole')).map(r => r.replace('DeployRole', ''))
+      const outputs = stack.outputs()
+      const stagesOut = resources.filter(r => r.endsWith('DeployRole')).map(r => r.replace('DeployRole', ''))
       assert.deepEqual(Object.keys(outputs).sort(), [ 'OidcProviderArn', ...stagesOut.flatMap(s => [ `${s}RoleArn`, `${s}BoundaryArn` ]) ].sort(), `Stages=${Stages} outputs`)
-      for (let s of stagesOut) {
+      for (const s of stagesOut) {
         assert.deepEqual(stack.permissions(`${s}DeployRole`), full.permissions(`${s}DeployRole`), `${s} role does not depend on Stages`)
         assert.deepEqual(stack.policyDocument(`${s}Boundary`), full.policyDocument(`${s}Boundary`))
         assert.equal(outputs[`${s}BoundaryArn`], `arn:aws:iam::111111111111:policy/oidc-example-${s.toLowerCase()}-boundary`)
@@ -112,22 +112,22 @@ describe('iam/gitlab-oidc.yaml', () => {
     }
   })
 
-  for (let { name, d } of deployments) {
-    for (let Stages of [ 'production', 'staging', 'both' ]) {
+  for (const { name, d } of deployments) {
+    for (const Stages of [ 'production', 'staging', 'both' ]) {
       it(`trust policies equal trust-policy.ts output (${name}, Stages=${Stages})`, () => {
-        let stack = new Stack({ ...d, params: { ...d.params, Stages } })
-        let opts = optionsFor(stack)
+        const stack = new Stack({ ...d, params: { ...d.params, Stages } })
+        const opts = optionsFor(stack)
         assert.equal(stack.resourceExists('ProductionDeployRole'), Stages !== 'staging')
         assert.equal(stack.resourceExists('StagingDeployRole'), Stages !== 'production')
         if (Stages !== 'staging') assert.deepEqual(stack.trustPolicy('ProductionDeployRole'), buildTrustPolicy({ ...opts, branches: [ stack.values.DefaultBranch as string ] }))
         if (Stages !== 'production') assert.deepEqual(stack.trustPolicy('StagingDeployRole'), buildTrustPolicy({ ...opts, branches: [ '*' ] }))
 
-        let createsProvider = stack.values.CreateOidcProvider === 'true'
+        const createsProvider = stack.values.CreateOidcProvider === 'true'
         assert.equal(stack.resourceExists('GitLabOidcProvider'), createsProvider)
-        let expectedProvider = providerArn({ account: d.account, partition: d.partition, issuer: opts.issuer })
+        const expectedProvider = providerArn({ account: d.account, partition: d.partition, issuer: opts.issuer })
         assert.equal(stack.eval(get(template, 'Outputs', 'OidcProviderArn', 'Value') ?? null), expectedProvider)
         if (createsProvider) {
-          let provider = stack.resource('GitLabOidcProvider')
+          const provider = stack.resource('GitLabOidcProvider')
           assert.equal(get(provider, 'Properties', 'Url'), opts.issuer)
           assert.deepEqual(get(provider, 'Properties', 'ClientIdList'), [ opts.audience ?? opts.issuer ], 'the audience is registered')
           assert.equal((get(provider, 'Properties', 'ThumbprintList') as Json[]).length, 1, 'CloudFormation still requires a thumbprint')
@@ -152,22 +152,22 @@ describe('iam/gitlab-oidc.yaml', () => {
     const admits = (stack: Stack, role: string, refType: 'branch' | 'tag', ref: string) =>
       evaluateTrustPolicy(stack.trustPolicy(role) as unknown as PolicyDocument, ctx(stack, subjectIn(stack.values.SubClaimComponents as never, base.ProjectPath, refType, ref))) === 'allow'
 
-    for (let format of SUB_CLAIM_COMPONENTS) {
-      let withRefType = format.includes('ref_type')
-      let withRef = format.split(',').includes('ref')
+    for (const format of SUB_CLAIM_COMPONENTS) {
+      const withRefType = format.includes('ref_type')
+      const withRef = format.split(',').includes('ref')
       it(`${format}: the staging role equals the CLI's policy and admits branches${withRefType ? ' only' : ' and tags'}`, () => {
-        let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages: 'staging' } })
-        let cli = withRefType ? buildTrustPolicy({ ...optionsFor(stack), branches: [ '*' ] }) : buildTrustPolicy({ ...optionsFor(stack), anyRef: true })
+        const stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages: 'staging' } })
+        const cli = withRefType ? buildTrustPolicy({ ...optionsFor(stack), branches: [ '*' ] }) : buildTrustPolicy({ ...optionsFor(stack), anyRef: true })
         assert.deepEqual(stack.trustPolicy('StagingDeployRole'), cli)
         assert.ok(admits(stack, 'StagingDeployRole', 'branch', 'feature/login'))
         assert.equal(admits(stack, 'StagingDeployRole', 'tag', 'v1.0.0'), !withRefType, 'a tag')
         // another project's branch never
-        let other = evaluateTrustPolicy(stack.trustPolicy('StagingDeployRole') as unknown as PolicyDocument, ctx(stack, subjectIn(format, 'my-group/oidc-example-fork', 'branch', 'main')))
+        const other = evaluateTrustPolicy(stack.trustPolicy('StagingDeployRole') as unknown as PolicyDocument, ctx(stack, subjectIn(format, 'my-group/oidc-example-fork', 'branch', 'main')))
         assert.equal(other, 'implicit-deny')
       })
       if (withRef && withRefType) {
         it(`${format}: the production role equals the CLI's policy and admits only the default branch`, () => {
-          let stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages: 'both' } })
+          const stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages: 'both' } })
           assert.deepEqual(stack.trustPolicy('ProductionDeployRole'), buildTrustPolicy({ ...optionsFor(stack), branches: [ 'main' ] }))
           assert.ok(admits(stack, 'ProductionDeployRole', 'branch', 'main'))
           assert.ok(!admits(stack, 'ProductionDeployRole', 'tag', 'main'), 'a tag named main')
@@ -176,7 +176,7 @@ describe('iam/gitlab-oidc.yaml', () => {
       }
       else {
         it(`${format}: a production role is refused (Rules), as the CLI refuses --branch main`, () => {
-          for (let Stages of [ 'production', 'both' ]) {
+          for (const Stages of [ 'production', 'both' ]) {
             assert.throws(() => new Stack({ account: '111111111111', partition: 'aws', params: { ...base, SubClaimComponents: format, Stages } }),
               (err: unknown) => err instanceof RuleError && /Deploy Stages=staging here/.test(err.message), Stages)
           }
@@ -191,36 +191,36 @@ describe('iam/gitlab-oidc.yaml', () => {
   })
 
   it('Audience AllowedPattern keeps the value a literal in the trust policy JSON (no quote, backslash, $ or control character)', () => {
-    let pattern = new RegExp(get(template, 'Parameters', 'Audience', 'AllowedPattern') as string)
-    for (let ok of [ '', 'https://gitlab.com', 'sts.amazonaws.com', 'arc-deploy', 'a b*?{}' ]) assert.ok(pattern.test(ok), ok)
-    for (let bad of [ 'a"b', 'a\\b', '${aws:username}', 'a$b', 'a\nb' ]) assert.ok(!pattern.test(bad), bad)
+    const pattern = new RegExp(get(template, 'Parameters', 'Audience', 'AllowedPattern') as string)
+    for (const ok of [ '', 'https://gitlab.com', 'sts.amazonaws.com', 'arc-deploy', 'a b*?{}' ]) assert.ok(pattern.test(ok), ok)
+    for (const bad of [ 'a"b', 'a\\b', '${aws:username}', 'a$b', 'a\nb' ]) assert.ok(!pattern.test(bad), bad)
   })
 
   it('names the roles app.arc uses, with MaxSessionDuration above the plugin\'s default duration', () => {
-    let arc = require('@architect/parser')(readFileSync(join(appDir, 'app.arc'), 'utf8')) as { app: string[]; 'gitlab-oidc': [string, string][] }
-    let { toLogicalID } = require('@architect/utils') as { toLogicalID: (s: string) => string }
-    let appName = arc.app[0] as string
+    const arc = require('@architect/parser')(readFileSync(join(appDir, 'app.arc'), 'utf8')) as { app: string[], 'gitlab-oidc': [string, string][] }
+    const { toLogicalID } = require('@architect/utils') as { toLogicalID: (s: string) => string }
+    const appName = arc.app[0] as string
     assert.equal(app.AppName, appName)
     assert.equal(app.AppStackPrefix, toLogicalID(appName), 'AppStackPrefix is Architect\'s stack name prefix')
-    let roles = Object.fromEntries(arc['gitlab-oidc'])
+    const roles = Object.fromEntries(arc['gitlab-oidc'])
     // One AWS account per stage: each stage's stack (Stages=<stage>) in the account its role names
-    let accountOf = (arn: string | undefined) => String(arn).split(':')[4]
+    const accountOf = (arn: string | undefined) => String(arn).split(':')[4]
     assert.notEqual(accountOf(roles['production-role']), accountOf(roles['staging-role']), 'example-app: one AWS account per stage')
-    for (let [ stage, Stage ] of [ [ 'staging', 'Staging' ], [ 'production', 'Production' ] ] as const) {
-      let stack = new Stack({ account: accountOf(roles[`${stage}-role`])!, partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example', Stages: stage } })
+    for (const [ stage, Stage ] of [ [ 'staging', 'Staging' ], [ 'production', 'Production' ] ] as const) {
+      const stack = new Stack({ account: accountOf(roles[`${stage}-role`])!, partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example', Stages: stage } })
       assert.equal(stack.eval(get(template, 'Outputs', `${Stage}RoleArn`, 'Value') ?? null), roles[`${stage}-role`])
       // The boundary settings, once app.arc names them, must be the outputs too.
       if (roles[`${stage}-permissions-boundary`] !== undefined) assert.equal(stack.outputs()[`${Stage}BoundaryArn`], roles[`${stage}-permissions-boundary`], stage)
-      let max = get(stack.resource(`${Stage}DeployRole`), 'Properties', 'MaxSessionDuration')
+      const max = get(stack.resource(`${Stage}DeployRole`), 'Properties', 'MaxSessionDuration')
       assert.equal(typeof max, 'number')
       assert.ok((max as number) >= DEFAULTS.duration && (max as number) <= 43200, `${Stage}DeployRole MaxSessionDuration ${String(max)}`)
     }
   })
 
   it('ProjectPath AllowedPattern agrees with validateProjectPath', () => {
-    let pattern = new RegExp(get(template, 'Parameters', 'ProjectPath', 'AllowedPattern') as string)
-    let samples = [ 'a/b', 'Acme_Corp/sub.group/my-shop_2', 'shop', '/a/b', 'a/b/', 'a//b', 'https://gitlab.com/a/b', '-a/b', 'a/*' ]
-    for (let s of samples) {
+    const pattern = new RegExp(get(template, 'Parameters', 'ProjectPath', 'AllowedPattern') as string)
+    const samples = [ 'a/b', 'Acme_Corp/sub.group/my-shop_2', 'shop', '/a/b', 'a/b/', 'a//b', 'https://gitlab.com/a/b', '-a/b', 'a/*' ]
+    for (const s of samples) {
       let ok = true
       try { validateProjectPath(s) }
       catch { ok = false }

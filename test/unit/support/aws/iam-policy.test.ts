@@ -15,13 +15,13 @@ const role = 'arn:aws:iam::111111111111:role/AppStaging-Role-X'
 
 describe('IAM evaluator: statements', () => {
   it('Action matches case-insensitively with * and ?; NotAction matches every other action', () => {
-    let p = doc({ Effect: 'Allow', Action: 'S3:Get*', Resource: '*' })
+    const p = doc({ Effect: 'Allow', Action: 'S3:Get*', Resource: '*' })
     assert.equal(evaluatePolicies([ p ], { action: 's3:GetObject', resource: 'arn:aws:s3:::b/k' }), 'allow')
     assert.equal(evaluatePolicies([ p ], { action: 's3:PutObject', resource: 'arn:aws:s3:::b/k' }), 'implicit-deny')
-    let q = doc({ Effect: 'Allow', Action: 'sqs:?endMessage', Resource: '*' })
+    const q = doc({ Effect: 'Allow', Action: 'sqs:?endMessage', Resource: '*' })
     assert.equal(evaluatePolicies([ q ], { action: 'sqs:SendMessage', resource: '*' }), 'allow')
     assert.equal(evaluatePolicies([ q ], { action: 'sqs:SendMessageBatch', resource: '*' }), 'implicit-deny')
-    let n = doc({ Effect: 'Allow', NotAction: [ 'iam:*', 'sts:*' ], Resource: '*' })
+    const n = doc({ Effect: 'Allow', NotAction: [ 'iam:*', 'sts:*' ], Resource: '*' })
     assert.equal(evaluatePolicies([ n ], { action: 'dynamodb:GetItem', resource: '*' }), 'allow')
     assert.equal(evaluatePolicies([ n ], { action: 'iam:CreateRole', resource: role }), 'implicit-deny')
   })
@@ -33,7 +33,7 @@ describe('IAM evaluator: statements', () => {
     assert.ok(!resourceMatches('arn:aws:iam::*:role/Other*', role))
     assert.ok(!resourceMatches('arn:aws:s3:::bucket', 'arn:aws:s3:::bucket/key'))
     assert.ok(resourceMatches('*', role))
-    let p = doc({ Effect: 'Allow', Action: 'iam:GetRole', NotResource: 'arn:aws:iam::*:role/Admin' })
+    const p = doc({ Effect: 'Allow', Action: 'iam:GetRole', NotResource: 'arn:aws:iam::*:role/Admin' })
     assert.equal(evaluatePolicies([ p ], { action: 'iam:GetRole', resource: role }), 'allow')
     assert.equal(evaluatePolicies([ p ], { action: 'iam:GetRole', resource: 'arn:aws:iam::111111111111:role/Admin' }), 'implicit-deny')
   })
@@ -45,7 +45,7 @@ describe('IAM evaluator: statements', () => {
   })
 
   it('an explicit Deny overrides any Allow; nothing allowed is an implicit deny', () => {
-    let deny = doc({ Effect: 'Deny', Action: 'iam:DeleteRolePermissionsBoundary', Resource: '*' })
+    const deny = doc({ Effect: 'Deny', Action: 'iam:DeleteRolePermissionsBoundary', Resource: '*' })
     assert.equal(evaluatePolicies([ allowAll, deny ], { action: 'iam:DeleteRolePermissionsBoundary', resource: role }), 'explicit-deny')
     assert.equal(evaluatePolicies([ allowAll, deny ], { action: 'iam:GetRole', resource: role }), 'allow')
     assert.equal(evaluatePolicies([], { action: 'iam:GetRole', resource: role }), 'implicit-deny')
@@ -58,7 +58,7 @@ describe('IAM evaluator: conditions', () => {
     assert.ok(!arnMatch('arn:aws:lambda:*:111111111111:function:AppStaging*', 'arn:aws:lambda:eu-west-1:222222222222:function:AppStaging-F-1'))
     assert.ok(!arnMatch('arn:aws:*', 'arn:aws:lambda:eu-west-1:1:function:f'), 'a wildcard does not span components')
     assert.ok(!arnMatch('arn:aws:iam::aws:policy/*', 'not-an-arn'))
-    let ctx = { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' }
+    const ctx = { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/AdministratorAccess' }
     assert.ok(conditionMatches('ArnEquals', { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/*' }, ctx))
     assert.ok(conditionMatches('ArnLike', { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/Admin*' }, ctx))
     assert.ok(!conditionMatches('ArnNotLike', { 'iam:PolicyARN': 'arn:aws:iam::aws:policy/*' }, ctx))
@@ -67,21 +67,21 @@ describe('IAM evaluator: conditions', () => {
   })
 
   it('iam:PermissionsBoundary with StringEquals: an absent boundary fails, another boundary fails', () => {
-    let b = 'arn:aws:iam::111111111111:policy/app-staging-boundary'
-    let p = doc({ Effect: 'Allow', Action: 'iam:CreateRole', Resource: 'arn:aws:iam::111111111111:role/AppStaging*', Condition: { StringEquals: { 'iam:PermissionsBoundary': b } } })
+    const b = 'arn:aws:iam::111111111111:policy/app-staging-boundary'
+    const p = doc({ Effect: 'Allow', Action: 'iam:CreateRole', Resource: 'arn:aws:iam::111111111111:role/AppStaging*', Condition: { StringEquals: { 'iam:PermissionsBoundary': b } } })
     assert.equal(evaluatePolicies([ p ], { action: 'iam:CreateRole', resource: role, context: { 'iam:PermissionsBoundary': b } }), 'allow')
     assert.equal(evaluatePolicies([ p ], { action: 'iam:CreateRole', resource: role }), 'implicit-deny')
     assert.equal(evaluatePolicies([ p ], { action: 'iam:CreateRole', resource: role, context: { 'iam:PermissionsBoundary': 'arn:aws:iam::aws:policy/AdministratorAccess' } }), 'implicit-deny')
   })
 
   it('iam:PassedToService: a list of values is an OR; condition key names are case-insensitive', () => {
-    let p = doc({ Effect: 'Allow', Action: 'iam:PassRole', Resource: '*', Condition: { StringEquals: { 'iam:PassedToService': [ 'lambda.amazonaws.com', 'scheduler.amazonaws.com' ] } } })
+    const p = doc({ Effect: 'Allow', Action: 'iam:PassRole', Resource: '*', Condition: { StringEquals: { 'iam:PassedToService': [ 'lambda.amazonaws.com', 'scheduler.amazonaws.com' ] } } })
     assert.equal(evaluatePolicies([ p ], { action: 'iam:PassRole', resource: role, context: { 'IAM:passedtoservice': 'scheduler.amazonaws.com' } }), 'allow')
     assert.equal(evaluatePolicies([ p ], { action: 'iam:PassRole', resource: role, context: { 'iam:PassedToService': 'ec2.amazonaws.com' } }), 'implicit-deny')
   })
 
   it('several operators, and several keys in one operator, are ANDed', () => {
-    let cond = { StringEquals: { 'a:x': '1', 'a:y': '2' }, StringLike: { 'a:z': 'p*' } }
+    const cond = { StringEquals: { 'a:x': '1', 'a:y': '2' }, StringLike: { 'a:z': 'p*' } }
     assert.ok(Object.entries(cond).every(([ op, e ]) => conditionMatches(op, e, { 'a:x': '1', 'a:y': '2', 'a:z': 'pq' })))
     assert.ok(!Object.entries(cond).every(([ op, e ]) => conditionMatches(op, e, { 'a:x': '1', 'a:y': '3', 'a:z': 'pq' })))
     assert.ok(conditionMatches('Bool', { 'aws:SecureTransport': true } as never, { 'aws:SecureTransport': 'true' }))
@@ -89,11 +89,11 @@ describe('IAM evaluator: conditions', () => {
 })
 
 describe('IAM evaluator: permissions boundaries', () => {
-  let boundary = doc({ Effect: 'Allow', Action: 'dynamodb:*', Resource: 'arn:aws:dynamodb:*:111111111111:table/AppStaging*' })
-  let table = 'arn:aws:dynamodb:us-west-2:111111111111:table/AppStaging-T-1'
+  const boundary = doc({ Effect: 'Allow', Action: 'dynamodb:*', Resource: 'arn:aws:dynamodb:*:111111111111:table/AppStaging*' })
+  const table = 'arn:aws:dynamodb:us-west-2:111111111111:table/AppStaging-T-1'
 
   it('effective permissions are the intersection of the identity policies and the boundary', () => {
-    let r = { identity: [ allowAll ], boundary }
+    const r = { identity: [ allowAll ], boundary }
     assert.deepEqual(authorize(r, { action: 'dynamodb:GetItem', resource: table }), { decision: 'allow' })
     assert.deepEqual(authorize(r, { action: 'iam:CreateRole', resource: role }), { decision: 'implicit-deny', deniedBy: 'boundary' })
     assert.deepEqual(authorize(r, { action: 'dynamodb:GetItem', resource: 'arn:aws:dynamodb:us-west-2:111111111111:table/AppProduction-T-1' }), { decision: 'implicit-deny', deniedBy: 'boundary' })
@@ -104,9 +104,9 @@ describe('IAM evaluator: permissions boundaries', () => {
   })
 
   it('an explicit Deny in the boundary or in an identity policy wins over both Allows', () => {
-    let denying = doc(...boundary.Statement as Statement[], { Effect: 'Deny', Action: [ 'iam:*', 'sts:*' ], Resource: '*' })
+    const denying = doc(...boundary.Statement as Statement[], { Effect: 'Deny', Action: [ 'iam:*', 'sts:*' ], Resource: '*' })
     assert.equal(authorize({ identity: [ allowAll ], boundary: denying }, { action: 'sts:AssumeRole', resource: role }).decision, 'explicit-deny')
-    let idDeny = doc({ Effect: 'Deny', Action: 'dynamodb:DeleteTable', Resource: '*' })
+    const idDeny = doc({ Effect: 'Deny', Action: 'dynamodb:DeleteTable', Resource: '*' })
     assert.equal(authorize({ identity: [ allowAll, idDeny ], boundary }, { action: 'dynamodb:DeleteTable', resource: table }).decision, 'explicit-deny')
   })
 
@@ -116,17 +116,17 @@ describe('IAM evaluator: permissions boundaries', () => {
 })
 
 describe('IAM evaluator: what it does not model is refused, never ignored', () => {
-  let req = { action: 'lambda:CreateFunctionUrlConfig', resource: 'arn:aws:lambda:us-west-2:111111111111:function:AppStaging-F-1', context: { 'lambda:FunctionUrlAuthType': 'NONE' } }
-  let denyWith = (Condition: Statement['Condition']) => [ allowAll, doc({ Effect: 'Deny', Action: 'lambda:*', Resource: '*', Condition }) ]
+  const req = { action: 'lambda:CreateFunctionUrlConfig', resource: 'arn:aws:lambda:us-west-2:111111111111:function:AppStaging-F-1', context: { 'lambda:FunctionUrlAuthType': 'NONE' } }
+  const denyWith = (Condition: Statement['Condition']) => [ allowAll, doc({ Effect: 'Deny', Action: 'lambda:*', Resource: '*', Condition }) ]
 
   it('an unknown condition operator throws (a Deny that uses it cannot silently not apply)', () => {
-    for (let op of [ 'NumericLessThan', 'DateGreaterThan', 'IpAddress', 'BinaryEquals', 'StringMatches', 'ForAnyValue:NumericEquals', 'ForSomeValues:StringEquals' ]) {
+    for (const op of [ 'NumericLessThan', 'DateGreaterThan', 'IpAddress', 'BinaryEquals', 'StringMatches', 'ForAnyValue:NumericEquals', 'ForSomeValues:StringEquals' ]) {
       assert.throws(() => evaluatePolicies(denyWith({ [op]: { 'lambda:FunctionUrlAuthType': 'NONE' } }), req), NotModelled, op)
     }
   })
 
   it('IfExists and ForAnyValue/ForAllValues combinations it does not implement throw', () => {
-    for (let op of [ 'NullIfExists', 'ForAnyValue:Null', 'ForAllValues:Bool', 'ForAnyValue:StringEqualsIfExists' ]) {
+    for (const op of [ 'NullIfExists', 'ForAnyValue:Null', 'ForAllValues:Bool', 'ForAnyValue:StringEqualsIfExists' ]) {
       assert.throws(() => conditionMatches(op, { 'lambda:FunctionUrlAuthType': 'NONE' }, req.context), NotModelled, op)
     }
     assert.throws(() => conditionMatches('Null', { 'lambda:FunctionUrlAuthType': 'maybe' }, req.context), NotModelled)
