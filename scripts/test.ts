@@ -1,5 +1,5 @@
 /**
- * `npm test`: typecheck, then one run of Node's test runner over the unit and end-to-end tests.
+ * `npm test`: typecheck, lint, then one run of Node's test runner over the unit and end-to-end tests.
  * The plugin is built and packed once here (as `npm pack` does for a user) and every
  * end-to-end test installs that tarball, instead of each test process packing its own.
  */
@@ -17,6 +17,9 @@ const run = (cmd: string, args: string[], env: NodeJS.ProcessEnv = process.env) 
 
 console.log(`# node ${process.version}: typecheck`)
 run(bin('tsc'), ['-p', 'tsconfig.test.json'])
+// The linter (eslint.config.js) over sources, tests and scripts: an error stops the run here.
+console.log('# lint')
+run(bin('eslint'), ['.'])
 
 // One pack directory per run, and the build under the lock packPlugin() takes, so runs started
 // side by side (several people in one work tree) never build into or delete each other's tarball.

@@ -3,6 +3,9 @@ import type { App } from '../../test/support/harness.ts'
 import type { StandIns } from '../../test/support/standins.ts'
 import type { Probes } from './probes.ts'
 
+/** The ids a job's session name is made of. */
+interface JobIds { project_id: string, pipeline_id: string, job_id: string }
+
 export interface Context {
   /** Node 22 (the project's devDependency), for every child process. */
   node: string
@@ -17,7 +20,7 @@ export interface Context {
   /** Environment of a developer's shell: nothing but PATH, an empty HOME and AWS config files. */
   devEnv (extra?: Record<string, string>): Record<string, string>
   /** Environment of a GitLab job with an ID token for the default branch, pointed at the stand-ins. */
-  jobEnv (extra?: Record<string, string>): { env: Record<string, string>, token: string, claims: { project_id: string, pipeline_id: string, job_id: string } }
+  jobEnv (extra?: Record<string, string>): { env: Record<string, string>, token: string, claims: JobIds }
   quick: boolean
 }
 

@@ -34,7 +34,9 @@ export async function benchDeploy (ctx: Context, runs: number): Promise<Row[]> {
   })
   if (res.status !== 200) throw new Error(`STS stand-in refused the token for the keys runs: ${await res.text()}`)
   const session = s.aws.sessions.at(-1)!
-  const keys = { AWS_ACCESS_KEY_ID: session.accessKeyId, AWS_SECRET_ACCESS_KEY: session.secretAccessKey, AWS_SESSION_TOKEN: session.sessionToken }
+  const keys = {
+    AWS_ACCESS_KEY_ID: session.accessKeyId, AWS_SECRET_ACCESS_KEY: session.secretAccessKey, AWS_SESSION_TOKEN: session.sessionToken,
+  }
 
   const arc = async (kind: 'job' | 'keys'): Promise<number> => {
     const from = s.aws.calls.at(-1)?.seq ?? 0

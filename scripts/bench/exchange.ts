@@ -74,7 +74,14 @@ function isPyenvShim (path: string): boolean {
 
 interface ImportProbe { ms: number, sinceStartMs: number, credentials: boolean }
 interface WarmProbe { first: number, sdk: number[], bare: number[] }
-interface BreakdownProbe { architect: number, sdkModules: number, pluginModules: number, firstIntl: number, activateMs: number, exchangeMs: number }
+interface BreakdownProbe {
+  architect: number
+  sdkModules: number
+  pluginModules: number
+  firstIntl: number
+  activateMs: number
+  exchangeMs: number
+}
 
 export async function benchExchange (ctx: Context, runs: number, warmRounds: number): Promise<Row[]> {
   const { s } = ctx

@@ -65,7 +65,9 @@ export interface Timed {
 }
 
 /** Spawn a command with exactly `env` (nothing inherited), wait for it, time it from outside. */
-export function timed (cmd: string, args: string[], opts: { cwd?: string, env: Record<string, string>, timeoutMs?: number }): Promise<Timed> {
+export function timed (
+  cmd: string, args: string[], opts: { cwd?: string, env: Record<string, string>, timeoutMs?: number },
+): Promise<Timed> {
   return new Promise((resolve, reject) => {
     const started = performance.now()
     const child = spawn(cmd, args, { cwd: opts.cwd, env: opts.env, stdio: ['ignore', 'pipe', 'pipe'] })

@@ -100,7 +100,9 @@ for (const node of NODES) {
     test('off GitLab with a developer\'s own keys: no STS call, no output, no AWS SDK', async () => {
       const { s } = suite
       const job = s.job()
-      const env = { AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey, GITLAB_OIDC_TOKEN: job.token }
+      const env = {
+        AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey, GITLAB_OIDC_TOKEN: job.token,
+      }
       const from = lastSeq(s)
       const r = await arc11(['deploy', '--production', '--dry-run'], env)
       assert.equal(r.code, 0, r.output)

@@ -16,7 +16,10 @@ after(async () => { await suite?.close() })
 const exampleArc = readFileSync(join(EXAMPLE_APP, 'app.arc'), 'utf8')
 
 /** The job's own expectations, checked for every successful scenario. */
-function assertDeployedWithSession (from: number, role: string, stack: string | undefined, claims: { project_id: string, pipeline_id: string, job_id: string }, duration = 3600) {
+function assertDeployedWithSession (
+  from: number, role: string, stack: string | undefined,
+  claims: { project_id: string, pipeline_id: string, job_id: string }, duration = 3600,
+) {
   const calls = assertSignedBySession(suite.s, from, role, sessionOf(claims), duration)
   if (stack) assert.ok(suite.s.aws.stacks.includes(stack), `stack ${stack} exists (have ${suite.s.aws.stacks.join(', ')})`)
   return calls
@@ -128,7 +131,9 @@ for (const node of NODES) {
       const { s } = suite
       const job = s.job()
       // A developer's shell: their keys, maybe even a stray token; no GITLAB_CI.
-      const env = { AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey, GITLAB_OIDC_TOKEN: job.token }
+      const env = {
+        AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey, GITLAB_OIDC_TOKEN: job.token,
+      }
       const from = lastSeq(s)
       const r = await suite.arc(['deploy', '--production'], { env })
       assert.equal(r.code, 0, r.output)

@@ -62,7 +62,9 @@ export async function startSuite (): Promise<Suite> {
       apps.push(app)
       const traceFile = join(mkdtempSync(join(tmpdir(), 'arc-trace-')), 'modules.txt')
       const env = { ...opts.env, NODE_OPTIONS: `--import=${TRACE}`, ARC_E2E_MODULE_TRACE: traceFile }
-      const result = await runArc(app.dir, args, { env, endpoint: s.aws.endpoint, node: opts.node ?? this.node, timeoutMs: opts.timeoutMs ?? 120_000 })
+      const result = await runArc(app.dir, args, {
+        env, endpoint: s.aws.endpoint, node: opts.node ?? this.node, timeoutMs: opts.timeoutMs ?? 120_000,
+      })
       const output = stripAnsi(result.stdout + result.stderr)
       // The leak check, for every scenario: the job's tokens and every secret STS has issued so far.
       const secrets = secretsOf(s, opts.env ?? {})

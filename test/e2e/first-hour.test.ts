@@ -127,7 +127,8 @@ describe('the stand-ins for your own app (node test/support/standins.ts --app ..
     await own?.close()
   })
 
-  async function arc (args: string[], o: StandInsCliOptions): Promise<{ output: string, code: number | null, claims: { project_id: string, pipeline_id: string, job_id: string } }> {
+  type Claimed = { output: string, code: number | null, claims: { project_id: string, pipeline_id: string, job_id: string } }
+  async function arc (args: string[], o: StandInsCliOptions): Promise<Claimed> {
     const job = standInsJob(own, o)
     const r = await runArc(app.dir, args, { env: job.env })
     for (const secret of secretsOf(own, job.env)) assert.ok(!r.stdout.includes(secret) && !r.stderr.includes(secret), 'no secret in the output')

@@ -111,7 +111,10 @@ for (const node of NODES) {
       const from = lastSeq(s)
       const arc = readFileSync(join(EXAMPLE_APP, 'app.arc'), 'utf8').replace(/@gitlab-oidc[\s\S]*$/, '')
       const job = s.job()
-      const env = { ...job.env, GITLAB_OIDC_TOKEN: undefined, AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey }
+      const env = {
+        ...job.env, GITLAB_OIDC_TOKEN: undefined,
+        AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey,
+      }
       const r = await suite.arc(['deploy', '--dry-run'], { env, app: { arc } })
       assert.equal(r.code, 0, r.output)
       assert.match(r.output, /No role configured for staging: using the AWS credentials already in this job/)

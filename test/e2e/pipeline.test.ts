@@ -34,7 +34,10 @@ const COMPONENT_CI = [
   '',
 ].join('\n')
 
-/** A project for one pipeline: the app (example-app, or files on top), committed on branch, origin naming acme/oidc-example on the stand-in. */
+/**
+ * A project for one pipeline: the app (example-app, or files on top), committed on branch, origin
+ * naming acme/oidc-example on the stand-in.
+ */
 async function project (branch: string, app: InstallAppOptions = {}): Promise<App> {
   const a = await installApp(app)
   apps.push(a)
@@ -57,7 +60,9 @@ const mrVariables = (iid: number): Record<string, string> => ({
 })
 
 /** Run the deploy stage of the project's pipeline as a GitLab job would get it; checks every output for leaks. */
-async function pipeline (app: App, job: Job, opts: { variables?: Record<string, string>, unset?: string[], manual?: string } = {}): Promise<GitlabCiLocalResult> {
+async function pipeline (
+  app: App, job: Job, opts: { variables?: Record<string, string>, unset?: string[], manual?: string } = {},
+): Promise<GitlabCiLocalResult> {
   const args = [ '--stage', 'deploy', '--concurrency', '1', ...(opts.manual ? [ '--manual', opts.manual ] : []) ]
   const r = await runGitlabCiLocal(app.dir, args, {
     variables: { GITLAB_CI: 'true', GITLAB_OIDC_TOKEN: job.token, AWS_ENDPOINT_URL: s.aws.endpoint, ...opts.variables },

@@ -56,7 +56,10 @@ describe('AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE outside GitLab', () => {
     const { s } = suite
     const { path } = tokenFile('token-3')
     const from = lastSeq(s)
-    const env = { AWS_ROLE_ARN: s.roles.staging, AWS_WEB_IDENTITY_TOKEN_FILE: path, AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey }
+    const env = {
+      AWS_ROLE_ARN: s.roles.staging, AWS_WEB_IDENTITY_TOKEN_FILE: path,
+      AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey,
+    }
     const r = await suite.arc(['deploy', '--dry-run'], { env })
     assert.equal(r.code, 0, r.output)
     assertIdle(s, from, r, s.developer.accessKeyId)
@@ -65,7 +68,9 @@ describe('AWS_ROLE_ARN + AWS_WEB_IDENTITY_TOKEN_FILE outside GitLab', () => {
   test('AWS_ROLE_ARN exported on a laptop with no token file: untouched and silent', async () => {
     const { s } = suite
     const from = lastSeq(s)
-    const env = { AWS_ROLE_ARN: s.roles.staging, AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey }
+    const env = {
+      AWS_ROLE_ARN: s.roles.staging, AWS_ACCESS_KEY_ID: s.developer.accessKeyId, AWS_SECRET_ACCESS_KEY: s.developer.secretAccessKey,
+    }
     const r = await suite.arc(['deploy', '--dry-run'], { env })
     assert.equal(r.code, 0, r.output)
     assertIdle(s, from, r, s.developer.accessKeyId)

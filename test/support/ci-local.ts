@@ -81,7 +81,9 @@ export function parseCiLocalArgs (argv: string[], cwd = process.cwd()): CiLocalO
 }
 
 /** Run the jobs under gitlab-ci-local against fresh stand-ins; returns its result and the AWS calls made. */
-export async function ciLocal (o: CiLocalOptions, log: (line: string) => void = () => {}): Promise<GitlabCiLocalResult & { awsCalls: string[] }> {
+export async function ciLocal (
+  o: CiLocalOptions, log: (line: string) => void = () => {},
+): Promise<GitlabCiLocalResult & { awsCalls: string[] }> {
   const s = await startStandInsFor(o)
   try {
     const job = standInsJob(s, o)

@@ -126,7 +126,9 @@ export function gitlabCiLocalSync (cwd: string, args: string[], opts: GitlabCiLo
 }
 
 /** A scratch project: files written into a new temp directory, committed (initGitRepo); remove() when done. */
-export function scratchProject (files: Record<string, string>, opts: Partial<GitRepoOptions> = {}): { dir: string, sha: string, remove (): void } {
+export function scratchProject (
+  files: Record<string, string>, opts: Partial<GitRepoOptions> = {},
+): { dir: string, sha: string, remove (): void } {
   const dir = realpathSync(mkdtempSync(join(tmpdir(), 'gitlab-ci-project-')))
   for (const [ path, text ] of Object.entries(files)) {
     mkdirSync(dirname(join(dir, path)), { recursive: true })

@@ -204,7 +204,10 @@ function discovery (issuer: string): Record<string, unknown> {
   }
 }
 
-/** Claims of a deploy job on a protected `main` branch with a protected `production` environment, then overrides (aud defaults to the issuer). */
+/**
+ * Claims of a deploy job on a protected `main` branch with a protected `production` environment,
+ * then overrides (aud defaults to the issuer).
+ */
 export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opts: MintOptions = {}): GitLabClaims {
   const now = Math.floor(Date.now() / 1000)
   const ttl = opts.ttlSeconds ?? 3600

@@ -79,6 +79,8 @@ function emptyHome (): string {
 }
 
 /** Drop ANSI escapes (colours, Architect's spinner cursor moves) for assertions on output. */
+// The escape character written as \x1b is what the pattern is for.
+// eslint-disable-next-line no-control-regex
 export const stripAnsi = (text: string): string => text.replace(/\x1b\[[?0-9;]*[A-Za-z]/g, '')
 
 export interface RunArcOptions {

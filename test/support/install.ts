@@ -15,7 +15,9 @@ export const NODE22 = join(ROOT, 'node_modules', '.bin', 'node')
 export const NODE24 = join(ROOT, 'node_modules', 'node24', 'bin', 'node')
 const CACHE = join(ROOT, '.cache', 'e2e')
 const PACKAGE = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
-  name: string, version: string, devDependencies: Record<string, string>
+  name: string
+  version: string
+  devDependencies: Record<string, string>
 }
 /** The exact @architect/architect version the project tests against. */
 export const ARCHITECT_VERSION = PACKAGE.devDependencies['@architect/architect']!

@@ -14,7 +14,9 @@ export interface ProcessResult {
   timedOut: boolean
 }
 
-export function runProcessGroup (command: string, args: string[], opts: { cwd: string, env: Record<string, string>, timeoutMs: number }): Promise<ProcessResult> {
+export function runProcessGroup (
+  command: string, args: string[], opts: { cwd: string, env: Record<string, string>, timeoutMs: number },
+): Promise<ProcessResult> {
   const started = Date.now()
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, { cwd: opts.cwd, env: opts.env, stdio: [ 'ignore', 'pipe', 'pipe' ], detached: true })

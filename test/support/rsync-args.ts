@@ -32,7 +32,10 @@ function patternsFrom (file: string, cwd: string): string[] {
 
 /** Parse rsync's command line (the subset above). */
 export function parseArgs (argv: string[], cwd: string): RsyncOptions {
-  const o: RsyncOptions = { recursive: false, links: false, perms: false, times: false, relative: false, delete: false, deleteExcluded: false, excludes: [], args: [] }
+  const o: RsyncOptions = {
+    recursive: false, links: false, perms: false, times: false, relative: false, delete: false, deleteExcluded: false,
+    excludes: [], args: [],
+  }
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!
     if (a === '--delete') o.delete = true

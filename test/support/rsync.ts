@@ -11,7 +11,8 @@
  * `-a SRC/. DEST` (artifacts into isolated builds). On PATH through test/support/bin/rsync.
  */
 import {
-  chmodSync, copyFileSync, existsSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, utimesSync,
+  chmodSync, copyFileSync, existsSync, lstatSync, lutimesSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync,
+  symlinkSync, utimesSync,
   type Stats,
 } from 'node:fs'
 import { basename, join, resolve } from 'node:path'

@@ -160,7 +160,9 @@ export function tierOf (environment: string): string {
 }
 
 export function startStandInsFor (o: StandInsCliOptions, log?: (line: string) => void): Promise<StandIns> {
-  return startStandIns({ appName: o.app, projectPath: o.project, defaultBranch: o.defaultBranch, ...(o.aud ? { audience: o.aud } : {}), ...(log ? { log } : {}) })
+  return startStandIns({
+    appName: o.app, projectPath: o.project, defaultBranch: o.defaultBranch, ...(o.aud ? { audience: o.aud } : {}), ...(log ? { log } : {}),
+  })
 }
 
 /**
@@ -209,6 +211,11 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
   }
   const s = await startStandInsFor(o, line => console.error(`[aws] ${line}`))
   console.log(describeStandIns(s, o).join('\n'))
-  process.once('SIGINT', () => { s.close().then(() => process.exit(0)) })
-  process.once('SIGTERM', () => { s.close().then(() => process.exit(0)) })
+  // Closing can fail (a socket already gone): say so and still exit, with a failure code.
+  const stop = () => s.close().then(() => process.exit(0), (err: unknown) => {
+    console.error(`stand-ins: closing failed: ${String(err)}`)
+    process.exit(1)
+  })
+  process.once('SIGINT', () => { void stop() })
+  process.once('SIGTERM', () => { void stop() })
 }

@@ -84,7 +84,8 @@ describe('templates/arc-deploy.yml', () => {
     assert.equal(((custom['arc-deploy-review'] as JsonObject).environment as JsonObject).auto_stop_in, '2 days')
     assert.equal(((custom['arc-stop-review'] as JsonObject).variables as JsonObject).ARC_APP_NAME, 'api')
     // production-branch and review-apps, as the rules see them
-    const whens = (file: string, variables: Record<string, string>, unset: string[] = []) => jobWhens(project.dir, file, { variables, unset })
+    const whens = (file: string, variables: Record<string, string>, unset: string[] = []) =>
+      jobWhens(project.dir, file, { variables, unset })
     assert.equal(whens('custom.yml', { CI_COMMIT_BRANCH: 'stable' })['arc-deploy-production'], 'on_success')
     assert.equal(whens('custom.yml', { CI_COMMIT_BRANCH: 'main' })['arc-deploy-staging'], 'on_success', 'the default branch is just a branch then')
     const mr = { CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_IID: '3' }

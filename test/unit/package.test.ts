@@ -12,8 +12,16 @@ import { join } from 'node:path'
 import { NODE22, ROOT, packPlugin } from '../support/install.ts'
 
 interface Manifest {
-  name: string, version: string, license: string, description: string, keywords: string[], type: string
-  main: string, types: string, bin: Record<string, string>, exports: Record<string, Record<string, string> | string>
+  name: string
+  version: string
+  license: string
+  description: string
+  keywords: string[]
+  type: string
+  main: string
+  types: string
+  bin: Record<string, string>
+  exports: Record<string, Record<string, string> | string>
 }
 
 const bin = (name: string) => join(ROOT, 'node_modules', '.bin', name)
@@ -90,7 +98,10 @@ test('Are the Types Wrong (profile esm-only): types resolve for ESM consumers, a
   const r = spawnSync(NODE22, [bin('attw'), '--profile', 'esm-only', '--format', 'json', tarball], { encoding: 'utf8' })
   assert.equal(r.status, 0, r.stdout + r.stderr)
   const report = JSON.parse(r.stdout) as {
-    analysis: { types: { kind: string }, entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string } }> }> }
+    analysis: {
+      types: { kind: string }
+      entrypoints: Record<string, { resolutions: Record<string, { resolution?: { fileName: string } }> }>
+    }
     problems?: Record<string, Array<{ resolutionKind?: string }>>
   }
   assert.equal(report.analysis.types.kind, 'included', 'the package ships its own types')

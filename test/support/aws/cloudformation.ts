@@ -95,7 +95,9 @@ function arnOf (type: string, physical: string, region: string, accountId: strin
 }
 
 /** Resolve the intrinsic functions Architect's templates use (Ref, Fn::Sub, Fn::GetAtt, Fn::Join). */
-function resolver (stack: { StackName: string, StackId: string, region: string }, accountId: string, template: Template, physical: Map<string, string>) {
+function resolver (
+  stack: { StackName: string, StackId: string, region: string }, accountId: string, template: Template, physical: Map<string, string>,
+) {
   const pseudo: Record<string, string> = {
     'AWS::StackName': stack.StackName,
     'AWS::StackId': stack.StackId,
@@ -301,7 +303,8 @@ export const cloudformation: Service = {
         if (!stack) throw noStack(name)
         const logical = p.get('LogicalResourceId')
         const physical = p.get('PhysicalResourceId')
-        const list = stack.Resources.filter(r => (!logical || r.LogicalResourceId === logical) && (!physical || r.PhysicalResourceId === physical))
+        const list = stack.Resources
+          .filter(r => (!logical || r.LogicalResourceId === logical) && (!physical || r.PhysicalResourceId === physical))
         return ok(x('StackResources', ...list.map(r => x('member',
           t('StackName', stack.StackName), t('StackId', stack.StackId),
           t('LogicalResourceId', r.LogicalResourceId), t('PhysicalResourceId', r.PhysicalResourceId),

@@ -112,7 +112,11 @@ export class Account {
         context: { ...this.boundaryKey(this.roles.get(call.role)?.boundary), 'iam:PolicyARN': call.policyArn },
       } ]
       case 'PutRolePolicy': case 'DeleteRolePolicy': case 'DeleteRolePermissionsBoundary': case 'DeleteRole': case 'UpdateAssumeRolePolicy':
-        return [ { action: action(call.api), resource: this.roleArn(call.role), context: this.boundaryKey(this.roles.get(call.role)?.boundary) } ]
+        return [ {
+          action: action(call.api),
+          resource: this.roleArn(call.role),
+          context: this.boundaryKey(this.roles.get(call.role)?.boundary),
+        } ]
       case 'CreatePolicyVersion': case 'SetDefaultPolicyVersion': case 'DeletePolicy': case 'DeletePolicyVersion':
         return [ { action: action(call.api), resource: call.policyArn } ]
       case 'CreateFunction': case 'UpdateFunctionConfiguration': return [

@@ -159,7 +159,9 @@ function parseOperator (operator: string): { op: string, setOp?: 'ForAnyValue' |
  * Evaluate one operator entry (e.g. 'ForAnyValue:StringLike' → { key: values }). Operators,
  * qualifiers and global keys this evaluator does not implement throw NotModelled.
  */
-export function conditionMatches (operator: string, entries: Record<string, string | string[] | boolean>, keys: Record<string, string | string[]>): boolean {
+export function conditionMatches (
+  operator: string, entries: Record<string, string | string[] | boolean>, keys: Record<string, string | string[]>,
+): boolean {
   const { op, setOp, ifExists } = parseOperator(operator)
   return Object.entries(entries).every(([ key, raw ]) => {
     checkGlobalKey(key, keys)

@@ -81,7 +81,9 @@ export const newRequestId = (): string => randomUUID()
 export const newS3RequestId = (): string => randomBytes(8).toString('hex').toUpperCase()
 
 /** Render an error the way the given protocol family does on the wire. */
-export function errorResult (protocol: Protocol, err: AwsError, requestId: string, opts: { method?: string, xmlns?: string } = {}): HttpResult {
+export function errorResult (
+  protocol: Protocol, err: AwsError, requestId: string, opts: { method?: string, xmlns?: string } = {},
+): HttpResult {
   if (protocol === 'json') {
     return {
       status: err.status,

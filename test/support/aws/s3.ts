@@ -77,7 +77,17 @@ export function createBucket (buckets: Map<string, Bucket>, name: string, region
   return bucket
 }
 
-function objectHeaders (o: { etag: string, body: Buffer, lastModified: number, contentType?: string, cacheControl?: string, contentEncoding?: string, metadata: Record<string, string> }): Record<string, string> {
+interface StoredObject {
+  etag: string
+  body: Buffer
+  lastModified: number
+  contentType?: string
+  cacheControl?: string
+  contentEncoding?: string
+  metadata: Record<string, string>
+}
+
+function objectHeaders (o: StoredObject): Record<string, string> {
   const h: Record<string, string> = {
     etag: o.etag,
     'content-length': String(o.body.length),

@@ -97,7 +97,9 @@ export class StsService {
   }
 
   /** AssumeRoleWithWebIdentity. Throws AwsError for every refusal; the outcome carries what was asked for logging. */
-  async assumeRoleWithWebIdentity (params: URLSearchParams, requestId: string, nowMs: number, record: (o: Partial<AssumeOutcome>) => void): Promise<AssumeOutcome> {
+  async assumeRoleWithWebIdentity (
+    params: URLSearchParams, requestId: string, nowMs: number, record: (o: Partial<AssumeOutcome>) => void,
+  ): Promise<AssumeOutcome> {
     record({ roleArn: params.get('RoleArn') ?? undefined, sessionName: params.get('RoleSessionName') ?? undefined, durationSeconds: params.has('DurationSeconds') ? Number(params.get('DurationSeconds')) : undefined })
     const { roleArn, sessionName, token, duration } = validate(params)
     record({ durationSeconds: duration })

@@ -80,7 +80,8 @@ describe('stage boundaries vs Architect\'s generated runtime roles', () => {
       const checked = grants(app, app.resources)
       assert.ok(checked.length > 50, `${checked.length} grants checked`)
       for (const g of checked) {
-        const r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
+        const request = { action: g.action, resource: g.resource, context: contextOf(g.resource) }
+        const r = authorize({ identity: g.policies, boundary: boundaries[stage] }, request)
         assert.equal(r.decision, 'allow', `${app.stackName} ${g.role}: ${g.action} on ${g.resource} is ${r.decision} (${r.deniedBy ?? ''})`)
       }
     })
@@ -94,7 +95,8 @@ describe('stage boundaries vs Architect\'s generated runtime roles', () => {
       const withoutBoundary = cross.filter(g => authorize({ identity: g.policies }, { action: g.action, resource: g.resource, context: contextOf(g.resource) }).decision === 'allow')
       assert.ok(withoutBoundary.length > 0, 'Architect\'s own policies alone reach the other stage (logs *, SQS *): the boundary is what fences them')
       for (const g of cross) {
-        const r = authorize({ identity: g.policies, boundary: boundaries[stage] }, { action: g.action, resource: g.resource, context: contextOf(g.resource) })
+        const request = { action: g.action, resource: g.resource, context: contextOf(g.resource) }
+        const r = authorize({ identity: g.policies, boundary: boundaries[stage] }, request)
         assert.notEqual(r.decision, 'allow', `${app.stackName} ${g.role}: ${g.action} on ${g.resource}`)
       }
     })

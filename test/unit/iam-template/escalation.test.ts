@@ -38,7 +38,9 @@ function world (): { account: Account, stack: Stack, deployRole: (Stage: string)
 }
 
 /** What code running as a role must never be able to do, whatever its inline policies say. */
-function forbidden (account: Account, Stage: string, other: string): { action: string, resource: string, context?: Record<string, string> }[] {
+type Attempt = { action: string, resource: string, context?: Record<string, string> }
+
+function forbidden (account: Account, Stage: string, other: string): Attempt[] {
   const role = (n: string): string => account.roleArn(n)
   return [
     { action: 'iam:CreateRole', resource: role(`OidcExample${Stage}-Evil2`) },
