@@ -110,6 +110,22 @@ export function bare (value: string): string {
   return looksLikeJwt(value) ? describeSecret(value) : redact(oneLine(value))
 }
 
+/**
+ * looksLikeJwt of every environment value is asked at each line printed (the scrubbing output
+ * functions ask secretsOf each time, so secrets issued meanwhile are covered); a job's ~150
+ * values are the same each time, so the answers are kept (~1 ms a line otherwise). Bounded.
+ */
+const jwtAnswers = new Map<string, boolean>()
+function looksLikeJwtKept (value: string): boolean {
+  let answer = jwtAnswers.get(value)
+  if (answer === undefined) {
+    answer = looksLikeJwt(value)
+    if (jwtAnswers.size >= 4096) jwtAnswers.clear()
+    jwtAnswers.set(value, answer)
+  }
+  return answer
+}
+
 /** The secret values in an environment: known variables, any JWT-shaped value, and `extra`. */
 export function secretsOf (env: object, extra: ReadonlyArray<string | undefined> = []): string[] {
   const found = new Set<string>()
@@ -122,7 +138,7 @@ export function secretsOf (env: object, extra: ReadonlyArray<string | undefined>
   if (named) add(ownString(env, named))
   for (const name of Object.keys(env)) {
     const value = ownString(env, name)
-    if (value && looksLikeJwt(value)) add(value)
+    if (value && looksLikeJwtKept(value)) add(value)
   }
   for (const value of extra) add(value)
   // Longest first, so a secret that contains another is scrubbed whole.

@@ -45,6 +45,19 @@ test('secretsOf: known variables, the variable ARC_OIDC_TOKEN_VARIABLE names, an
   assert.equal(ownString({ n: 1 }, 'n'), undefined)
 })
 
+test('secretsOf keeps its answers per value, yet sees a JWT that arrives later, also after thousands of other values', () => {
+  const env: Record<string, string> = { PLAIN: 'a.b.c.d' }
+  assert.deepEqual(secretsOf(env), [])
+  env.LATER = JWT
+  assert.deepEqual(secretsOf(env), [ JWT ], 'a value added after an earlier call')
+  for (let i = 0; i < 5000; i++) env[`V${i}`] = `value.${i}.x`
+  const other = `${b64({ alg: 'ES256' })}.${b64({ sub: 'x' })}.c2ln`
+  env.NEWER = other
+  assert.deepEqual(secretsOf(env).sort(), [ JWT, other ].sort(), 'past the bound on kept answers')
+  delete env.LATER
+  assert.deepEqual(secretsOf(env), [ other ], 'a value gone from the environment is gone from the secrets')
+})
+
 test('scrub and scrubbing: secrets out of every text that passes', () => {
   const secret = 'opaque-token-value'
   assert.equal(scrub(`the key is ${secret}.`, [ secret ]), `the key is [${describeSecret(secret)}].`)
