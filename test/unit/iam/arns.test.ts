@@ -8,20 +8,10 @@ import assert from 'node:assert/strict'
 import { readdirSync, readFileSync } from 'node:fs'
 import { join, relative } from 'node:path'
 import {
-  DEFAULT_ISSUER, TrustPolicyError, accountOf, iamArn, isAccountId, isIamArn, looseArnParts, normalizeIssuer,
-  parseIamArn, parseRoleArn, partitionOf, providerArn, validateAccount, validatePartition, type TrustPolicyErrorCode,
+  DEFAULT_ISSUER, accountOf, iamArn, isAccountId, isIamArn, looseArnParts, normalizeIssuer,
+  parseIamArn, parseRoleArn, partitionOf, providerArn, validateAccount, validatePartition,
 } from '../../../src/iam/arns.ts'
-
-/** Throws a TrustPolicyError with this code, and a message matching `message` when given. */
-function refuses (fn: () => unknown, code: TrustPolicyErrorCode, message?: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof TrustPolicyError, String(err))
-    assert.equal(err.name, 'TrustPolicyError')
-    assert.equal(err.code, code)
-    if (message) assert.match(err.message, message)
-    return true
-  })
-}
+import { refuses } from '../../support/refuses.ts'
 
 describe('role ARNs', () => {
   it('parses partition, account and the name with its path', () => {

@@ -4,19 +4,8 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { TrustPolicyError, type TrustPolicyErrorCode } from '../../../src/iam/errors.ts'
 import { escapePolicyValue, validateProjectPath, validateRefName } from '../../../src/iam/gitlab-names.ts'
-
-/** Throws a TrustPolicyError with this code, and a message matching `message` when given. */
-function refuses (fn: () => unknown, code: TrustPolicyErrorCode, message?: RegExp): void {
-  assert.throws(fn, (err: unknown) => {
-    assert.ok(err instanceof TrustPolicyError, String(err))
-    assert.equal(err.name, 'TrustPolicyError')
-    assert.equal(err.code, code)
-    if (message) assert.match(err.message, message)
-    return true
-  })
-}
+import { refuses } from '../../support/refuses.ts'
 
 describe('GitLab project paths', () => {
   it('group/project, with subgroups, unchanged', () => {
