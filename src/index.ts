@@ -23,7 +23,7 @@ import type { Template } from './hooks/boundary.ts'
 const invocation = detect(process.env, process.argv)
 const fromCli = invocation.loader !== 'script'
 let outcome: Outcome = { kind: 'idle', reason: 'not a GitLab job, or a command that does not talk to AWS' }
-/** What the plugin prints passes through this once it acts: secrets of the environment scrubbed out. */
+/** What the hooks print passes through this once the plugin acts: secrets of the environment scrubbed out. */
 let safe = (text: string) => text
 const out = (text: string) => console.log(safe(text))
 const err = (text: string) => console.error(safe(text))
@@ -32,7 +32,7 @@ const err = (text: string) => console.error(safe(text))
  * One message, then stop `arc`; a script calling Architect gets an Error it can catch instead.
  * An unexpected error (a bug) is one message too, never a stack trace that could show a value.
  */
-async function fail (error: unknown): Promise<never> {
+async function fail (error: unknown, footer?: string): Promise<never> {
   const { PluginError, formatProblem } = await import('./report/format.ts')
   const { redact, secretsOf } = await import('./shared/redact.ts')
   const known = error instanceof PluginError
@@ -40,6 +40,7 @@ async function fail (error: unknown): Promise<never> {
     : new PluginError({
       title: `Unexpected error in the plugin: ${error instanceof Error ? `${error.name}: ${redact(error.message)}` : 'a non-Error value was thrown'}`,
       fix: ['This is a bug in arc-plugin-gitlab-oidc: please report it with this message (it shows no secret).'],
+      ...(footer ? { footer } : {}),
     })
   known.problem.secrets ??= secretsOf(process.env)
   if (fromCli) {
@@ -54,7 +55,9 @@ if ((invocation.gitlab || invocation.webIdentity) && invocation.awsBound) {
   safe = text => scrub(text, secretsOf(process.env))
   const { activate } = await import('./plugin/activate.ts')
   try {
-    outcome = await activate(invocation, { env: process.env, cwd: process.cwd(), now: () => new Date(), out, err })
+    // activate() scrubs its own output (with the token it found, wherever it read it from).
+    const raw = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }
+    outcome = await activate(invocation, { env: process.env, cwd: process.cwd(), now: () => new Date(), ...raw })
   }
   catch (error) {
     await fail(error)
@@ -63,16 +66,17 @@ if ((invocation.gitlab || invocation.webIdentity) && invocation.awsBound) {
 
 async function start (params: DeployStartParams): Promise<Template | undefined> {
   if (outcome.kind === 'idle') return undefined
-  const { deployStart } = await import('./hooks/deploy-start.ts')
+  const { deployStart, STOPPED } = await import('./hooks/deploy-start.ts')
   try { return deployStart(outcome, params, { now: new Date(), out, err }) }
-  catch (error) { return fail(error) }
+  catch (error) { return fail(error, STOPPED) }
 }
 
 async function services (params: DeployServicesParams): Promise<undefined> {
   if (outcome.kind === 'idle') return undefined
   const { checkBoundaries } = await import('./hooks/deploy-services.ts')
+  const { STOPPED } = await import('./hooks/deploy-start.ts')
   try { checkBoundaries(outcome, params, start) }
-  catch (error) { await fail(error) }
+  catch (error) { await fail(error, STOPPED) }
   return undefined
 }
 

@@ -35,6 +35,30 @@ async function runNode (dir: string, args: string[], env: Record<string, string 
   return { code, output: stripAnsi(out) }
 }
 
+/** A script loading the installed plugin in a job, whose deploy.start meets a bug that carries the token. */
+const BUG = `const { default: plugin } = await import('arc-plugin-gitlab-oidc')
+const params = { get stage () { throw new TypeError('boom ' + process.env.GITLAB_OIDC_TOKEN) } }
+try { await plugin.deploy.start(params); console.log('no error') }
+catch (err) { console.log('caught: ' + err.message) }
+`
+
+test('an unexpected error in a hook is one message with the hooks\' footer, never a stack trace or the token', async () => {
+  const { s } = suite
+  const app = await installApp({ files: { 'bug.mjs': BUG } })
+  try {
+    const job = s.job()
+    const r = await runNode(app.dir, ['bug.mjs'], { ...job.env, ARC_OIDC_STAGE: 'production' })
+    assert.equal(r.code, 0, r.output)
+    assert.match(r.output, /caught: × GitLab OIDC: Unexpected error in the plugin: TypeError: boom \[a JWT, [\d,]+ characters\]/)
+    assert.match(r.output, /This is a bug in arc-plugin-gitlab-oidc/)
+    assert.match(r.output, /Architect was stopped before it deployed anything\./)
+    assert.doesNotMatch(r.output, /before any AWS call/)
+    assert.doesNotMatch(r.output, /^\s+at .+:\d+:\d+\)?$/m, 'no stack trace')
+    assert.ok(!r.output.includes(job.token.split('.')[2]!), 'not even the token\'s signature')
+  }
+  finally { app.remove() }
+})
+
 for (const node of NODES) {
   describe(`arc on ${node}`, () => {
     before(() => { suite.node = node })

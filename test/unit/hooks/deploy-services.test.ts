@@ -5,13 +5,12 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { stripVTControlCharacters as plain } from 'node:util'
 import { checkBoundaries, type DeployServicesParams } from '../../../src/hooks/deploy-services.ts'
 import { STOPPED } from '../../../src/hooks/deploy-start.ts'
 import { applyBoundary, type HookFunction, type Template } from '../../../src/hooks/boundary.ts'
 import type { Outcome } from '../../../src/plugin/activate.ts'
 import { resolveSettings } from '../../../src/plugin/settings.ts'
-import { PluginError, formatProblem } from '../../../src/report/format.ts'
+import { hookRefusal } from '../../support/refusals.ts'
 
 const ROLE = 'arn:aws:iam::111111111111:role/shop-staging'
 const BOUNDARY = 'arn:aws:iam::111111111111:policy/shop-staging-boundary'
@@ -53,16 +52,6 @@ const params = (cloudformation: Template | undefined, start?: HookFunction[]): D
   ...(start ? { inventory: { inv: { plugins: { _methods: { deploy: { start } } } } } } : {}),
 })
 
-function refusal (fn: () => unknown): string {
-  try { fn() }
-  catch (err) {
-    assert.ok(err instanceof PluginError, String(err))
-    assert.equal(err.problem.footer, STOPPED)
-    return plain(formatProblem(err.problem))
-  }
-  assert.fail('expected a PluginError')
-}
-
 test('every role bounded: nothing to say, nothing returned', () => {
   assert.equal(checkBoundaries(outcome(true), params(template(), [hook('a'), self, hook('b')]), self), undefined)
   // A later plugin that adds resources but no role is no problem.
@@ -79,7 +68,7 @@ test('idle, no boundary configured, or no template: not checked', () => {
 
 test('a role added by a later plugin: refused, with the @plugins order that fixes it', () => {
   const escaped = template(t => { t.Resources!.ExtraRole = { Type: 'AWS::IAM::Role', Properties: {} } })
-  const text = refusal(() => checkBoundaries(outcome(true), params(escaped, [hook('arc-plugin-early'), self, hook('arc-plugin-roles'), hook()]), self))
+  const text = hookRefusal(() => checkBoundaries(outcome(true), params(escaped, [hook('arc-plugin-early'), self, hook('arc-plugin-roles'), hook()]), self))
   assert.match(text, /1 role of the template would be created without the permissions boundary arn:aws:iam::111111111111:policy\/shop-staging-boundary/)
   assert.match(text, /ExtraRole \.+ AWS::IAM::Role, PermissionsBoundary none/)
   assert.match(text, /deploy\.start after ours \.+ arc-plugin-roles, \(unnamed plugin\)/)
@@ -91,7 +80,7 @@ test('a role added by a later plugin: refused, with the @plugins order that fixe
 
 test('the existing-credentials outcome is checked too', () => {
   const escaped = template(t => { t.Resources!.ExtraRole = { Type: 'AWS::IAM::Role', Properties: {} } })
-  assert.match(refusal(() => checkBoundaries(outcome(true, 'existing-credentials'), params(escaped, [self, hook('x')]), self)), /1 role of the template would be created without/)
+  assert.match(hookRefusal(() => checkBoundaries(outcome(true, 'existing-credentials'), params(escaped, [self, hook('x')]), self)), /1 role of the template would be created without/)
 })
 
 test('a boundary changed with no plugin after ours: refused, naming a deploy.start hook', () => {
@@ -100,7 +89,7 @@ test('a boundary changed with no plugin after ours: refused, naming a deploy.sta
     t.Resources!.Own = { Type: 'AWS::Serverless::Function', Properties: {} }
   })
   for (const start of [[hook('arc-plugin-early'), self], undefined]) {
-    const text = refusal(() => checkBoundaries(outcome(true), params(changed, start), self))
+    const text = hookRefusal(() => checkBoundaries(outcome(true), params(changed, start), self))
     assert.match(text, /2 roles of the template would be created without the permissions boundary/)
     assert.match(text, /Role \.+ AWS::IAM::Role, PermissionsBoundary "arn:aws:iam::111111111111:policy\/wide"/)
     assert.match(text, /Own \.+ AWS::Serverless::Function, PermissionsBoundary none/)

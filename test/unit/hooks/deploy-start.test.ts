@@ -5,14 +5,14 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { MIN_REMAINING_MS, STOPPED, deployStart, type DeployStartParams } from '../../../src/hooks/deploy-start.ts'
+import { MIN_REMAINING_MS, deployStart, type DeployStartParams } from '../../../src/hooks/deploy-start.ts'
 import type { Template } from '../../../src/hooks/boundary.ts'
 import type { Outcome } from '../../../src/plugin/activate.ts'
 import type { Stage } from '../../../src/plugin/detect.ts'
 import type { Manifest } from '../../../src/plugin/manifest.ts'
 import { resolveSettings } from '../../../src/plugin/settings.ts'
 import type { Claims } from '../../../src/plugin/token.ts'
-import { PluginError, formatProblem } from '../../../src/report/format.ts'
+import { hookRefusal } from '../../support/refusals.ts'
 
 const PROD = 'arn:aws:iam::111111111111:role/shop-production'
 const STAGING = 'arn:aws:iam::111111111111:role/shop-staging'
@@ -68,16 +68,6 @@ function cloudformation (): Template {
   }
 }
 
-function refusal (fn: () => unknown): string {
-  try { fn() }
-  catch (err) {
-    assert.ok(err instanceof PluginError, String(err))
-    assert.equal(err.problem.footer, STOPPED)
-    return plain(formatProblem(err.problem))
-  }
-  assert.fail('expected a PluginError')
-}
-
 test('idle: nothing to say, nothing returned', () => {
   const h = io()
   assert.equal(deployStart({ kind: 'idle', reason: 'not a GitLab job' }, { stage: 'production', cloudformation: cloudformation() }, h.io), undefined)
@@ -87,7 +77,7 @@ test('idle: nothing to say, nothing returned', () => {
 
 test('a stage mismatch is refused with the footer saying nothing was deployed', () => {
   const h = io()
-  const text = refusal(() => deployStart(assumed('staging'), { stage: 'production', stackName: 'ShopProduction' }, h.io))
+  const text = hookRefusal(() => deployStart(assumed('staging'), { stage: 'production', stackName: 'ShopProduction' }, h.io))
   assert.match(text, /Architect is deploying production, but the credentials were obtained for staging/)
   assert.match(text, /role \.+ arn:aws:iam::111111111111:role\/shop-staging/)
   assert.match(text, /stack \.+ ShopProduction/)
@@ -97,7 +87,7 @@ test('a stage mismatch is refused with the footer saying nothing was deployed', 
   assert.deepEqual(h.out, [], 'no "Deploying" line for a refused deploy')
 
   // No stage in the params means staging (Architect's default).
-  const text2 = refusal(() => deployStart(assumed('production'), {}, io().io))
+  const text2 = hookRefusal(() => deployStart(assumed('production'), {}, io().io))
   assert.match(text2, /Architect is deploying staging, but the credentials were obtained for production/)
   assert.match(text2, /stack \.+ \?/)
 })
@@ -184,14 +174,14 @@ test('no boundary configured, or no template: undefined', () => {
 test('a role with another boundary is refused, each one listed', () => {
   const input = cloudformation()
   input.Resources!.Role!.Properties!.PermissionsBoundary = 'arn:aws:iam::111111111111:policy/wide-open'
-  const one = refusal(() => deployStart(assumed('staging', { boundaries: true }), { stage: 'staging', cloudformation: input }, io().io))
+  const one = hookRefusal(() => deployStart(assumed('staging', { boundaries: true }), { stage: 'staging', cloudformation: input }, io().io))
   assert.match(one, /A role of the template already names another permissions boundary than arn:aws:iam::111111111111:policy\/shop-staging-boundary/)
   assert.match(one, /Role \.+ AWS::IAM::Role, PermissionsBoundary "arn:aws:iam::111111111111:policy\/wide-open"/)
   assert.match(one, /boundary from \.+ `staging-permissions-boundary` in @gitlab-oidc \(app\.arc\)/)
   assert.match(one, /make the staging boundary setting name that policy/)
 
   input.Resources!.Own!.Properties!.PermissionsBoundary = { Ref: 'Other' }
-  const two = refusal(() => deployStart(assumed('staging', { boundaries: true }), { stage: 'staging', cloudformation: input }, io().io))
+  const two = hookRefusal(() => deployStart(assumed('staging', { boundaries: true }), { stage: 'staging', cloudformation: input }, io().io))
   assert.match(two, /2 roles of the template already name another permissions boundary/)
   assert.match(two, /Own \.+ AWS::Serverless::Function, PermissionsBoundary \{"Ref":"Other"\}/)
 })

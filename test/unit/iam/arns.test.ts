@@ -11,7 +11,7 @@ import {
   DEFAULT_ISSUER, accountOf, iamArn, isAccountId, isIamArn, looseArnParts, normalizeIssuer,
   parseIamArn, parseRoleArn, partitionOf, providerArn, validateAccount, validatePartition,
 } from '../../../src/iam/arns.ts'
-import { refuses } from '../../support/refuses.ts'
+import { refuses } from '../../support/refusals.ts'
 
 describe('role ARNs', () => {
   it('parses partition, account and the name with its path', () => {

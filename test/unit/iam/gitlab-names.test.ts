@@ -5,7 +5,7 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { escapePolicyValue, validateProjectPath, validateRefName } from '../../../src/iam/gitlab-names.ts'
-import { refuses } from '../../support/refuses.ts'
+import { refuses } from '../../support/refusals.ts'
 
 describe('GitLab project paths', () => {
   it('group/project, with subgroups, unchanged', () => {
