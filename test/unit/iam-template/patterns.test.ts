@@ -1,0 +1,92 @@
+/**
+ * Issue 24, narrowed patterns of iam/gitlab-oidc.yaml, both ways:
+ * - static buckets: only Architect's `<app><stage>-staticbucket-<random>` (CloudFormation's
+ *   lower-cased <stack>-<LogicalId>-<random> for the StaticBucket resource), not another bucket
+ *   whose name starts with the app and stage (another app's deployment bucket, say);
+ * - API Gateway tag writes: only on HTTP and WebSocket APIs (`/apis/...`), not REST APIs,
+ *   domain names or VPC links;
+ * - WebSocket management under the boundary: `@connections` of the stage's APIs only.
+ */
+import { describe, it } from 'node:test'
+import assert from 'node:assert/strict'
+import { authorize } from '../../support/aws/iam-authz.ts'
+import type { Decision, PolicyDocument } from '../../support/aws/iam-policy.ts'
+import { Stack } from '../../support/cfn-template.ts'
+
+const ACCOUNT = '111111111111'
+const REGION = 'us-west-2'
+const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
+const deploy = (Stage: string): PolicyDocument => ({ Version: '2012-10-17', Statement: stack.permissions(`${Stage}DeployRole`) }) as unknown as PolicyDocument
+const boundary = (Stage: string): PolicyDocument => stack.policyDocument(`${Stage}Boundary`) as unknown as PolicyDocument
+const admin: PolicyDocument = { Version: '2012-10-17', Statement: [ { Effect: 'Allow', Action: '*', Resource: '*' } ] }
+const own = { 's3:ResourceAccount': ACCOUNT }
+
+const byDeployRole = (Stage: string, action: string, resource: string, context: Record<string, string> = {}): Decision =>
+  authorize({ identity: [ deploy(Stage) ] }, { action, resource, context }).decision
+const byCreatedRole = (Stage: string, action: string, resource: string, context: Record<string, string> = {}): Decision =>
+  authorize({ identity: [ admin ], boundary: boundary(Stage) }, { action, resource, context }).decision
+
+describe('static buckets: Architect\'s <app><stage>-staticbucket-<random> only', () => {
+  const cases = [
+    { Stage: 'Staging', own: [ 'oidcexamplestaging-staticbucket-1a2b3c4d5e6f', 'oidcexamplestagingmr7-staticbucket-1a2b3c4d5e6f' ] },
+    { Stage: 'Production', own: [ 'oidcexampleproduction-staticbucket-1a2b3c4d5e6f' ] },
+  ]
+  const others = (stage: string): string[] => [
+    `oidcexample${stage}-cfn-deployments-1a2b3`, // the deployment bucket of an app called oidcexample<stage>
+    `oidcexample${stage}-backups`, // an unrelated bucket
+    `oidcexample${stage}-otherbucket-1a2b3c4d5e6f`, // another bucket of the same stack
+  ]
+  for (const { Stage, own: buckets } of cases) {
+    const stage = Stage.toLowerCase()
+    it(`${stage}: the deploy role and the boundary allow its own static buckets and their objects`, () => {
+      for (const b of buckets) {
+        for (const action of [ 's3:CreateBucket', 's3:PutBucketWebsite', 's3:PutBucketPolicy', 's3:DeleteBucket' ]) assert.equal(byDeployRole(Stage, action, `arn:aws:s3:::${b}`, own), 'allow', `${action} ${b}`)
+        for (const action of [ 's3:PutObject', 's3:DeleteObject' ]) assert.equal(byDeployRole(Stage, action, `arn:aws:s3:::${b}/index.html`, own), 'allow', `${action} ${b}`)
+        for (const action of [ 's3:GetObject', 's3:PutObject' ]) assert.equal(byCreatedRole(Stage, action, `arn:aws:s3:::${b}/index.html`, own), 'allow', `boundary ${action} ${b}`)
+        assert.equal(byCreatedRole(Stage, 's3:ListBucket', `arn:aws:s3:::${b}`, own), 'allow')
+      }
+    })
+    it(`${stage}: neither reaches another bucket whose name starts with the app and stage`, () => {
+      for (const b of others(stage)) {
+        for (const action of [ 's3:CreateBucket', 's3:PutBucketPolicy', 's3:DeleteBucket' ]) assert.notEqual(byDeployRole(Stage, action, `arn:aws:s3:::${b}`, own), 'allow', `${action} ${b}`)
+        for (const action of [ 's3:GetObject', 's3:PutObject', 's3:DeleteObject' ]) {
+          assert.notEqual(byDeployRole(Stage, action, `arn:aws:s3:::${b}/x`, own), 'allow', `${action} ${b}`)
+          assert.notEqual(byCreatedRole(Stage, action, `arn:aws:s3:::${b}/x`, own), 'allow', `boundary ${action} ${b}`)
+        }
+      }
+    })
+  }
+})
+
+describe('API Gateway tag writes: HTTP and WebSocket APIs only', () => {
+  const tags = (arn: string): string => `arn:aws:apigateway:${REGION}::/tags/${encodeURIComponent(arn)}`
+  for (const Stage of [ 'Staging', 'Production' ]) {
+    it(`${Stage.toLowerCase()} role: tags an API and its stages; not a REST API, a domain name or a VPC link`, () => {
+      for (const target of [ `arn:aws:apigateway:${REGION}::/apis/abc123`, `arn:aws:apigateway:${REGION}::/apis/abc123/stages/staging` ]) {
+        for (const action of [ 'apigateway:TagResource', 'apigateway:UntagResource', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:GET' ]) {
+          assert.equal(byDeployRole(Stage, action, tags(target)), 'allow', `${action} ${target}`)
+        }
+      }
+      assert.equal(byDeployRole(Stage, 'apigateway:TagResource', `arn:aws:apigateway:${REGION}::/apis/abc123`), 'allow', 'tags given at creation')
+      for (const target of [ `arn:aws:apigateway:${REGION}::/restapis/r1`, `arn:aws:apigateway:${REGION}::/domainnames/api.example.com`, `arn:aws:apigateway:${REGION}::/vpclinks/v1`, `arn:aws:apigateway:${REGION}::/usageplans/u1` ]) {
+        for (const action of [ 'apigateway:TagResource', 'apigateway:POST', 'apigateway:DELETE' ]) {
+          assert.equal(byDeployRole(Stage, action, tags(target)), 'implicit-deny', `${action} ${target}`)
+        }
+      }
+    })
+  }
+})
+
+describe('WebSocket management under the boundary: @connections only', () => {
+  for (const Stage of [ 'Staging', 'Production' ]) {
+    const stage = Stage.toLowerCase()
+    it(`${stage}: a function posts to and drops @connections of the ${stage} stage; nothing else of execute-api`, () => {
+      for (const method of [ 'POST', 'GET', 'DELETE' ]) {
+        assert.equal(byCreatedRole(Stage, 'execute-api:ManageConnections', `arn:aws:execute-api:${REGION}:${ACCOUNT}:ws0api1/${stage}/${method}/@connections/abcDEF123=`), 'allow', method)
+      }
+      for (const resource of [ `arn:aws:execute-api:${REGION}:${ACCOUNT}:rest1/${stage}/POST/admin`, `arn:aws:execute-api:${REGION}:${ACCOUNT}:http1/${stage}/GET/`, `arn:aws:execute-api:${REGION}:${ACCOUNT}:ws0api1/other/POST/@connections/x` ]) {
+        for (const action of [ 'execute-api:Invoke', 'execute-api:ManageConnections' ]) assert.notEqual(byCreatedRole(Stage, action, resource), 'allow', `${action} ${resource}`)
+      }
+    })
+  }
+})
