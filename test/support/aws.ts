@@ -9,6 +9,7 @@
 // The parts: aws/router.ts (the HTTP front), aws/auth.ts (signatures, permissions),
 // aws/sts-front.ts (STS faults), aws/calls.ts (the call log), one module per service.
 import type { PolicyDocument } from './aws/iam-policy.ts'
+import { checkTrustPolicy } from './aws/iam-quotas.ts'
 import { providerUrlOf } from './aws/oidc.ts'
 import type { CallRecord } from './aws/calls.ts'
 import { createHandler } from './aws/router.ts'
@@ -121,6 +122,7 @@ function standIn (state: AwsState, sts: StsFront, calls: CallRecord[], loopback:
     addRole ({ name, trustPolicy, maxSessionDuration = 3600, permissions = [ '*' ], accountId: id = accountId }) {
       if (maxSessionDuration < 3600 || maxSessionDuration > 43200) throw new RangeError('MaxSessionDuration must be 3600..43200')
       const arn = `arn:aws:iam::${id}:role/${name}`
+      checkTrustPolicy(trustPolicy) // as IAM's CreateRole would
       const policy = typeof trustPolicy === 'string' ? JSON.parse(trustPolicy) as PolicyDocument : trustPolicy
       iamAccount(state, id).roles.set(arn, { arn, name: name.split('/').pop()!, roleId: iamId('AROA', 17), trustPolicy: policy, maxSessionDuration, permissions })
       return arn

@@ -29,9 +29,24 @@ function tags (p: URLSearchParams): Array<{ Key: string, Value: string }> {
   return out
 }
 
+/**
+ * CloudFormation's template size quotas (AWS, "CloudFormation quotas", cloudformation-limits.html):
+ * a template in the request (TemplateBody) at most 51,200 bytes, a template in an S3 object
+ * (TemplateURL) at most 1 MB (taken here as 1,000,000 bytes: never kinder than AWS).
+ */
+export const TEMPLATE_BODY_MAX_BYTES = 51200
+export const TEMPLATE_URL_MAX_BYTES = 1_000_000
+
+/** TemplateBody over the quota: refused by the API's input validation, in its words (the value is the template). */
+function checkTemplateBody (body: string): void {
+  if (Buffer.byteLength(body, 'utf8') <= TEMPLATE_BODY_MAX_BYTES) return
+  throw new AwsError('ValidationError', `1 validation error detected: Value '${body}' at 'templateBody' failed to satisfy constraint: Member must have length less than or equal to ${TEMPLATE_BODY_MAX_BYTES}`, 400)
+}
+
 /** Find the template a TemplateURL (https://<bucket>.s3.<region>.amazonaws.com/<key>, or path style) points at. */
-function loadTemplate (state: AwsState, p: URLSearchParams): string {
+export function loadTemplate (state: AwsState, p: URLSearchParams): string {
   const body = p.get('TemplateBody')
+  if (body !== null) checkTemplateBody(body)
   if (body) return body
   const url = p.get('TemplateURL')
   if (!url) throw new AwsError('ValidationError', 'Either Template URL or Template Body must be specified.', 400)
@@ -52,6 +67,7 @@ function loadTemplate (state: AwsState, p: URLSearchParams): string {
   }
   const object = state.buckets.get(bucket ?? '')?.objects.get(key ?? '')
   if (!object) throw new AwsError('ValidationError', `S3 error: Access Denied\nFor more information check http://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html`, 400)
+  if (object.body.length > TEMPLATE_URL_MAX_BYTES) throw new AwsError('ValidationError', `Template may not exceed ${TEMPLATE_URL_MAX_BYTES} bytes in size.`, 400)
   return object.body.toString('utf8')
 }
 

@@ -5,10 +5,12 @@
  * current boundary for PutRolePolicy and friends, the requested one for CreateRole and
  * PutRolePermissionsBoundary, iam:PolicyARN for AttachRolePolicy, iam:PassedToService for
  * PassRole) and, when allowed, changes the account. Afterwards `policiesOf(role)` gives what
- * a role (or code running as it) can really do.
+ * a role (or code running as it) can really do. A call IAM would refuse for its size (iam-quotas.ts)
+ * throws IAM's error and changes nothing.
  */
 import { authorize, type AuthzRequest, type AuthzResult, type RolePolicies } from './iam-authz.ts'
 import { asList, type Decision, type PolicyDocument } from './iam-policy.ts'
+import { checkInlinePolicies, checkManagedPolicy, checkTrustPolicy } from './iam-quotas.ts'
 
 export interface Role {
   name: string
@@ -127,7 +129,7 @@ export class Account {
     }
   }
 
-  /** Authorize a call made by `caller`; when every request is allowed, apply it to the account. */
+  /** Authorize a call made by `caller`; when every request is allowed, apply it to the account (or throw IAM's quota error). */
   call (caller: RolePolicies, call: Call): CallResult {
     let last: CallResult | undefined
     for (const request of this.requests(call)) {
@@ -138,7 +140,23 @@ export class Account {
     return last as CallResult
   }
 
+  /** What IAM refuses whoever asks: documents over their quota (iam-quotas.ts). */
+  private checkQuotas (call: Call): void {
+    switch (call.api) {
+      case 'CreateRole': case 'UpdateAssumeRolePolicy': checkTrustPolicy(call.trust); break
+      case 'CreatePolicyVersion': checkManagedPolicy(call.document); break
+      case 'PutRolePolicy': {
+        const inline = this.roles.get(call.role)?.inline ?? new Map<string, PolicyDocument>()
+        const others = [ ...inline ].filter(([ name ]) => name !== call.policyName).map(([ , d ]) => d)
+        checkInlinePolicies(call.role, [ ...others, call.document ])
+        break
+      }
+      default: break
+    }
+  }
+
   private apply (call: Call): void {
+    this.checkQuotas(call)
     switch (call.api) {
       case 'CreateRole': this.roles.set(call.role, { name: call.role, trust: call.trust, inline: new Map(), attached: new Set(), ...(call.boundary ? { boundary: call.boundary } : {}) }); break
       case 'PutRolePolicy': this.existingRole(call.role).inline.set(call.policyName, call.document); break

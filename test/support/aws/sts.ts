@@ -57,7 +57,13 @@ function validationError (problems: string[]): AwsError {
 
 const shown = (v: string | null): string => v === null ? 'null' : `'${v}'`
 
-/** Parameter validation, with STS's ValidationError wording. */
+/**
+ * Parameter validation, with STS's ValidationError wording. The limits are AWS's, from the STS API
+ * reference (API_AssumeRoleWithWebIdentity.html, "Request Parameters"): RoleArn 20 to 2048
+ * characters; RoleSessionName 2 to 64 characters of [\w+=,.@-]*; WebIdentityToken 4 to 20,000
+ * characters; DurationSeconds 900 to 43,200, and (checked after the trust policy) at most the
+ * role's MaxSessionDuration ("IAM and AWS STS quotas" repeats the last two).
+ */
 function validate (p: URLSearchParams): { roleArn: string, sessionName: string, token: string, duration: number } {
   const roleArn = p.get('RoleArn')
   const sessionName = p.get('RoleSessionName')
@@ -66,6 +72,7 @@ function validate (p: URLSearchParams): { roleArn: string, sessionName: string, 
   const problems: string[] = []
   if (roleArn === null) problems.push(`Value null at 'roleArn' failed to satisfy constraint: Member must not be null`)
   else if (roleArn.length < 20) problems.push(`Value ${shown(roleArn)} at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`)
+  else if (roleArn.length > 2048) problems.push(`Value ${shown(roleArn)} at 'roleArn' failed to satisfy constraint: Member must have length less than or equal to 2048`)
   if (sessionName === null) problems.push(`Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null`)
   else {
     if (!SESSION_NAME_RE.test(sessionName)) problems.push(`Value ${shown(sessionName)} at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`)
@@ -121,6 +128,7 @@ export class StsService {
     if (typeof verified.claims.amr === 'string' || Array.isArray(verified.claims.amr)) keys[`${url}:amr`] = verified.claims.amr as string | string[]
     const decision = evaluateTrustPolicy(role.trustPolicy, { federatedPrincipal: verified.provider.arn, action: 'sts:AssumeRoleWithWebIdentity', keys })
     if (decision !== 'allow') throw denied
+    // DurationSeconds above the role's MaxSessionDuration (STS API reference, DurationSeconds): refused with this message.
     if (duration > role.maxSessionDuration) {
       throw new AwsError('ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.', 400)
     }
