@@ -10,6 +10,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NODE22, ROOT, packPlugin } from '../support/install.ts'
+import { TEMPLATE_BODY_MAX_BYTES, loadTemplate } from '../support/aws/cloudformation.ts'
+import { createState } from '../support/aws/state.ts'
 
 interface Manifest {
   name: string
@@ -57,6 +59,23 @@ test('the tarball holds the documents, the IAM template and dist with types', ()
   const js = files.filter(f => f.endsWith('.js'))
   assert.ok(js.length >= 10, `dist has the plugin's modules: ${js.join(' ')}`)
   for (const file of js) assert.ok(files.includes(file.replace(/\.js$/, '.d.ts')), `${file} has its .d.ts`)
+})
+
+// Issue 24: `setup` prints `aws cloudformation deploy --template-file node_modules/.../gitlab-oidc.yaml`,
+// which sends the file as TemplateBody; CloudFormation refuses more than 51,200 bytes (the AWS CLI
+// before any call). 46,000 keeps room for the parameters and statements still to come.
+const TEMPLATE_BUDGET_BYTES = 46000
+
+test('the IAM template as packed stays within its budget of 46,000 bytes', () => {
+  const bytes = readFileSync(join(unpacked, 'iam/gitlab-oidc.yaml')).length
+  assert.ok(bytes <= TEMPLATE_BUDGET_BYTES, `iam/gitlab-oidc.yaml is ${bytes} bytes, over its budget of ${TEMPLATE_BUDGET_BYTES}: move rationale to docs/iam-template.md, compact repeated statements`)
+})
+
+test('the IAM template as packed is a TemplateBody CloudFormation takes (at most 51,200 bytes), whatever the budget says', () => {
+  const body = packed('iam/gitlab-oidc.yaml')
+  assert.ok(Buffer.byteLength(body) <= TEMPLATE_BODY_MAX_BYTES, `${Buffer.byteLength(body)} bytes`)
+  // The stand-in CloudFormation's own rule (test/unit/support/aws/cloudformation.test.ts), on the packed file.
+  assert.equal(loadTemplate(createState('111111111111'), new URLSearchParams({ TemplateBody: body })), body)
 })
 
 test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {
