@@ -3,7 +3,8 @@
  * - static buckets: only Architect's `<app><stage>-staticbucket-<random>` (CloudFormation's
  *   lower-cased <stack>-<LogicalId>-<random> for the StaticBucket resource), not another bucket
  *   whose name starts with the app and stage (another app's deployment bucket, say);
- * - API Gateway tag writes: only on HTTP and WebSocket APIs (`/apis/...`), not REST APIs,
+ * - API Gateway tag writes (apigateway:POST and DELETE on /tags/<URL-encoded ARN>; API Gateway has
+ *   no TagResource action in IAM): only on HTTP and WebSocket APIs (`/apis/...`), not REST APIs,
  *   domain names or VPC links;
  * - WebSocket management under the boundary: `@connections` of the stage's APIs only.
  */
@@ -63,13 +64,13 @@ describe('API Gateway tag writes: HTTP and WebSocket APIs only', () => {
   for (const Stage of [ 'Staging', 'Production' ]) {
     it(`${Stage.toLowerCase()} role: tags an API and its stages; not a REST API, a domain name or a VPC link`, () => {
       for (const target of [ `arn:aws:apigateway:${REGION}::/apis/abc123`, `arn:aws:apigateway:${REGION}::/apis/abc123/stages/staging` ]) {
-        for (const action of [ 'apigateway:TagResource', 'apigateway:UntagResource', 'apigateway:POST', 'apigateway:DELETE', 'apigateway:GET' ]) {
+        for (const action of [ 'apigateway:POST', 'apigateway:DELETE', 'apigateway:GET' ]) {
           assert.equal(byDeployRole(Stage, action, tags(target)), 'allow', `${action} ${target}`)
         }
       }
-      assert.equal(byDeployRole(Stage, 'apigateway:TagResource', `arn:aws:apigateway:${REGION}::/apis/abc123`), 'allow', 'tags given at creation')
+      assert.equal(byDeployRole(Stage, 'apigateway:POST', `arn:aws:apigateway:${REGION}::/apis`), 'allow', 'tags given at creation')
       for (const target of [ `arn:aws:apigateway:${REGION}::/restapis/r1`, `arn:aws:apigateway:${REGION}::/domainnames/api.example.com`, `arn:aws:apigateway:${REGION}::/vpclinks/v1`, `arn:aws:apigateway:${REGION}::/usageplans/u1` ]) {
-        for (const action of [ 'apigateway:TagResource', 'apigateway:POST', 'apigateway:DELETE' ]) {
+        for (const action of [ 'apigateway:POST', 'apigateway:PUT', 'apigateway:DELETE' ]) {
           assert.equal(byDeployRole(Stage, action, tags(target)), 'implicit-deny', `${action} ${target}`)
         }
       }
