@@ -59,6 +59,28 @@ describe('static buckets: Architect\'s <app><stage>-staticbucket-<random> only',
   }
 })
 
+describe('static buckets whose generated name CloudFormation shortened: refused (closed), never another stage\'s', () => {
+  // A 38-character app name: <name without dashes><stage>-staticbucket-<13 random> passes S3's 63
+  // characters, so CloudFormation cuts the stack and logical-ID parts (serverless/serverless#2791
+  // shows both cut, the random suffix kept; AWS documents no exact rule).
+  const lower = `a${'b'.repeat(36)}c`
+  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: lower, AppStackPrefix: `A${'b'.repeat(36)}c`, ProjectPath: 'g/p', Stages: 'both' } })
+  for (const Stage of [ 'Staging', 'Production' ]) {
+    it(`${Stage.toLowerCase()}: a cut name matches no pattern of either role or boundary`, () => {
+      const full = `${lower}${Stage.toLowerCase()}-staticbucket-`
+      assert.ok(full.length + 13 > 63, `${full.length + 13} characters`)
+      for (const cut of [ `${lower}${Stage.toLowerCase()}`.slice(0, 24) + '-staticbucket-1a2b3c4d5e6f7', `${lower}${Stage.toLowerCase()}-staticbu-1a2b3c4d5e6f7` ]) {
+        for (const S of [ 'Staging', 'Production' ]) {
+          const role = { Version: '2012-10-17', Statement: stack.permissions(`${S}DeployRole`) } as unknown as PolicyDocument
+          assert.notEqual(authorize({ identity: [ role ] }, { action: 's3:CreateBucket', resource: `arn:aws:s3:::${cut}`, context: own }).decision, 'allow', `${S} role: ${cut}`)
+          const bounded = { identity: [ admin ], boundary: stack.policyDocument(`${S}Boundary`) as unknown as PolicyDocument }
+          assert.notEqual(authorize(bounded, { action: 's3:PutObject', resource: `arn:aws:s3:::${cut}/index.html`, context: own }).decision, 'allow', `${S} boundary: ${cut}`)
+        }
+      }
+    })
+  }
+})
+
 describe('API Gateway tag writes: HTTP and WebSocket APIs only', () => {
   const tags = (arn: string): string => `arn:aws:apigateway:${REGION}::/tags/${encodeURIComponent(arn)}`
   for (const Stage of [ 'Staging', 'Production' ]) {
