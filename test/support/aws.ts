@@ -83,6 +83,8 @@ export interface AwsStandIn {
   readonly issuerFetches: string[]
   /** Forget cached issuer keys. */
   clearKeyCache (): void
+  /** Where STS fetches a public issuer's discovery document and keys from (its loopback URL). */
+  locateIssuer (issuer: string, loopbackUrl: string): void
   close (): Promise<void>
 }
 
@@ -157,6 +159,7 @@ function standIn (state: AwsState, sts: StsFront, calls: CallRecord[], loopback:
     get sessions () { return [ ...state.sessions.values() ] },
     get issuerFetches () { return sts.sts.verifier.fetches },
     clearKeyCache () { sts.sts.verifier.clearCache() },
+    locateIssuer (issuer, loopbackUrl) { sts.sts.verifier.hosts.set(issuer.replace(/\/+$/, ''), loopbackUrl) },
     async close () {
       closing.abort()
       await loopback.close()

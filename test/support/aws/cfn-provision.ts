@@ -191,10 +191,35 @@ function firstDenied (caller: Caller, r: CfnResource, requests: AuthzRequest[]):
   return undefined
 }
 
-function whereOf (state: AwsState, stack: Stack): Where {
+/** Where the stack acts; a role's boundary is the one the template gives it (roles the template creates), else IAM's. */
+function whereOf (state: AwsState, stack: Stack, pending: CfnResource[] = []): Where {
+  const templateBoundary = new Map(pending.filter(r => r.type === 'AWS::IAM::Role').map(r => [ r.physicalId, r.properties.PermissionsBoundary as string | undefined ]))
   return {
     partition: 'aws', region: stack.region, account: stack.accountId,
-    boundaryOf: name => roleByArn(state, `arn:aws:iam::${stack.accountId}:role/${name}`)?.policies?.boundary,
+    boundaryOf: name => templateBoundary.has(name) ? templateBoundary.get(name) : roleByArn(state, `arn:aws:iam::${stack.accountId}:role/${name}`)?.policies?.boundary,
+  }
+}
+
+/** The roles an Architect stack creates, put into the IAM stand-in (trust, inline policies, boundary) so what they may do can be asked. */
+function applyRoles (state: AwsState, stack: Stack, current: CfnResource[], before: StackResource[]): void {
+  const account = iamAccount(state, stack.accountId)
+  for (const old of before) if (old.ResourceType === 'AWS::IAM::Role') account.roles.delete(`arn:aws:iam::${account.id}:role/${old.PhysicalResourceId}`)
+  for (const r of current.filter(c => c.type === 'AWS::IAM::Role')) {
+    const arn = `arn:aws:iam::${account.id}:role/${r.physicalId}`
+    const p = r.properties
+    account.roles.set(arn, {
+      arn, name: r.physicalId, roleId: iamId('AROA', 17), trustPolicy: p.AssumeRolePolicyDocument as PolicyDocument, maxSessionDuration: 3600, permissions: [],
+      policies: {
+        inline: new Map(((p.Policies ?? []) as Array<{ PolicyName: string, PolicyDocument: PolicyDocument }>).map(x => [ x.PolicyName, x.PolicyDocument ])),
+        attached: (p.ManagedPolicyArns ?? []) as string[],
+        ...(p.PermissionsBoundary ? { boundary: String(p.PermissionsBoundary) } : {}),
+      },
+    })
+  }
+  for (const r of current.filter(c => c.type === 'AWS::IAM::Policy')) {
+    for (const name of (r.properties.Roles ?? []) as string[]) {
+      account.roles.get(`arn:aws:iam::${account.id}:role/${name}`)?.policies?.inline.set(String(r.properties.PolicyName), r.properties.PolicyDocument as PolicyDocument)
+    }
   }
 }
 
@@ -221,7 +246,7 @@ function failStack (stack: Stack, denial: Denial, update: boolean): void {
 function authorizeResources (
   state: AwsState, stack: Stack, caller: Caller, current: CfnResource[], previous: Map<string, string>,
 ): Denial | undefined {
-  const w = whereOf(state, stack)
+  const w = whereOf(state, stack, current)
   const now = new Set(current.map(r => r.logicalId))
   for (const r of current) {
     const before = previous.get(r.logicalId)
@@ -338,6 +363,7 @@ function provisionArchitect (state: AwsState, stack: Stack, template: Template, 
   const previousProps = new Map(stack.Resources.flatMap(r => (r.expanded ?? []).map(e => [ e.logicalId, JSON.stringify(e.properties) ] as [string, string])))
   const denial = authorizeResources(state, stack, caller, resolved.flatMap(r => r.expanded), previousProps)
   if (denial) return denial
+  applyRoles(state, stack, resolved.flatMap(r => r.expanded), stack.Resources)
   const resources: StackResource[] = []
   for (const { logical, type, props, expanded } of resolved) {
     const id = physical.get(logical)!
