@@ -41,6 +41,15 @@ export interface StartAwsOptions {
   log?: (line: string) => void
 }
 
+export interface DeveloperKeyOptions {
+  accessKeyId?: string
+  secretAccessKey?: string
+  userName?: string
+  permissions?: string[]
+  /** The account of the key's user (default the home account). */
+  accountId?: string
+}
+
 export interface AwsStandIn {
   /** http://127.0.0.1:<port>: use as AWS_ENDPOINT_URL. */
   endpoint: string
@@ -58,7 +67,7 @@ export interface AwsStandIn {
     accountId?: string
   }): string
   /** Register long-term "developer" keys (AKIA…, no session token). */
-  addDeveloperKey (opts?: { accessKeyId?: string, secretAccessKey?: string, userName?: string, permissions?: string[], accountId?: string }): Credentials
+  addDeveloperKey (opts?: DeveloperKeyOptions): Credentials
   /** Faults for the next STS requests, one per request, in order. */
   injectStsFaults (...faults: StsFault[]): void
   /** A fault applied to every STS request until cleared with null (after queued ones run out). */

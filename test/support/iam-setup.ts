@@ -21,7 +21,7 @@ export interface IamSetup {
   /** What setup printed. */
   setupOutput: string
   /** Each command run, with its result (stdout/stderr as the AWS CLI prints them). */
-  runs: Array<{ words: string[], stage: string, result: AwsCliResult }>
+  runs: Array<{ words: string[], stage: 'production' | 'staging', result: AwsCliResult }>
   /** Each stage's administrator key (in that stage's account). */
   admins: Record<'production' | 'staging', Credentials>
 }

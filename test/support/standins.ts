@@ -70,7 +70,9 @@ export async function startStandIns (opts: StandInsOptions = {}): Promise<StandI
   const projectPath = opts.projectPath ?? 'acme/oidc-example'
   const defaultBranch = opts.defaultBranch ?? 'main'
   const tokenVariable = opts.tokenVariable ?? 'GITLAB_OIDC_TOKEN'
-  const gitlab = await startGitLab({ ...opts.audience ? { audience: opts.audience } : {}, ...opts.publicIssuer ? { publicIssuer: opts.publicIssuer } : {} })
+  const gitlab = await startGitLab({
+    ...opts.audience ? { audience: opts.audience } : {}, ...opts.publicIssuer ? { publicIssuer: opts.publicIssuer } : {},
+  })
   const accounts = { ...opts.accounts ?? STAGE_ACCOUNTS }
   const aws = await startAws({ accountId: accounts.production, log: opts.log })
   if (opts.publicIssuer) aws.locateIssuer(gitlab.issuer, gitlab.loopbackUrl)

@@ -91,6 +91,7 @@ export function authorize (svc: Service, action: string, req: ServiceRequest, pa
   const site = { state: req.state, region: req.region, account: req.caller.account, params }
   for (const request of requestsFor(svc, iamAction, req, site)) {
     const result = authorizeRequest(req.caller.policies, request)
+    req.state.authz.push({ by: 'api', principal: req.caller.arn, action: request.action, resource: request.resource, decision: result.decision })
     if (result.decision !== 'allow') throw accessDenied(svc.protocol, req.caller.arn, request.action, request.resource, denialReason(result, request.action))
   }
 }

@@ -164,7 +164,8 @@ const schedule = (action: string): Requests => (r, w) => [
   req(action, scheduleArn(w, r)), passRole((r.properties.Target as { RoleArn?: string } | undefined)?.RoleArn, 'scheduler.amazonaws.com'),
 ]
 
-// API Gateway V2: actions are HTTP verbs on the API Gateway resource path (Service Authorization Reference, Amazon API Gateway Management V2).
+// API Gateway V2: actions are HTTP verbs on the API Gateway resource path
+// (Service Authorization Reference, Amazon API Gateway Management V2).
 const apiId = (r: CfnResource): string => str(r.properties.ApiId)
 const v2 = (verb: string, path: (r: CfnResource) => string): Requests => (r, w) => [ req(`apigateway:${verb}`, apis(w, path(r))) ]
 

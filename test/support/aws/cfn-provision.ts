@@ -17,7 +17,7 @@ import type { PolicyDocument } from './iam-policy.ts'
 import { providerUrlOf } from './oidc.ts'
 import { AwsError, denialReason } from './protocol.ts'
 import { createBucket } from './s3.ts'
-import { iamAccount, iamId, roleByArn, type AwsState, type IamAccount, type Stack, type StackResource } from './state.ts'
+import { iamAccount, iamId, parametersOf, roleByArn, type AwsState, type IamAccount, type Stack, type StackResource } from './state.ts'
 
 export interface Caller { arn: string, account: string, policies: RolePolicies }
 
@@ -178,10 +178,17 @@ function expand (r: CfnResource, w: Where): CfnResource[] {
 
 export interface Denial { resource: CfnResource, request: AuthzRequest, reason: string }
 
+/** Authorize a request CloudFormation makes with the caller's permissions, and log it. */
+export function authorizeAsCaller (state: AwsState, caller: Caller, request: AuthzRequest): ReturnType<typeof authorize> {
+  const result = authorize(caller.policies, request)
+  state.authz.push({ by: 'cloudformation', principal: caller.arn, action: request.action, resource: request.resource, decision: result.decision })
+  return result
+}
+
 /** The first request the caller may not make, worded as a resource handler reports it. */
-function firstDenied (caller: Caller, r: CfnResource, requests: AuthzRequest[]): Denial | undefined {
+function firstDenied (state: AwsState, caller: Caller, r: CfnResource, requests: AuthzRequest[]): Denial | undefined {
   for (const request of requests) {
-    const result = authorize(caller.policies, request)
+    const result = authorizeAsCaller(state, caller, request)
     if (result.decision === 'allow') continue
     const service = request.action.split(':')[0]!
     const reason = `Resource handler returned message: "User: ${caller.arn} is not authorized to perform: ${request.action} on resource: ${request.resource} ` +
@@ -200,6 +207,8 @@ function whereOf (state: AwsState, stack: Stack, pending: CfnResource[] = []): W
   }
 }
 
+interface InlinePolicy { PolicyName: string, PolicyDocument: PolicyDocument }
+
 /** The roles an Architect stack creates, put into the IAM stand-in (trust, inline policies, boundary) so what they may do can be asked. */
 function applyRoles (state: AwsState, stack: Stack, current: CfnResource[], before: StackResource[]): void {
   const account = iamAccount(state, stack.accountId)
@@ -210,7 +219,7 @@ function applyRoles (state: AwsState, stack: Stack, current: CfnResource[], befo
     account.roles.set(arn, {
       arn, name: r.physicalId, roleId: iamId('AROA', 17), trustPolicy: p.AssumeRolePolicyDocument as PolicyDocument, maxSessionDuration: 3600, permissions: [],
       policies: {
-        inline: new Map(((p.Policies ?? []) as Array<{ PolicyName: string, PolicyDocument: PolicyDocument }>).map(x => [ x.PolicyName, x.PolicyDocument ])),
+        inline: new Map(((p.Policies ?? []) as InlinePolicy[]).map(x => [ x.PolicyName, x.PolicyDocument ])),
         attached: (p.ManagedPolicyArns ?? []) as string[],
         ...(p.PermissionsBoundary ? { boundary: String(p.PermissionsBoundary) } : {}),
       },
@@ -251,13 +260,13 @@ function authorizeResources (
   for (const r of current) {
     const before = previous.get(r.logicalId)
     if (before !== undefined && before === JSON.stringify(r.properties)) continue
-    const denial = firstDenied(caller, r, handlerRequests(r, before === undefined ? 'create' : 'update', w))
+    const denial = firstDenied(state, caller, r, handlerRequests(r, before === undefined ? 'create' : 'update', w))
     if (denial) return denial
   }
   for (const old of stack.Resources) {
     if (now.has(old.LogicalResourceId) || !old.expanded) continue
     for (const r of old.expanded) {
-      const denial = firstDenied(caller, r, handlerRequests(r, 'delete', w))
+      const denial = firstDenied(state, caller, r, handlerRequests(r, 'delete', w))
       if (denial) return denial
     }
   }
@@ -315,7 +324,7 @@ function applyIam (account: IamAccount, ev: TemplateStack, ids: string[], stack:
       account.roles.set(arn, {
         arn, name: physical, roleId: iamId('AROA', 17), trustPolicy: trust, maxSessionDuration: Number(p.MaxSessionDuration ?? 3600), permissions: [],
         policies: {
-          inline: new Map(((p.Policies ?? []) as JsonObject[]).map(pol => [ String(pol.PolicyName), pol.PolicyDocument as unknown as PolicyDocument ])),
+          inline: new Map(((p.Policies ?? []) as unknown as InlinePolicy[]).map(pol => [ pol.PolicyName, pol.PolicyDocument ])),
           attached: (p.ManagedPolicyArns ?? []) as string[],
           ...(p.PermissionsBoundary ? { boundary: String(p.PermissionsBoundary) } : {}),
         },
@@ -327,7 +336,9 @@ function applyIam (account: IamAccount, ev: TemplateStack, ids: string[], stack:
   return out
 }
 
-function provisionIamTemplate (state: AwsState, stack: Stack, tpl: JsonObject, params: Record<string, string>, caller: Caller): Denial | undefined {
+function provisionIamTemplate (
+  state: AwsState, stack: Stack, tpl: JsonObject, params: Record<string, string>, caller: Caller,
+): Denial | undefined {
   const ev = evaluateIamTemplate(tpl, stack, params)
   const ids = Object.keys((tpl.Resources ?? {}) as JsonObject).filter(id => ev.resourceExists(id))
   const w = whereOf(state, stack)
@@ -338,7 +349,7 @@ function provisionIamTemplate (state: AwsState, stack: Stack, tpl: JsonObject, p
     const type = String(res.Type)
     const physicalId = type === 'AWS::IAM::Role' ? String(p.RoleName) : ev.ref(id)
     if (previous.get(id) === JSON.stringify(p)) continue
-    const denial = firstDenied(caller, { logicalId: id, type, physicalId, properties: p }, handlerRequests({ logicalId: id, type, physicalId, properties: p }, previous.has(id) ? 'update' : 'create', w))
+    const denial = firstDenied(state, caller, { logicalId: id, type, physicalId, properties: p }, handlerRequests({ logicalId: id, type, physicalId, properties: p }, previous.has(id) ? 'update' : 'create', w))
     if (denial) return denial
   }
   stack.Resources = applyIam(iamAccount(state, stack.accountId), ev, ids, stack)
@@ -358,9 +369,11 @@ function provisionArchitect (state: AwsState, stack: Stack, template: Template, 
   const resolved = Object.entries(template.Resources ?? {}).map(([ logical, res ]) => {
     const props = resolve(res.Properties ?? {}) as Record<string, unknown>
     if (res.Type === 'AWS::SSM::Parameter') physical.set(logical, String(props.Name ?? physical.get(logical)))
-    return { logical, type: res.Type, props, expanded: expand({ logicalId: logical, type: res.Type, physicalId: physical.get(logical)!, properties: props }, w) }
+    const own: CfnResource = { logicalId: logical, type: res.Type, physicalId: physical.get(logical)!, properties: props }
+    return { logical, type: res.Type, props, expanded: expand(own, w) }
   })
-  const previousProps = new Map(stack.Resources.flatMap(r => (r.expanded ?? []).map(e => [ e.logicalId, JSON.stringify(e.properties) ] as [string, string])))
+  const before = stack.Resources.flatMap(r => r.expanded ?? [])
+  const previousProps = new Map(before.map(e => [ e.logicalId, JSON.stringify(e.properties) ] as const))
   const denial = authorizeResources(state, stack, caller, resolved.flatMap(r => r.expanded), previousProps)
   if (denial) return denial
   applyRoles(state, stack, resolved.flatMap(r => r.expanded), stack.Resources)
@@ -369,8 +382,8 @@ function provisionArchitect (state: AwsState, stack: Stack, template: Template, 
     const id = physical.get(logical)!
     if (type === 'AWS::S3::Bucket') createBucket(state.buckets, id, stack.region, stack.accountId)
     if (type === 'AWS::SSM::Parameter') {
-      const old = state.parameters.get(id)
-      state.parameters.set(id, { Name: id, Type: String(props.Type ?? 'String'), Value: String(props.Value ?? ''), Version: (old?.Version ?? 0) + 1, LastModifiedDate: now, DataType: 'text' })
+      const old = parametersOf(state, stack.accountId).get(id)
+      parametersOf(state, stack.accountId).set(id, { Name: id, Type: String(props.Type ?? 'String'), Value: String(props.Value ?? ''), Version: (old?.Version ?? 0) + 1, LastModifiedDate: now, DataType: 'text' })
     }
     resources.push({
       LogicalResourceId: logical, PhysicalResourceId: id, ResourceType: DEPLOYED_TYPE[type] ?? type,
@@ -380,7 +393,7 @@ function provisionArchitect (state: AwsState, stack: Stack, template: Template, 
   // Resources dropped from the template are deleted (parameters and empty buckets for real)
   for (const old of stack.Resources) {
     if (physical.has(old.LogicalResourceId)) continue
-    if (old.ResourceType === 'AWS::SSM::Parameter') state.parameters.delete(old.PhysicalResourceId)
+    if (old.ResourceType === 'AWS::SSM::Parameter') parametersOf(state, stack.accountId).delete(old.PhysicalResourceId)
     if (old.ResourceType === 'AWS::S3::Bucket' && !state.buckets.get(old.PhysicalResourceId)?.objects.size) state.buckets.delete(old.PhysicalResourceId)
   }
   stack.Resources = resources

@@ -4,12 +4,11 @@
 // does). Applying a template (cfn-provision.ts) acts with the caller's permissions, so a stack
 // fails and rolls back when the caller may not create one of its resources.
 import { randomUUID } from 'node:crypto'
-import { parseTemplate, type JsonObject } from '../cfn-template.ts'
-import { provision, evaluateIamTemplate, isParameterizedIamTemplate, type Caller } from './cfn-provision.ts'
-import { authorize } from './iam-authz.ts'
+import { get, parseTemplate, type JsonObject } from '../cfn-template.ts'
+import { authorizeAsCaller, provision, evaluateIamTemplate, isParameterizedIamTemplate, type Caller } from './cfn-provision.ts'
 import { AwsError, accessDenied, denialReason, notImplemented, queryResult, t, x } from './protocol.ts'
 import { isoSeconds, queryParams, type Service, type ServiceRequest } from './service.ts'
-import { findStack as findAccountStack, stackKey, type AwsState, type ChangeSet, type Stack } from './state.ts'
+import { findStack as findAccountStack, parametersOf, stackKey, type ChangeSet, type Stack } from './state.ts'
 
 const CFN_XMLNS = 'http://cloudformation.amazonaws.com/doc/2010-05-15/'
 
@@ -60,7 +59,7 @@ function loadTemplate (req: ServiceRequest, p: URLSearchParams): string {
   const found = req.state.buckets.get(bucket)
   if (req.caller) {
     const request = { action: 's3:GetObject', resource: `arn:aws:s3:::${bucket}/${key}`, ...(found?.owner ? { context: { 's3:ResourceAccount': found.owner } } : {}) }
-    if (authorize(req.caller.policies, request).decision !== 'allow') throw denied
+    if (authorizeAsCaller(req.state, callerOf(req), request).decision !== 'allow') throw denied
   }
   const object = found?.objects.get(key)
   if (!object) throw denied
@@ -96,7 +95,7 @@ function checkTemplate (req: ServiceRequest, tpl: JsonObject, capabilities: stri
     const resource = `arn:aws:cloudformation:${req.region}:aws:transform/${transform.replace(/^AWS::/, '')}`
     const caller = req.caller
     if (caller) {
-      const result = authorize(caller.policies, { action: 'cloudformation:CreateChangeSet', resource })
+      const result = authorizeAsCaller(req.state, callerOf(req), { action: 'cloudformation:CreateChangeSet', resource })
       if (result.decision !== 'allow') throw accessDenied('query', caller.arn, 'cloudformation:CreateChangeSet', resource, denialReason(result, 'cloudformation:CreateChangeSet'))
     }
   }
@@ -161,6 +160,19 @@ function parameters (p: URLSearchParams, stack: Stack | undefined): Record<strin
   return out
 }
 
+const parameterList = (params: Record<string, string>): Stack['Parameters'] =>
+  Object.entries(params).map(([ ParameterKey, ParameterValue ]) => ({ ParameterKey, ParameterValue }))
+
+/** Every parameter the template declares, with the value given or its Default (what DescribeStacks lists, and UsePreviousValue reuses). */
+function withDefaults (tpl: JsonObject, params: Record<string, string>): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [ key, decl ] of Object.entries((tpl.Parameters ?? {}) as JsonObject)) {
+    const def = get(decl, 'Default')
+    if (def !== undefined && def !== null) out[key] = String(def)
+  }
+  return { ...out, ...params }
+}
+
 const callerOf = (req: ServiceRequest): Caller => req.caller
   ? { arn: req.caller.arn, account: req.caller.account, policies: req.caller.policies }
   : { arn: 'anonymous', account: req.state.accountId, policies: { identity: [] } }
@@ -173,7 +185,7 @@ function apply (req: ServiceRequest, stack: Stack, body: string, tpl: JsonObject
   req.state.stacks.set(stackKey(stack.accountId, stack.StackName), stack)
   const denial = provision(req.state, stack, tpl, body, params, callerOf(req))
   if (denial) return
-  stack.Parameters = Object.entries(params).map(([ ParameterKey, ParameterValue ]) => ({ ParameterKey, ParameterValue }))
+  stack.Parameters = parameterList(withDefaults(tpl, params))
   stack.pendingPolls = req.state.settings.stackPendingPolls
 }
 
@@ -192,7 +204,7 @@ function createOrUpdate (req: ServiceRequest, p: URLSearchParams, update: boolea
     if (stack.StackStatus.endsWith('_IN_PROGRESS')) {
       throw new AwsError('ValidationError', `Stack:${stack.StackId} is in ${stack.StackStatus} state and can not be updated.`, 400)
     }
-    if (stack.templateBody === body && JSON.stringify(stack.Parameters) === JSON.stringify(Object.entries(params).map(([ ParameterKey, ParameterValue ]) => ({ ParameterKey, ParameterValue })))) {
+    if (stack.templateBody === body && JSON.stringify(stack.Parameters) === JSON.stringify(parameterList(withDefaults(tpl, params)))) {
       throw new AwsError('ValidationError', 'No updates are to be performed.', 400)
     }
   }
@@ -280,7 +292,7 @@ function deleteStack (req: ServiceRequest, p: URLSearchParams): void {
   const stack = findStack(req, p.get('StackName') ?? '')
   if (!stack) return
   for (const r of stack.Resources) {
-    if (r.ResourceType === 'AWS::SSM::Parameter') state.parameters.delete(r.PhysicalResourceId)
+    if (r.ResourceType === 'AWS::SSM::Parameter') parametersOf(state, stack.accountId).delete(r.PhysicalResourceId)
     if (r.ResourceType === 'AWS::S3::Bucket') state.buckets.delete(r.PhysicalResourceId)
   }
   state.stacks.delete(stackKey(stack.accountId, stack.StackName))

@@ -148,6 +148,15 @@ export interface ChangeSet {
   CreationTime: number
 }
 
+export interface AuthzRecord {
+  /** 'api': the caller's own call; 'cloudformation': a request CloudFormation made with the caller's permissions. */
+  by: 'api' | 'cloudformation'
+  principal: string
+  action: string
+  resource: string
+  decision: 'allow' | 'explicit-deny' | 'implicit-deny'
+}
+
 /** One AWS account's IAM, as STS sees it: its own OIDC providers and roles. */
 export interface IamAccount {
   id: string
@@ -165,9 +174,12 @@ export interface AwsState {
   developerKeys: Map<string, DeveloperKey>
   sessions: Map<string, Session> // by access key id
   buckets: Map<string, Bucket>
-  parameters: Map<string, Parameter>
+  /** SSM parameters of each account (Parameter Store is per account and region), by account ID, then name. */
+  parameters: Map<string, Map<string, Parameter>>
   /** By `<account>/<name>` (stackKey): each account has its own stack names. */
   stacks: Map<string, Stack>
+  /** Every authorization the stand-in decided, in order: a call's own, or CloudFormation's acting for its caller. */
+  authz: AuthzRecord[]
   settings: {
     /** DescribeStacks calls answered *_IN_PROGRESS before a stack completes (Architect polls once a second). */
     stackPendingPolls: number
@@ -183,6 +195,7 @@ export function createState (accountId: string): AwsState {
     buckets: new Map(),
     parameters: new Map(),
     stacks: new Map(),
+    authz: [],
     settings: { stackPendingPolls: 0 },
   }
 }
@@ -198,6 +211,13 @@ export function iamAccount (state: AwsState, id: string): IamAccount {
     state.accounts.set(id, account)
   }
   return account
+}
+
+/** An account's SSM parameters (created on first use). */
+export function parametersOf (state: AwsState, accountId: string): Map<string, Parameter> {
+  let map = state.parameters.get(accountId)
+  if (!map) state.parameters.set(accountId, map = new Map())
+  return map
 }
 
 /** The key of a stack in AwsState.stacks. */
