@@ -168,9 +168,10 @@ function withDefaults (tpl: JsonObject, params: Record<string, string>): Record<
   const out: Record<string, string> = {}
   for (const [ key, decl ] of Object.entries((tpl.Parameters ?? {}) as JsonObject)) {
     const def = get(decl, 'Default')
-    if (def !== undefined && def !== null) out[key] = String(def)
+    if (key in params) out[key] = params[key]!
+    else if (def !== undefined && def !== null) out[key] = String(def)
   }
-  return { ...out, ...params }
+  return out
 }
 
 const callerOf = (req: ServiceRequest): Caller => req.caller
