@@ -26,7 +26,7 @@ const withoutBoundaries = richArc.replace(/^.*permissions-boundary.*\n/gm, '')
 
 interface Resource { Type: string, Properties?: Record<string, unknown> }
 function roles (stackName: string): Array<[string, Resource]> {
-  const stack = suite.s.aws.state.stacks.get(stackName)
+  const stack = suite.s.aws.stack(stackName)
   assert.ok(stack, `stack ${stackName} exists`)
   const template = JSON.parse(stack.templateBody) as { Resources: Record<string, Resource> }
   return Object.entries(template.Resources).filter(([, r]) => r.Type === 'AWS::IAM::Role' ||

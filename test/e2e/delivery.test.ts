@@ -14,7 +14,7 @@ before(async () => { suite = await startSuite() })
 after(async () => { await suite?.close() })
 
 function output (stack: string, key: string): string | undefined {
-  return suite.s.aws.state.stacks.get(stack)?.Outputs.find(o => o.OutputKey === key)?.OutputValue
+  return suite.s.aws.stack(stack)?.Outputs.find(o => o.OutputKey === key)?.OutputValue
 }
 
 describe('deploy.end: GitLab learns where the app is', () => {
@@ -30,7 +30,7 @@ describe('deploy.end: GitLab learns where the app is', () => {
     const annotations = JSON.parse(readFileSync(join(r.appDir, 'arc-deploy-annotations.json'), 'utf8')) as Record<string, Array<{ external_link: { label: string, url: string } }>>
     const links = annotations['arc-deploy']!.map(a => a.external_link)
     assert.deepEqual(links.map(l => l.url)[0], url)
-    const stackId = s.aws.state.stacks.get('OidcExampleProduction')!.StackId
+    const stackId = s.aws.stack('OidcExampleProduction')!.StackId
     assert.ok(links.some(l => l.url === `https://us-west-2.console.aws.amazon.com/cloudformation/home?region=us-west-2#/stacks/stackinfo?stackId=${encodeURIComponent(stackId)}`), JSON.stringify(links))
     const session = s.aws.sessions.at(-1)!.sessionName
     assert.ok(links.some(l => l.url.endsWith(`#/events?Username=${encodeURIComponent(session)}`) && l.label.includes(session)))

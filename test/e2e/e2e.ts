@@ -8,7 +8,7 @@ import { mkdtempSync, readFileSync, existsSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { installApp, runArc, stripAnsi, type App, type ArcResult, type InstallAppOptions } from '../support/harness.ts'
-import { startStandIns, type StandIns } from '../support/standins.ts'
+import { startStandIns, type StandIns, type StandInsOptions } from '../support/standins.ts'
 
 export interface Run extends ArcResult {
   /** stdout and stderr, without colour and cursor codes. */
@@ -49,8 +49,8 @@ export function secretsOf (s: StandIns, env: Record<string, string | undefined>)
   return secrets.filter(v => v.length >= 8)
 }
 
-export async function startSuite (): Promise<Suite> {
-  const s = await startStandIns()
+export async function startSuite (options: StandInsOptions = {}): Promise<Suite> {
+  const s = await startStandIns(options)
   const leakChecks = { outputs: 0, secretsSeen: new Set<string>() }
   const apps: App[] = []
   return {

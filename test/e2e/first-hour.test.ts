@@ -137,7 +137,7 @@ describe('the stand-ins for your own app (node test/support/standins.ts --app ..
 
   /** What the function logged, as if it had run: its log group is /aws/lambda/<physical id>. */
   function functionLogged (stack: string, message: string): void {
-    const fn = own.aws.state.stacks.get(stack)?.Resources.find(r => r.LogicalResourceId === 'GetIndexHTTPLambda')
+    const fn = own.aws.stack(stack)?.Resources.find(r => r.LogicalResourceId === 'GetIndexHTTPLambda')
     assert.ok(fn, `${stack} has the get / function`)
     // Lambda's Node.js runtime writes console.log as <time>\t<request id>\t<level>\t<message>.
     const line = `${new Date().toISOString()}\t6f1e7b2c-0000-4000-8000-000000000001\tINFO\t${message}`

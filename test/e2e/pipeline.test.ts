@@ -91,7 +91,7 @@ function assertNoLeak (app: App, job: Job, r: GitlabCiLocalResult): void {
 }
 
 const ran = (r: GitlabCiLocalResult, name: string) => new RegExp(`PASS\\s+${name}\\b`).test(r.stdout)
-const stackOutput = (stack: string, key: string) => s.aws.state.stacks.get(stack)?.Outputs.find(o => o.OutputKey === key)?.OutputValue
+const stackOutput = (stack: string, key: string) => s.aws.stack(stack)?.Outputs.find(o => o.OutputKey === key)?.OutputValue
 
 /** The dotenv report in the app directory, and the copy gitlab-ci-local took as the job's dotenv artifact. */
 function dotenvReport (app: App, jobName: string): Record<string, string | undefined> {

@@ -13,7 +13,7 @@ import { checkTrustPolicy } from './aws/iam-quotas.ts'
 import { providerUrlOf } from './aws/oidc.ts'
 import type { CallRecord } from './aws/calls.ts'
 import { createHandler } from './aws/router.ts'
-import { createState, iamAccount, iamId, newSecret, type DeveloperKey, type AwsState, type Session } from './aws/state.ts'
+import { createState, iamAccount, iamId, newSecret, type DeveloperKey, type AwsState, type Session, type Stack } from './aws/state.ts'
 import type { StsFault } from './aws/sts.ts'
 import { StsFront } from './aws/sts-front.ts'
 import { listenLoopback, type Loopback } from './loopback.ts'
@@ -42,6 +42,15 @@ export interface StartAwsOptions {
   log?: (line: string) => void
 }
 
+export interface DeveloperKeyOptions {
+  accessKeyId?: string
+  secretAccessKey?: string
+  userName?: string
+  permissions?: string[]
+  /** The account of the key's user (default the home account). */
+  accountId?: string
+}
+
 export interface AwsStandIn {
   /** http://127.0.0.1:<port>: use as AWS_ENDPOINT_URL. */
   endpoint: string
@@ -59,7 +68,7 @@ export interface AwsStandIn {
     accountId?: string
   }): string
   /** Register long-term "developer" keys (AKIA…, no session token). */
-  addDeveloperKey (opts?: { accessKeyId?: string, secretAccessKey?: string, userName?: string, permissions?: string[] }): Credentials
+  addDeveloperKey (opts?: DeveloperKeyOptions): Credentials
   /** Faults for the next STS requests, one per request, in order. */
   injectStsFaults (...faults: StsFault[]): void
   /** A fault applied to every STS request until cleared with null (after queued ones run out). */
@@ -74,14 +83,18 @@ export interface AwsStandIn {
   clearCalls (): void
   /** Calls the stand-in does not implement (answered 400 NotImplementedByStandIn): should be none. */
   unimplementedCalls (): CallRecord[]
-  /** Names of the stacks that exist now. */
+  /** Names of the stacks that exist now (in any account). */
   readonly stacks: string[]
+  /** The stack of that name (in the given account, else the first account that has one). */
+  stack (name: string, accountId?: string): Stack | undefined
   /** Sessions STS issued, in order. */
   readonly sessions: Session[]
   /** URLs the STS verifier fetched from issuers (discovery, JWKS). */
   readonly issuerFetches: string[]
   /** Forget cached issuer keys. */
   clearKeyCache (): void
+  /** Where STS fetches a public issuer's discovery document and keys from (its loopback URL). */
+  locateIssuer (issuer: string, loopbackUrl: string): void
   close (): Promise<void>
 }
 
@@ -132,8 +145,9 @@ function standIn (state: AwsState, sts: StsFront, calls: CallRecord[], loopback:
         accessKeyId: opts.accessKeyId ?? iamId('AKIA'),
         secretAccessKey: opts.secretAccessKey ?? newSecret(),
         userName: opts.userName ?? 'developer',
-        arn: `arn:aws:iam::${accountId}:user/${opts.userName ?? 'developer'}`,
+        arn: `arn:aws:iam::${opts.accountId ?? accountId}:user/${opts.userName ?? 'developer'}`,
         permissions: opts.permissions ?? [ '*' ],
+        accountId: opts.accountId ?? accountId,
       }
       state.developerKeys.set(key.accessKeyId, key)
       return { accessKeyId: key.accessKeyId, secretAccessKey: key.secretAccessKey }
@@ -151,10 +165,12 @@ function standIn (state: AwsState, sts: StsFront, calls: CallRecord[], loopback:
     callNames: () => calls.filter(c => c.service !== 'sts').map(c => `${c.service}:${c.action}`),
     clearCalls () { calls.length = 0 },
     unimplementedCalls: () => calls.filter(c => c.errorCode === 'NotImplementedByStandIn' || c.errorCode === 'StandInInternalError'),
-    get stacks () { return [ ...state.stacks.keys() ] },
+    get stacks () { return [ ...new Set([ ...state.stacks.values() ].map(st => st.StackName)) ] },
+    stack: (name, id) => [ ...state.stacks.values() ].find(st => st.StackName === name && (!id || st.accountId === id)),
     get sessions () { return [ ...state.sessions.values() ] },
     get issuerFetches () { return sts.sts.verifier.fetches },
     clearKeyCache () { sts.sts.verifier.clearCache() },
+    locateIssuer (issuer, loopbackUrl) { sts.sts.verifier.hosts.set(issuer.replace(/\/+$/, ''), loopbackUrl) },
     async close () {
       closing.abort()
       await loopback.close()

@@ -61,7 +61,14 @@ export function get (v: Json | undefined, ...path: (string | number)[]): Json | 
   return cur
 }
 
-export const template = yaml.load(readFileSync(templatePath, 'utf8'), { schema: cfnSchema, filename: templatePath }) as JsonObject
+/** A CloudFormation template's text (YAML with short-form tags, or JSON) as an object. */
+export function parseTemplate (text: string, filename?: string): JsonObject {
+  const parsed = yaml.load(text, { schema: cfnSchema, ...(filename ? { filename } : {}) })
+  if (!isObject(parsed)) throw new Error('Template format error: not a JSON or YAML mapping')
+  return parsed
+}
+
+export const template = parseTemplate(readFileSync(templatePath, 'utf8'), templatePath)
 
 /* ------------------------------------------------------------------------ */
 /* A small evaluator for the intrinsic functions the template uses           */
@@ -75,6 +82,8 @@ export interface Deployment {
   account: string
   partition: string
   region?: string
+  /** The stack's name (AWS::StackName; default gitlab-oidc). */
+  stackName?: string
 }
 
 /** The stack CloudFormation would refuse: a Rules assertion failed. */
@@ -90,9 +99,12 @@ export class Stack {
   readonly values: Record<string, string>
   readonly conditions: Record<string, boolean> = {}
   readonly d: Deployment
-  constructor (d: Deployment) {
+  /** The template evaluated (default: the package's IAM template). */
+  readonly tpl: JsonObject
+  constructor (d: Deployment, tpl: JsonObject = template) {
     this.d = d
-    const declared = (template.Parameters ?? {}) as JsonObject
+    this.tpl = tpl
+    const declared = (this.tpl.Parameters ?? {}) as JsonObject
     this.values = {}
     for (const [ name, decl ] of Object.entries(declared)) {
       const given = d.params[name]
@@ -110,9 +122,9 @@ export class Stack {
       'AWS::AccountId': d.account,
       'AWS::Partition': d.partition,
       'AWS::Region': d.region ?? 'us-west-2',
-      'AWS::StackName': 'gitlab-oidc',
+      'AWS::StackName': d.stackName ?? 'gitlab-oidc',
     })
-    for (const [ name, expr ] of Object.entries((template.Conditions ?? {}) as JsonObject)) {
+    for (const [ name, expr ] of Object.entries((this.tpl.Conditions ?? {}) as JsonObject)) {
       this.conditions[name] = this.eval(expr) as unknown as boolean
     }
     // CloudFormation refuses the stack when a rule's assertion fails (before creating anything).
@@ -123,7 +135,7 @@ export class Stack {
   /** AssertDescription of every Rules assertion that fails for these parameters. */
   failedRules (): string[] {
     const failed: string[] = []
-    for (const rule of Object.values((template.Rules ?? {}) as JsonObject)) {
+    for (const rule of Object.values((this.tpl.Rules ?? {}) as JsonObject)) {
       const cond = get(rule, 'RuleCondition')
       if (cond !== undefined && this.eval(cond) !== true) continue
       for (const a of (get(rule, 'Assertions') ?? []) as JsonObject[]) {
@@ -134,27 +146,27 @@ export class Stack {
   }
 
   resourceExists (logicalId: string): boolean {
-    const cond = get(template, 'Resources', logicalId, 'Condition')
+    const cond = get(this.tpl, 'Resources', logicalId, 'Condition')
     return typeof cond !== 'string' || this.conditions[cond] === true
   }
 
   // What Ref returns for a resource.
   ref (logicalId: string): string {
     assert.ok(this.resourceExists(logicalId), `Ref to ${logicalId}, which this deployment does not create`)
-    const type = get(template, 'Resources', logicalId, 'Type')
+    const type = get(this.tpl, 'Resources', logicalId, 'Type')
     if (type === 'AWS::IAM::OIDCProvider') {
       // Ref of an OIDC provider is its ARN: the provider URL without its scheme.
-      const url = this.eval(get(template, 'Resources', logicalId, 'Properties', 'Url') ?? null) as string
+      const url = this.eval(get(this.tpl, 'Resources', logicalId, 'Properties', 'Url') ?? null) as string
       return `arn:${this.d.partition}:iam::${this.d.account}:oidc-provider/${url.replace(/^https:\/\//, '')}`
     }
-    if (type === 'AWS::IAM::Role') return this.eval(get(template, 'Resources', logicalId, 'Properties', 'RoleName') ?? null) as string
+    if (type === 'AWS::IAM::Role') return this.eval(get(this.tpl, 'Resources', logicalId, 'Properties', 'RoleName') ?? null) as string
     if (type === 'AWS::IAM::ManagedPolicy') return this.managedPolicyArn(logicalId)
     throw new Error(`Ref to ${String(type)} is not modelled`)
   }
 
   // Ref of a managed policy is its ARN: arn:<partition>:iam::<account>:policy<Path><ManagedPolicyName>.
   managedPolicyArn (logicalId: string): string {
-    const props = get(template, 'Resources', logicalId, 'Properties')
+    const props = get(this.tpl, 'Resources', logicalId, 'Properties')
     const name = this.eval(get(props, 'ManagedPolicyName') ?? null)
     const path = this.eval(get(props, 'Path') ?? '/')
     assert.ok(typeof name === 'string' && typeof path === 'string', `${logicalId}: ManagedPolicyName and Path`)
@@ -163,7 +175,7 @@ export class Stack {
   }
 
   getAtt (logicalId: string, attr: string): string {
-    const type = get(template, 'Resources', logicalId, 'Type')
+    const type = get(this.tpl, 'Resources', logicalId, 'Type')
     if (type === 'AWS::IAM::Role' && attr === 'Arn') return `arn:${this.d.partition}:iam::${this.d.account}:role/${this.ref(logicalId)}`
     if (type === 'AWS::IAM::ManagedPolicy' && attr === 'PolicyArn') return this.ref(logicalId)
     throw new Error(`GetAtt ${logicalId}.${attr} is not modelled`)
@@ -178,7 +190,7 @@ export class Stack {
         const [ id, attr ] = name.split('.') as [string, string]
         return this.getAtt(id, attr)
       }
-      if (get(template, 'Resources', name) !== undefined) return this.ref(name)
+      if (get(this.tpl, 'Resources', name) !== undefined) return this.ref(name)
       throw new Error(`Fn::Sub: unknown variable \${${name}}`)
     })
   }
@@ -248,7 +260,7 @@ export class Stack {
   }
 
   resource (logicalId: string): JsonObject {
-    const res = get(template, 'Resources', logicalId)
+    const res = get(this.tpl, 'Resources', logicalId)
     assert.ok(isObject(res), `no resource ${logicalId}`)
     return this.eval(res) as JsonObject
   }
@@ -269,7 +281,7 @@ export class Stack {
   // The outputs this deployment has (Outputs may carry a Condition), evaluated.
   outputs (): Record<string, string> {
     const out: Record<string, string> = {}
-    for (const [ name, decl ] of Object.entries((template.Outputs ?? {}) as JsonObject)) {
+    for (const [ name, decl ] of Object.entries((this.tpl.Outputs ?? {}) as JsonObject)) {
       const cond = get(decl, 'Condition')
       if (typeof cond === 'string' && this.conditions[cond] !== true) continue
       out[name] = this.eval(get(decl, 'Value') ?? null) as string

@@ -90,8 +90,10 @@ export interface JobEnvOptions {
 }
 
 export interface GitLabStandIn {
-  /** http://127.0.0.1:<port> — the `iss` of minted tokens and CI_SERVER_URL. */
+  /** http://127.0.0.1:<port> (or the public issuer given) — the `iss` of minted tokens and CI_SERVER_URL. */
   issuer: string
+  /** Where the issuer is served: http://127.0.0.1:<port>[prefix]. */
+  loopbackUrl: string
   /** Host[:port] form used in IAM condition keys (`<providerUrl>:sub`) and the OIDC provider ARN. */
   providerUrl: string
   /** Default `aud` of minted tokens (default: the issuer URL, as in GitLab's AWS guide). */
@@ -126,6 +128,12 @@ export interface StartGitLabOptions {
   pathPrefix?: string
   /** Default `aud` of minted tokens (default: the issuer URL, as GitLab's AWS guide configures it). */
   audience?: string
+  /**
+   * The issuer's public URL (e.g. https://gitlab.example.test), as a real instance has: the `iss`
+   * of minted tokens, CI_SERVER_URL and the discovery document's URLs. Still served on loopback:
+   * whoever fetches from it maps it to `loopbackUrl` (the AWS stand-in's STS does).
+   */
+  publicIssuer?: string
 }
 
 /** Start the GitLab OIDC issuer stand-in on 127.0.0.1 (random port unless given). */
@@ -144,8 +152,8 @@ export async function startGitLab (options: StartGitLabOptions = {}): Promise<Gi
     if (path === `${prefix}/oauth/discovery/keys`) return send(res, 200, { keys: [ key.publicJwk ] })
     send(res, 404, { error: '404 Not Found' })
   }, options.port)
-  const issuer = `${loopback.url}${prefix}`
-  const providerUrl = `127.0.0.1:${loopback.port}${prefix}`
+  const issuer = options.publicIssuer ?? `${loopback.url}${prefix}`
+  const providerUrl = options.publicIssuer ? options.publicIssuer.replace(/^https?:\/\//, '') : `127.0.0.1:${loopback.port}${prefix}`
   const audience = options.audience ?? issuer
 
   function claims (overrides: ClaimOverrides = {}, opts: MintOptions = {}): GitLabClaims {
@@ -154,6 +162,7 @@ export async function startGitLab (options: StartGitLabOptions = {}): Promise<Gi
 
   return {
     issuer,
+    loopbackUrl: `${loopback.url}${prefix}`,
     providerUrl,
     audience,
     get key () { return key },

@@ -32,6 +32,14 @@ export interface StandInsOptions {
   /** Variable the job's ID token is put in (default GITLAB_OIDC_TOKEN, the plugin's default). */
   tokenVariable?: string
   maxSessionDuration?: number
+  /**
+   * 'registered' (default): each account gets the issuer's OIDC provider and the two deploy roles
+   * registered directly, allowed every action. 'none': the accounts start empty, for the IAM
+   * template to create them (test/support/iam-setup.ts runs setup's commands).
+   */
+  iam?: 'registered' | 'none'
+  /** The GitLab instance's public URL (https://..., no port), served on loopback (see startGitLab). */
+  publicIssuer?: string
   log?: (line: string) => void
 }
 
@@ -62,18 +70,23 @@ export async function startStandIns (opts: StandInsOptions = {}): Promise<StandI
   const projectPath = opts.projectPath ?? 'acme/oidc-example'
   const defaultBranch = opts.defaultBranch ?? 'main'
   const tokenVariable = opts.tokenVariable ?? 'GITLAB_OIDC_TOKEN'
-  const gitlab = await startGitLab(opts.audience ? { audience: opts.audience } : {})
+  const gitlab = await startGitLab({
+    ...opts.audience ? { audience: opts.audience } : {}, ...opts.publicIssuer ? { publicIssuer: opts.publicIssuer } : {},
+  })
   const accounts = { ...opts.accounts ?? STAGE_ACCOUNTS }
   const aws = await startAws({ accountId: accounts.production, log: opts.log })
+  if (opts.publicIssuer) aws.locateIssuer(gitlab.issuer, gitlab.loopbackUrl)
   const audience = gitlab.audience
+  const registered = (opts.iam ?? 'registered') === 'registered'
   // Each account has its own IAM OIDC provider for the issuer, which its role's trust policy names
   for (const accountId of new Set([ accounts.production, accounts.staging ])) {
-    aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ audience ], accountId })
+    if (registered) aws.addOidcProvider({ url: gitlab.issuer, clientIds: [ audience ], accountId })
   }
   const trust = (accountId: string, sub: string) => gitlabTrustPolicy({ accountId, providerUrl: gitlab.providerUrl, aud: audience, sub })
   const maxSessionDuration = opts.maxSessionDuration ?? 3600
-  const role = (stage: 'production' | 'staging', sub: string): string =>
-    aws.addRole({ name: `${appName}-${stage}-deploy`, trustPolicy: trust(accounts[stage], sub), maxSessionDuration, accountId: accounts[stage] })
+  const role = (stage: 'production' | 'staging', sub: string): string => registered
+    ? aws.addRole({ name: `${appName}-${stage}-deploy`, trustPolicy: trust(accounts[stage], sub), maxSessionDuration, accountId: accounts[stage] })
+    : `arn:aws:iam::${accounts[stage]}:role/${appName}-${stage}-deploy`
   const roles = {
     production: role('production', `project_path:${projectPath}:ref_type:branch:ref:${defaultBranch}`),
     staging: role('staging', `project_path:${projectPath}:ref_type:branch:ref:*`),

@@ -10,8 +10,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { NODE22, ROOT, packPlugin } from '../support/install.ts'
-import { TEMPLATE_BODY_MAX_BYTES, loadTemplate } from '../support/aws/cloudformation.ts'
-import { createState } from '../support/aws/state.ts'
+import { TEMPLATE_BODY_MAX_BYTES, checkTemplateBody } from '../support/aws/cloudformation.ts'
 
 interface Manifest {
   name: string
@@ -75,7 +74,7 @@ test('the IAM template as packed is a TemplateBody CloudFormation takes (at most
   const body = packed('iam/gitlab-oidc.yaml')
   assert.ok(Buffer.byteLength(body) <= TEMPLATE_BODY_MAX_BYTES, `${Buffer.byteLength(body)} bytes`)
   // The stand-in CloudFormation's own rule (test/unit/support/aws/cloudformation.test.ts), on the packed file.
-  assert.equal(loadTemplate(createState('111111111111'), new URLSearchParams({ TemplateBody: body })), body)
+  assert.doesNotThrow(() => checkTemplateBody(body))
 })
 
 test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {

@@ -6,14 +6,15 @@
  */
 import type { IncomingMessage } from 'node:http'
 import { sessionOf, type CallRecord } from './calls.ts'
-import { actionAllowed } from './iam-policy.ts'
-import { AwsError, accessDenied, authError } from './protocol.ts'
-import type { Service } from './service.ts'
+import { authorize as authorizeRequest } from './iam-authz.ts'
+import { requestsFor } from './request-resources.ts'
+import { AwsError, accessDenied, authError, denialReason } from './protocol.ts'
+import type { Service, ServiceRequest } from './service.ts'
 import {
   amzDateToMs, canonicalRequest, decodeAwsChunked, parseAuthorization, requestAmzDate,
   sha256Hex, signatureFor, signaturesEqual, signingKey,
 } from './sigv4.ts'
-import { accountOfArn, roleByArn, type AwsState, type DeveloperKey, type Session } from './state.ts'
+import type { AwsState, DeveloperKey, Session } from './state.ts'
 
 const SKEW_MS = 15 * 60_000
 
@@ -83,19 +84,14 @@ export function authenticate (
   return { identity: developer ? { kind: 'developer', key: developer } : { kind: 'session', session: session! }, body }
 }
 
-/** Refuse with AccessDenied unless the caller's permissions allow the action. */
-export function authorize (
-  state: AwsState, svc: Service, action: string, identity: Identity, params: Record<string, string>, region: string,
-): void {
+/** Refuse with AccessDenied, as the service words it, unless the caller's policies allow every request the call is authorized as. */
+export function authorize (svc: Service, action: string, req: ServiceRequest, params: Record<string, string>): void {
   const iamAction = svc.iamAction ? svc.iamAction(action) : `${svc.name}:${action}`
-  if (iamAction === null) return
-  const patterns = identity.kind === 'developer' ? identity.key.permissions : roleByArn(state, identity.session.roleArn)?.permissions ?? []
-  if (actionAllowed(patterns, iamAction)) return
-  const principal = identity.kind === 'developer' ? identity.key.arn : identity.session.assumedRoleArn
-  const account = identity.kind === 'developer' ? state.accountId : accountOfArn(identity.session.roleArn)
-  let resource = '*'
-  if (svc.name === 's3' && params.Bucket) resource = `arn:aws:s3:::${params.Bucket}${params.Key ? '/' + params.Key : ''}`
-  if (svc.name === 'ssm' && (params.Name || params.Path)) resource = `arn:aws:ssm:${region}:${account}:parameter${params.Name ?? params.Path}`
-  if (svc.name === 'cloudformation' && params.StackName) resource = `arn:aws:cloudformation:${region}:${account}:stack/${params.StackName}/*`
-  throw accessDenied(svc.protocol, principal, iamAction, resource)
+  if (iamAction === null || !req.caller) return
+  const site = { state: req.state, region: req.region, account: req.caller.account, params }
+  for (const request of requestsFor(svc, iamAction, req, site)) {
+    const result = authorizeRequest(req.caller.policies, request)
+    req.state.authz.push({ by: 'api', principal: req.caller.arn, action: request.action, resource: request.resource, decision: result.decision })
+    if (result.decision !== 'allow') throw accessDenied(svc.protocol, req.caller.arn, request.action, request.resource, denialReason(result, request.action))
+  }
 }

@@ -56,6 +56,16 @@ export class OidcVerifier {
   fetchTimeoutMs = 5_000
   /** Issuer fetches made (discovery + JWKS), for assertions. */
   fetches: string[] = []
+  /**
+   * Where a public issuer is served (issuer URL → loopback URL): what DNS and a trusted TLS
+   * certificate give the real STS for https://gitlab.example.test.
+   */
+  readonly hosts = new Map<string, string>()
+
+  private located (url: string): string {
+    for (const [ from, to ] of this.hosts) if (url === from || url.startsWith(from + '/')) return to + url.slice(from.length)
+    return url
+  }
 
   clearCache (): void {
     this.cache.clear()
@@ -64,10 +74,10 @@ export class OidcVerifier {
   private async fetchKeys (issuer: string): Promise<RsaJwk[]> {
     const discoveryUrl = `${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`
     this.fetches.push(discoveryUrl)
-    const discovery = await fetchJson(discoveryUrl, this.fetchTimeoutMs) as { jwks_uri?: unknown }
+    const discovery = await fetchJson(this.located(discoveryUrl), this.fetchTimeoutMs) as { jwks_uri?: unknown }
     if (typeof discovery?.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri')
     this.fetches.push(discovery.jwks_uri)
-    const jwks = await fetchJson(discovery.jwks_uri, this.fetchTimeoutMs) as { keys?: unknown }
+    const jwks = await fetchJson(this.located(discovery.jwks_uri), this.fetchTimeoutMs) as { keys?: unknown }
     if (!Array.isArray(jwks?.keys)) throw new Error('JWKS has no keys')
     const keys = (jwks.keys as RsaJwk[]).filter(k => k && k.kty === 'RSA')
     this.cache.set(issuer, { keys, fetchedAt: Date.now() })

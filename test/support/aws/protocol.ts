@@ -154,10 +154,20 @@ export function authError (protocol: Protocol, failure: AuthFailure, detail = ''
   }
 }
 
+/**
+ * Why IAM denied a request, as AWS's AccessDenied messages say it: "because no identity-based
+ * policy allows the <action> action", "with an explicit deny in an identity-based policy", and the
+ * same for a permissions boundary (IAM User Guide, "Troubleshoot access denied error messages").
+ */
+export function denialReason (result: { decision: string, deniedBy?: 'identity' | 'boundary' }, iamAction: string): string {
+  const kind = result.deniedBy === 'boundary' ? 'permissions boundary' : 'identity-based policy'
+  return result.decision === 'explicit-deny' ? `with an explicit deny in ${kind === 'identity-based policy' ? 'an' : 'a'} ${kind}` : `because no ${kind} allows the ${iamAction} action`
+}
+
 /** Permission refusals, per protocol family. */
-export function accessDenied (protocol: Protocol, principalArn: string, iamAction: string, resource: string): AwsError {
-  if (protocol === 's3') return new AwsError('AccessDenied', 'Access Denied', 403)
-  const message = `User: ${principalArn} is not authorized to perform: ${iamAction} on resource: ${resource} because no identity-based policy allows the ${iamAction} action`
+export function accessDenied (protocol: Protocol, principalArn: string, iamAction: string, resource: string, reason = `because no identity-based policy allows the ${iamAction} action`): AwsError {
+  if (protocol === 's3') return new AwsError('AccessDenied', `User: ${principalArn} is not authorized to perform: ${iamAction} on resource: "${resource}" ${reason}`, 403)
+  const message = `User: ${principalArn} is not authorized to perform: ${iamAction} on resource: ${resource} ${reason}`
   if (protocol === 'json') return new AwsError('AccessDeniedException', message, 400)
   return new AwsError('AccessDenied', message, 403)
 }

@@ -4,7 +4,7 @@
  * authorised, answered by that service module in AWS's own protocol, and its outcome recorded.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { authenticate, authorize } from './auth.ts'
+import { authenticate, authorize, type Identity } from './auth.ts'
 import { newRecord, recordAnswer, type CallRecord } from './calls.ts'
 import { cloudformation } from './cloudformation.ts'
 import { cloudfront } from './cloudfront.ts'
@@ -14,7 +14,8 @@ import { s3 } from './s3.ts'
 import { queryParams, type Service, type ServiceRequest } from './service.ts'
 import { scopeService } from './sigv4.ts'
 import { ssm } from './ssm.ts'
-import type { AwsState } from './state.ts'
+import { accountOfArn, type AwsState } from './state.ts'
+import { callerPolicies, type Caller } from './principals.ts'
 import { stsSigned, STS_XMLNS } from './sts.ts'
 import type { StsFront } from './sts-front.ts'
 
@@ -139,19 +140,30 @@ async function answerService (front: Front, incoming: Incoming, firstRequestId: 
     body = authed.body
     record.principal = authed.identity.kind
     const identity = authed.identity
-    const sreq = {
+    const caller = callerOf(identity)
+    const account = caller.kind === 'developer' ? caller.accountId : accountOfArn(caller.roleArn)
+    const sreq: ServiceRequest = {
       ...baseReq(),
-      caller: identity.kind === 'session'
-        ? { arn: identity.session.assumedRoleArn, userId: identity.session.assumedRoleId }
-        : { arn: identity.key.arn, userId: identity.key.accessKeyId },
+      caller: {
+        arn: caller.arn,
+        userId: identity.kind === 'session' ? identity.session.assumedRoleId : identity.key.accessKeyId,
+        account,
+        policies: callerPolicies(front.state, caller),
+      },
     }
-    authorize(front.state, svc, record.action, identity, record.params, sreq.region)
+    authorize(svc, record.action, sreq, record.params)
     return await svc.handle(sreq, record.action)
   }
   catch (err) {
     if (err instanceof AwsError) return errorResult(protocol, err, requestId, { method: record.method, xmlns: svc.xmlns })
     else throw err
   }
+}
+
+function callerOf (identity: Identity): Caller {
+  return identity.kind === 'developer'
+    ? { kind: 'developer', permissions: identity.key.permissions, accountId: identity.key.accountId, arn: identity.key.arn }
+    : { kind: 'session', roleArn: identity.session.roleArn, arn: identity.session.assumedRoleArn }
 }
 
 /** Write the answer (none for a fault that hangs or resets) and log one line for it. */

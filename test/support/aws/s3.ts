@@ -69,10 +69,10 @@ function requireBucket (req: ServiceRequest, name: string): Bucket {
 }
 
 /** Create a bucket directly (CloudFormation does this for AWS::S3::Bucket resources). */
-export function createBucket (buckets: Map<string, Bucket>, name: string, region: string): Bucket {
+export function createBucket (buckets: Map<string, Bucket>, name: string, region: string, owner?: string): Bucket {
   const existing = buckets.get(name)
   if (existing) return existing
-  const bucket: Bucket = { name, region, created: Date.now(), objects: new Map() }
+  const bucket: Bucket = { name, region, created: Date.now(), objects: new Map(), ...(owner ? { owner } : {}) }
   buckets.set(name, bucket)
   return bucket
 }
@@ -124,7 +124,7 @@ export const s3: Service = {
           throw new AwsError('BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', 409, 'Sender', { BucketName: name })
         }
         const location = xmlValues(req.body.toString('utf8'), 'LocationConstraint')[0] || 'us-east-1'
-        createBucket(buckets, name, location)
+        createBucket(buckets, name, location, req.caller?.account)
         return { status: 200, headers: { location: `/${name}` } }
       }
       case 'HeadBucket': {

@@ -1,5 +1,6 @@
 // The contract between the stand-in's HTTP front (aws.ts) and each service module.
 import type { IncomingHttpHeaders } from 'node:http'
+import type { RolePolicies } from './iam-authz.ts'
 import type { HttpResult, Protocol } from './protocol.ts'
 import type { AwsState } from './state.ts'
 
@@ -15,8 +16,8 @@ export interface ServiceRequest {
   region: string
   requestId: string
   state: AwsState
-  /** The authenticated caller (set once SigV4 verification passed). */
-  caller?: { arn: string, userId: string }
+  /** The authenticated caller (set once SigV4 verification passed): who, in which account, with which policies. */
+  caller?: { arn: string, userId: string, account: string, policies: RolePolicies }
 }
 
 export interface Service {

@@ -1,7 +1,7 @@
 // SSM Parameter Store (AWS JSON 1.1): what Inventory, deploy, env and destroy use.
 import { AwsError, jsonResult, notImplemented } from './protocol.ts'
 import { jsonBody, type Service, type ServiceRequest } from './service.ts'
-import type { Parameter } from './state.ts'
+import { parametersOf, type Parameter } from './state.ts'
 
 const target = (req: ServiceRequest): string => String(req.headers['x-amz-target'] ?? '')
 
@@ -44,7 +44,9 @@ export const ssm: Service = {
   },
   handle (req, action) {
     const b = jsonBody(req)
-    const { parameters, accountId } = req.state
+    // Parameter Store is per account: the caller's
+    const accountId = req.caller?.account ?? req.state.accountId
+    const parameters = parametersOf(req.state, accountId)
     const wire = (p: Parameter): Record<string, unknown> => toWire(p, req.region, accountId)
     switch (action) {
       case 'GetParametersByPath': {

@@ -16,8 +16,20 @@ export interface Role {
   roleId: string // AROA…
   trustPolicy: PolicyDocument
   maxSessionDuration: number
-  /** IAM action patterns the role's permission policies allow (default ['*']). */
+  /**
+   * IAM action patterns the role may use on any resource: a role registered directly by a test
+   * (addRole). A role created from a template (CloudFormation) has `policies` instead.
+   */
   permissions: string[]
+  /** The role's identity policies and boundary as IAM stores them (roles CloudFormation created). */
+  policies?: RoleIamPolicies
+}
+
+/** A role's permission policies: inline documents, attached managed policies and boundary, by ARN. */
+export interface RoleIamPolicies {
+  inline: Map<string, PolicyDocument>
+  attached: string[]
+  boundary?: string
 }
 
 export interface DeveloperKey {
@@ -26,6 +38,8 @@ export interface DeveloperKey {
   userName: string
   arn: string
   permissions: string[]
+  /** The account the key's user belongs to (default the home account). */
+  accountId: string
 }
 
 export interface Session {
@@ -58,6 +72,8 @@ export interface S3Object {
 export interface Bucket {
   name: string
   region: string
+  /** The account that created the bucket (s3:ResourceAccount). */
+  owner?: string
   created: number
   objects: Map<string, S3Object>
 }
@@ -77,6 +93,10 @@ export interface StackResource {
   ResourceType: string
   ResourceStatus: string
   Timestamp: number
+  /** Its resolved properties as last applied (JSON), to tell an update from no change. */
+  properties?: string
+  /** What CloudFormation created for it (SAM resources expanded), to authorize its update and deletion. */
+  expanded?: Array<{ logicalId: string, type: string, physicalId: string, properties: Record<string, unknown> }>
 }
 
 export interface Stack {
@@ -86,6 +106,7 @@ export interface Stack {
   CreationTime: number
   LastUpdatedTime?: number
   StackStatus: string
+  StackStatusReason?: string
   Capabilities: string[]
   Tags: Array<{ Key: string, Value: string }>
   Outputs: Array<{ OutputKey: string, OutputValue: string, Description?: string }>
@@ -94,6 +115,46 @@ export interface Stack {
   /** DescribeStacks calls left before an *_IN_PROGRESS status completes. */
   pendingPolls: number
   region: string
+  /** The account the stack lives in (stack names are unique per account and region). */
+  accountId: string
+  /** Parameter values the stack was created or updated with. */
+  Parameters: Array<{ ParameterKey: string, ParameterValue: string }>
+  /** What CloudFormation recorded while it worked (DescribeStackEvents), newest first. */
+  events: StackEvent[]
+  /** Change sets of the stack, by name. */
+  changeSets: Map<string, ChangeSet>
+}
+
+export interface StackEvent {
+  EventId: string
+  LogicalResourceId: string
+  PhysicalResourceId: string
+  ResourceType: string
+  ResourceStatus: string
+  ResourceStatusReason?: string
+  Timestamp: number
+}
+
+export interface ChangeSet {
+  ChangeSetId: string
+  ChangeSetName: string
+  ChangeSetType: 'CREATE' | 'UPDATE'
+  Status: 'CREATE_COMPLETE' | 'FAILED'
+  StatusReason?: string
+  ExecutionStatus: 'AVAILABLE' | 'UNAVAILABLE' | 'EXECUTE_COMPLETE'
+  templateBody: string
+  Parameters: Array<{ ParameterKey: string, ParameterValue: string }>
+  Capabilities: string[]
+  CreationTime: number
+}
+
+export interface AuthzRecord {
+  /** 'api': the caller's own call; 'cloudformation': a request CloudFormation made with the caller's permissions. */
+  by: 'api' | 'cloudformation'
+  principal: string
+  action: string
+  resource: string
+  decision: 'allow' | 'explicit-deny' | 'implicit-deny'
 }
 
 /** One AWS account's IAM, as STS sees it: its own OIDC providers and roles. */
@@ -101,6 +162,8 @@ export interface IamAccount {
   id: string
   providers: Map<string, OidcProvider> // by url
   roles: Map<string, Role> // by ARN
+  /** Customer managed policies (permissions boundaries...), by ARN. */
+  policies: Map<string, PolicyDocument>
 }
 
 export interface AwsState {
@@ -111,8 +174,12 @@ export interface AwsState {
   developerKeys: Map<string, DeveloperKey>
   sessions: Map<string, Session> // by access key id
   buckets: Map<string, Bucket>
-  parameters: Map<string, Parameter>
-  stacks: Map<string, Stack> // by name
+  /** SSM parameters of each account (Parameter Store is per account and region), by account ID, then name. */
+  parameters: Map<string, Map<string, Parameter>>
+  /** By `<account>/<name>` (stackKey): each account has its own stack names. */
+  stacks: Map<string, Stack>
+  /** Every authorization the stand-in decided, in order: a call's own, or CloudFormation's acting for its caller. */
+  authz: AuthzRecord[]
   settings: {
     /** DescribeStacks calls answered *_IN_PROGRESS before a stack completes (Architect polls once a second). */
     stackPendingPolls: number
@@ -122,12 +189,13 @@ export interface AwsState {
 export function createState (accountId: string): AwsState {
   return {
     accountId,
-    accounts: new Map([ [ accountId, { id: accountId, providers: new Map(), roles: new Map() } ] ]),
+    accounts: new Map([ [ accountId, { id: accountId, providers: new Map(), roles: new Map(), policies: new Map() } ] ]),
     developerKeys: new Map(),
     sessions: new Map(),
     buckets: new Map(),
     parameters: new Map(),
     stacks: new Map(),
+    authz: [],
     settings: { stackPendingPolls: 0 },
   }
 }
@@ -139,10 +207,25 @@ export function iamAccount (state: AwsState, id: string): IamAccount {
   if (!ACCOUNT_ID_RE.test(id)) throw new RangeError(`not an AWS account ID: ${id}`)
   let account = state.accounts.get(id)
   if (!account) {
-    account = { id, providers: new Map(), roles: new Map() }
+    account = { id, providers: new Map(), roles: new Map(), policies: new Map() }
     state.accounts.set(id, account)
   }
   return account
+}
+
+/** An account's SSM parameters (created on first use). */
+export function parametersOf (state: AwsState, accountId: string): Map<string, Parameter> {
+  let map = state.parameters.get(accountId)
+  if (!map) state.parameters.set(accountId, map = new Map())
+  return map
+}
+
+/** The key of a stack in AwsState.stacks. */
+export const stackKey = (accountId: string, name: string): string => `${accountId}/${name}`
+
+/** A stack of an account by name or stack ID. */
+export function findStack (state: AwsState, accountId: string, nameOrId: string): Stack | undefined {
+  return state.stacks.get(stackKey(accountId, nameOrId)) ?? [ ...state.stacks.values() ].find(s => s.StackId === nameOrId)
 }
 
 /** The account ID an IAM or STS ARN names (its fifth field). */
