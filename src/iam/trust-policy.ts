@@ -25,7 +25,7 @@ import {
   DEFAULT_ISSUER, DEFAULT_PARTITION, TrustPolicyError, escapePolicyValue, normalizeIssuer, parseRoleArn,
   providerArn, validateAccount, validateAudience, validatePartition, validateProjectPath, validateRefName,
 } from './arns.ts'
-import { audiences, type Claims } from '../shared/claims.ts'
+import { audiences, type Claims } from '../shared/id-token.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec } from './sub-claims.ts'
 
 export * from './arns.ts'
@@ -89,7 +89,7 @@ export interface TrustPolicy {
   Statement: TrustStatement[]
 }
 
-/** Decoded claims of a GitLab ID token: the one Claims type (src/shared/claims.ts), by its old name here. */
+/** Decoded claims of a GitLab ID token: the one Claims type (src/shared/id-token.ts), by its old name here. */
 export type GitLabClaims = Claims
 
 export interface SubjectPatterns {

@@ -11,7 +11,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../../../src/cli/main.ts'
+import { main } from '../../../src/cli/main.ts'
+import { EXIT_OK, EXIT_USAGE, type CliIo } from '../../../src/cli/io.ts'
 import { TEMPLATE_PATH } from '../../../src/cli/setup-sources.ts'
 import { Stack, appDir, get, template, templatePath, type JsonObject } from '../../support/cfn-template.ts'
 

@@ -6,7 +6,8 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { stripVTControlCharacters } from 'node:util'
 
-import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../../../src/cli/main.ts'
+import { main } from '../../../src/cli/main.ts'
+import { EXIT_OK, EXIT_USAGE, type CliIo } from '../../../src/cli/io.ts'
 import {
   SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, parseSubClaimComponents, refOptionsFor, subClaimComponentsOf,
   subjectForSpec, subjectIn,
