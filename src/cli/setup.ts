@@ -196,7 +196,10 @@ export function renderSetup (plan: SetupPlan): string {
 
 function ciInclude (plan: SetupPlan): string[] {
   const component = `gitlab.com/arc-gitlab-oidc/arc-plugin-gitlab-oidc/arc-deploy@${readVersion()}`
-  const out = [ '# .gitlab-ci.yml: the CI/CD component deploys staging from branches, production from the', '# default branch, and review apps (or write the jobs out: see the README\'s quick start).' ]
+  const out = [
+    '# .gitlab-ci.yml: the CI/CD component deploys staging from branches, production from the default',
+    '# branch, and review apps (the same jobs written out: node_modules/arc-plugin-gitlab-oidc/docs/gitlab-ci.md).',
+  ]
   if (plan.gitlabUrl !== DEFAULT_ISSUER) out.push(`# On ${plan.gitlabUrl}, include the component from a mirror of the project there.`)
   out.push('include:', `  - component: ${component}`)
   if (plan.aud) out.push('    inputs:', `      aud: ${plan.aud}`)

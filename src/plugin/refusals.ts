@@ -188,7 +188,7 @@ export const REFUSALS = {
       fix: [
         ...(fromOtherRef
           ? [
-            `Run this job only on the default branch${defaultBranch ? ` (\`${defaultBranch}\`)` : ''}: give it rules, as the README's quick start does:`,
+            `Run this job only on the default branch${defaultBranch ? ` (\`${defaultBranch}\`)` : ''}: give it rules, as the arc-deploy component's jobs do:`,
             '  rules:',
             '    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH',
             'and protect that branch (Settings → Repository → Protected branches);',

@@ -4,7 +4,7 @@
  * keyword templates/arc-deploy.yml uses is listed below with the GitLab version that introduced
  * it (GitLab's own keyword and ID-token documentation); a keyword not listed, or newer than 17.0,
  * fails here: older instances refuse an unknown spec: key and with it the whole include. The
- * README's "GitLab support" table must say the same.
+ * "GitLab support" table of docs/compatibility.md must say the same.
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -15,7 +15,7 @@ import { root, yaml, type Json, type JsonObject } from '../support/cfn-template.
 
 const MINIMUM = '17.0'
 const component = readFileSync(join(root, 'templates', 'arc-deploy.yml'), 'utf8')
-const readme = readFileSync(join(root, 'README.md'), 'utf8')
+const compatibility = readFileSync(join(root, 'docs', 'compatibility.md'), 'utf8')
 
 /** spec: header keys the component may use, and since when. */
 const SPEC_KEYS: Record<string, string> = {
@@ -98,8 +98,10 @@ describe(`GitLab ${MINIMUM} or later: what the component may use`, () => {
   })
 })
 
-describe('README "GitLab support"', () => {
-  const section = readme.slice(readme.indexOf('## GitLab support'), readme.indexOf('\n## ', readme.indexOf('## GitLab support') + 5))
+describe('docs/compatibility.md "GitLab support"', () => {
+  const start = compatibility.indexOf('## GitLab support')
+  const end = compatibility.indexOf('\n## ', start + 5)
+  const section = compatibility.slice(start, end < 0 ? undefined : end)
   const rows = section.split('\n').filter(l => l.startsWith('|'))
   const row = (needle: string) => rows.find(r => r.includes(needle))
 
