@@ -5,17 +5,10 @@
 import { parseArgs } from 'node:util'
 
 import { done, warning } from '../report/format.ts'
-import {
-  buildTrustPolicy,
-  DEFAULT_ISSUER,
-  ENVIRONMENT_EXPLANATION,
-  normalizeIssuer,
-  SUB_CLAIM_COMPONENTS,
-  subClaimComponentsOf,
-  TrustPolicyError,
-  type TrustPolicy,
-  type TrustPolicyOptions,
-} from '../iam/trust-policy.ts'
+import { buildTrustPolicy, ENVIRONMENT_EXPLANATION, type TrustPolicy, type TrustPolicyOptions } from '../iam/trust-policy.ts'
+import { DEFAULT_ISSUER, normalizeIssuer } from '../iam/arns.ts'
+import { SUB_CLAIM_COMPONENTS, subClaimComponentsOf } from '../iam/sub-claims.ts'
+import { TrustPolicyError } from '../iam/errors.ts'
 import { decodeToken } from '../plugin/token.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
 import { DEFAULT_TOKEN_VARIABLE } from '../shared/id-token.ts'

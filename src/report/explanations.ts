@@ -8,7 +8,8 @@
 import type { Claims } from '../shared/id-token.ts'
 import type { ExchangeContext } from '../shared/sts.ts'
 import { DEFAULT_ISSUER, iamArn } from '../iam/arns.ts'
-import { DEFAULT_SUB_CLAIM_COMPONENTS, conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
+import { DEFAULT_SUB_CLAIM_COMPONENTS, refOptionsFor, subClaimComponentsOf } from '../iam/sub-claims.ts'
+import { conditionForClaims } from '../iam/trust-policy.ts'
 
 export interface Explained { title: string, fix: string[] }
 

@@ -8,10 +8,9 @@ import { stripVTControlCharacters } from 'node:util'
 
 import { main } from '../../../src/cli/main.ts'
 import { EXIT_OK, EXIT_USAGE, type CliIo } from '../../../src/cli/io.ts'
-import {
-  SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, parseSubClaimComponents, refOptionsFor, subClaimComponentsOf,
-  subjectForSpec, subjectIn,
-} from '../../../src/iam/trust-policy.ts'
+import { parseSubClaimComponents, refOptionsFor, SUB_CLAIM_COMPONENTS, subClaimComponentsOf, subjectForSpec, subjectIn } from '../../../src/iam/sub-claims.ts'
+import { TrustPolicyError } from '../../../src/iam/errors.ts'
+import { buildTrustPolicy } from '../../../src/iam/trust-policy.ts'
 
 const P = 'acme/shop'
 
