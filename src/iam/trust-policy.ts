@@ -27,7 +27,6 @@ import { escapePolicyValue, validateAudience, validateProjectPath, validateRefNa
 import { audiences, type Claims } from '../shared/id-token.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec } from './sub-claims.ts'
 
-
 export const POLICY_VERSION = '2012-10-17'
 export const ASSUME_ACTION = 'sts:AssumeRoleWithWebIdentity'
 
