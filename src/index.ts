@@ -33,7 +33,8 @@ const err = (text: string) => console.error(safe(text))
  * An unexpected error (a bug) is one message too, never a stack trace that could show a value.
  */
 async function fail (error: unknown, footer?: string): Promise<never> {
-  const { PluginError, formatProblem } = await import('./report/format.ts')
+  const { PluginError } = await import('./shared/problem.ts')
+  const { formatProblem } = await import('./report/format.ts')
   const { redact, secretsOf } = await import('./shared/redact.ts')
   const known = error instanceof PluginError
     ? error

@@ -65,7 +65,7 @@ console.log('BENCH ' + JSON.stringify({ ms, sinceStartMs: performance.now(), cre
  */
 const WARM = `
 import { bare } from './bare.mjs'
-const { exchange } = await import(process.argv[2])
+const { assumeRole: exchange } = await import(process.argv[2])
 const rounds = Number(process.argv[3])
 const request = JSON.parse(process.env.BENCH_REQUEST)
 const sdk = []
@@ -95,7 +95,7 @@ let last = performance.now()
 const lap = () => { const now = performance.now(); const d = now - last; last = now; return d }
 require('@architect/inventory'); require('@architect/utils')
 const architect = lap()
-const { exchange } = await import(new URL('plugin/exchange.js', dist))
+const { assumeRole: exchange } = await import(new URL('plugin/exchange.js', dist))
 const sdkModules = lap()
 const { activate } = await import(new URL('plugin/activate.js', dist))
 const { detect } = await import(new URL('plugin/detect.js', dist))

@@ -1,81 +1,91 @@
 /**
  * `arc-gitlab-oidc doctor`: what the plugin would do in this job, and why, without deploying.
- * Shows which role and permissions boundary each stage would use and from which setting, the
- * token's non-sensitive claims, a trust-policy condition matching this job, and with --exchange
- * does a real exchange. Never prints the token, a secret key or a session token.
+ * It runs the deploy's own preflight (src/plugin/preflight.ts: stage, settings, token, claims,
+ * every guard, session, request), so it refuses exactly what `arc deploy` refuses, with the same
+ * message, and exits 1. Around that it shows which role and permissions boundary each stage
+ * would use and from which setting, the token's non-sensitive claims, a trust-policy condition
+ * matching this job; with --exchange it runs the deploy's own exchange. Never prints the token,
+ * a secret key or a session token.
  */
 import { parseArgs } from 'node:util'
-import { ExchangeError } from '../plugin/sts-errors.ts'
-import { explainExchange } from '../report/explain.ts'
-import { ManifestError } from '../plugin/manifest.ts'
-import { PluginError, assertedRows, bothTimes, formatProblem, rows, type Row } from '../report/format.ts'
-import { SettingsError, describeSource, type Setting, type Settings } from '../plugin/settings.ts'
-import { exchangeContext, exchangeRequest, findTokenFor, readSettings, sessionNameFor } from '../plugin/steps.ts'
-import { idTokensBlock } from '../plugin/problems.ts'
-import { TokenError, checkClaims, decodeToken, readTokenFile, wrongClaims, type FoundToken } from '../plugin/token.ts'
-import { isGitLabJob, type Stage } from '../plugin/detect.ts'
-import { FORK_FIX, forkOf } from '../plugin/fork.ts'
-import type { Claims } from '../shared/claims.ts'
-import { humanDuration } from '../shared/duration.ts'
-import type { Origin } from '../shared/origin.ts'
-import { isTime, oneLine, redact, shown } from '../shared/redact.ts'
-import { DEFAULT_SUB_CLAIM_COMPONENTS, conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
+import { detect, type Invocation, type Stage } from '../plugin/detect.ts'
+import { exchange, preflight, type Plan, type Seen } from '../plugin/preflight.ts'
+import type { Settings } from '../plugin/settings.ts'
+import { actionOf } from '../plugin/refusals.ts'
+import { wrongClaims } from '../plugin/token.ts'
+import { describeSource, type Setting } from '../shared/setting-source.ts'
+import type { Claims } from '../shared/id-token.ts'
+import { PluginError, type Problem, type Row } from '../shared/problem.ts'
+import { isTime, secretsOf, shown } from '../shared/redact.ts'
+import { assertedRows, bothTimes, done, formatProblem, humanDuration, rows, warning } from '../report/format.ts'
+import { DEFAULT_SUB_CLAIM_COMPONENTS, refOptionsFor, subClaimComponentsOf } from '../iam/sub-claims.ts'
+import { conditionForClaims } from '../iam/trust-policy.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
-import type { CliIo } from './io.ts'
+import { CliError, EXIT_FAILURE, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
-/** The same I/O as the rest of the CLI. */
-export type DoctorIo = CliIo
+export const DOCTOR_HELP = `Usage: arc-gitlab-oidc doctor [--token-file FILE] [--exchange] [--stage staging|production | -- <arc command>]
 
-export const DOCTOR_HELP = `Usage: arc-gitlab-oidc doctor [--token-file FILE] [--exchange] [--stage staging|production]
-
-Checks this job's GitLab OIDC setup for arc-plugin-gitlab-oidc:
-  the role and permissions boundary each stage would use and which setting
-  each comes from, the ID token's claims (never the token), its expiry, and
-  a trust-policy condition that matches this job.
+Runs the checks \`arc deploy\` runs in this job, before any AWS call, and says
+what would fail and why: the role and permissions boundary each stage would use
+and which setting each comes from, the ID token's claims (never the token), its
+expiry, the plugin's guards, and a trust-policy condition that matches this job.
 
 Options:
   --token-file FILE   read the ID token from FILE instead of the job's variables
   --exchange          also exchange the token with AWS STS and print the assumed role
-  --stage STAGE       the stage to exchange for (default: staging)
+  --stage STAGE       the stage to check, as \`arc deploy\` (staging) or
+                      \`arc deploy --production\` (production) would (default: staging)
+  -- <arc command>    check for this very command line instead, read as Architect
+                      reads it: doctor -- deploy --production --name mr-7
   -h, --help          show this help
 
 Exit codes: 0 all good, 1 a problem was found, 2 usage error.`
 
-interface Options { tokenFile?: string, exchange: boolean, stage: Stage }
+interface Options { tokenFile?: string, exchange: boolean, stage: Stage, command?: string[] }
 
-/** A run of the checks: problems are counted as they are printed. */
-class Report {
-  problems = 0
-  readonly io: DoctorIo
-  /** A GitLab job, or elsewhere (AWS's standard variables, --token-file): as the plugin itself decides. */
-  readonly origin: Origin
-  constructor (io: DoctorIo, origin: Origin) {
-    this.io = io
-    this.origin = origin
+export async function doctor (args: readonly string[], io: CliIo): Promise<number> {
+  const options = parse(args)
+  if (!options) {
+    io.stdout(DOCTOR_HELP)
+    return EXIT_OK
   }
-
-  out (text: string): void { this.io.stdout(text) }
-  fail (text: string): void { this.problems++; this.io.stderr(text) }
-}
-
-export async function doctor (args: string[], io: DoctorIo): Promise<number> {
-  const options = parse(args, io)
-  if (typeof options === 'number') return options
   const env: NodeJS.ProcessEnv = { ...io.env }
-  const report = new Report(io, isGitLabJob(env) ? 'gitlab' : 'web-identity')
-  const settings = settingsSection(env, options.stage, report)
-  if (!settings) return 1
-  const token = tokenSection(env, settings, report, options.tokenFile)
-  if (token && options.exchange) await exchangeSection(token, settings, env, options.stage, report)
-  report.out(report.problems ? `\n${report.problems} problem${report.problems === 1 ? '' : 's'} found.` : '\nNo problems found.')
-  return report.problems ? 1 : 0
+  const invocation = invocationFor(env, options)
+  const world = { env, cwd: io.cwd, now: io.now, ...(options.tokenFile === undefined ? {} : { tokenFile: options.tokenFile }) }
+  const result = await preflight(invocation, world)
+  if (result.kind === 'idle') {
+    if (!invocation.awsBound) throw new CliError(`The plugin does nothing for this command: ${result.reason}`)
+    throw new CliError(`The plugin does nothing here: ${result.reason} (GITLAB_CI is not true, and AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE are not both set)`, [
+      'Run doctor in the deploy job, or check a token with --token-file FILE.',
+    ])
+  }
+  const seen: Seen = result.kind === 'plan' ? result.plan : result.seen
+  if (seen.settings) settingsSection(seen.settings, io)
+  if (seen.found && seen.claims) tokenSection(seen as Required<Pick<Seen, 'found' | 'claims'>> & Seen, io)
+  const secrets = secretsOf(env, [seen.found?.token])
+  let problems = 0
+  if (result.kind === 'refused') {
+    problems++
+    io.stderr(`\n${refusal(result.problem, result.refusal === 'noToken', secrets)}`)
+  }
+  else if (result.kind === 'existing-credentials') {
+    io.stdout(`\n${warning(`No role for ${result.choice.stage}: a deploy would use the AWS credentials already in this job (no exchange).`)}`)
+  }
+  else {
+    const { plan } = result
+    io.stdout(`\n${done(`${capitalised(actionOf(plan.choice))} would assume ${plan.role.value}`, [['session', plan.sessionName], ['duration', `${plan.request.durationSeconds} s`], ['region', plan.request.region]])}`)
+    if (options.exchange) problems += await exchangeSection(plan, io, secrets)
+  }
+  io.stdout(problems ? `\n${problems} problem${problems === 1 ? '' : 's'} found.` : '\nNo problems found.')
+  return problems ? EXIT_FAILURE : EXIT_OK
 }
 
-function parse (args: string[], io: DoctorIo): Options | number {
-  let values
+/** The options, or undefined for --help; throws UsageError. */
+function parse (args: readonly string[]): Options | undefined {
+  let values, positionals
   try {
-    ({ values } = parseArgs({
-      args,
+    ({ values, positionals } = parseArgs({
+      args: [...args],
       options: {
         'token-file': { type: 'string' },
         exchange: { type: 'boolean', default: false },
@@ -83,40 +93,51 @@ function parse (args: string[], io: DoctorIo): Options | number {
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
-      allowPositionals: false,
+      allowPositionals: true,
     }))
   }
-  catch (err) {
-    // parseArgs quotes the argument: a token pasted there is described, never shown.
-    io.stderr(`${redact(oneLine((err as Error).message.split('\n')[0] ?? ''))}\n\n${DOCTOR_HELP}`)
-    return 2
+  // parseArgs quotes the argument: a token pasted there is described, never shown.
+  catch (err) { throw new UsageError(parseErrorMessage(err), 'doctor') }
+  if (values.help) return undefined
+  if (values.stage !== 'staging' && values.stage !== 'production') throw new UsageError(`--stage must be staging or production, got ${shown(values.stage)}`, 'doctor')
+  // Words are only taken after `--`: they are the arc command line doctor stands in for.
+  const dashes = args.indexOf('--')
+  const command = dashes === -1 ? [] : args.slice(dashes + 1)
+  if (positionals.length !== command.length) throw new UsageError(`Unexpected argument ${shown(positionals[0] ?? '')}: an arc command line goes after --`, 'doctor')
+  if (command.length && args.slice(0, dashes).some(a => a.startsWith('--stage'))) throw new UsageError('Give --stage or an arc command line after --, not both', 'doctor')
+  return {
+    ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}),
+    exchange: values.exchange,
+    stage: values.stage,
+    ...(command.length ? { command } : {}),
   }
-  if (values.help) {
-    io.stdout(DOCTOR_HELP)
-    return 0
-  }
-  if (values.stage !== 'staging' && values.stage !== 'production') {
-    io.stderr(`--stage must be staging or production, got ${shown(values.stage)}`)
-    return 2
-  }
-  return { ...(values['token-file'] ? { tokenFile: values['token-file'] } : {}), exchange: values.exchange, stage: values.stage }
+}
+
+/**
+ * The command doctor stands in for, as `arc` would see it in this environment: the command line
+ * after `--`, else `arc deploy` or `arc deploy --production`.
+ */
+function invocationFor (env: NodeJS.ProcessEnv, options: Options): Invocation {
+  const argv = options.command ?? ['deploy', ...(options.stage === 'production' ? ['--production'] : [])]
+  const invocation = detect(env, ['node', 'arc', ...(argv[0] === 'arc' ? argv.slice(1) : argv)])
+  // --token-file outside a job: checked as AWS's standard web-identity variables would be.
+  return { ...invocation, webIdentity: invocation.webIdentity || (!invocation.gitlab && options.tokenFile !== undefined) }
+}
+
+/** The deploy's own refusal; doctor adds where a deploy would have stopped. */
+function refusal (problem: Problem, noToken: boolean, secrets: readonly string[]): string {
+  return formatProblem({
+    ...problem,
+    ...(noToken ? { fix: [...problem.fix, 'Or check a token you have: arc-gitlab-oidc doctor --token-file FILE.'] } : {}),
+    footer: 'A deploy in this job would stop here, before any AWS call.',
+    secrets,
+  })
 }
 
 const sourced = (s: Setting<unknown>, value = String(s.value)): string => `${value} (from ${describeSource(s.source)})`
 
 /** Settings for both stages: role and boundary, each with where it came from. */
-function settingsSection (env: NodeJS.ProcessEnv, stage: Stage, report: Report): Settings | undefined {
-  let settings: Settings
-  try {
-    settings = readSettings(env, report.io.cwd, stage)
-  }
-  catch (err) {
-    if (err instanceof SettingsError || err instanceof ManifestError) {
-      report.fail(`× Settings: ${err.message}`)
-      return undefined
-    }
-    throw err
-  }
+function settingsSection (settings: Settings, io: CliIo): void {
   const perStage = (s: Stage): Row[] => {
     const role = settings.roles[s], boundary = settings.boundaries[s]
     return [
@@ -124,8 +145,8 @@ function settingsSection (env: NodeJS.ProcessEnv, stage: Stage, report: Report):
       [`${s} boundary`, boundary ? sourced(boundary) : `none: roles Architect creates for ${s} get no permissions boundary`],
     ]
   }
-  report.out('Settings')
-  report.out(rows([
+  io.stdout('Settings')
+  io.stdout(rows([
     ...perStage('production'),
     ...perStage('staging'),
     ['region', sourced(settings.region)],
@@ -135,106 +156,64 @@ function settingsSection (env: NodeJS.ProcessEnv, stage: Stage, report: Report):
     ['environment check', settings.environmentCheck.value ? 'on (tier and stage must agree)' : 'off'],
     ...(settings.allowedAccounts ? [['allowed accounts', settings.allowedAccounts.value.join(', ')] as Row] : []),
   ]).join('\n'))
-  accountFence(settings, report)
-  return settings
-}
-
-/** Both stages' roles in one account: shown as a warning (every deploy prints it too), not a problem. */
-function accountFence (settings: Settings, report: Report): void {
+  // Both stages' roles in one account: a warning (every deploy prints it too), not a problem.
   const shared = sharedAccountOf(settings.roles)
   if (!shared) return
   const { title, lines } = sharedAccountWarning(shared)
-  report.out(`\n! Account fence: ${title}\n${lines.map(l => `  ${l}`).join('\n')}`)
+  io.stdout(`\n! Account fence: ${title}\n${lines.map(l => `  ${l}`).join('\n')}`)
 }
 
 /** The token: where it is, its claims and expiry, and a trust condition that matches it. */
-interface CheckedToken { found: FoundToken, claims: Claims }
-
-function tokenSection (env: NodeJS.ProcessEnv, settings: Settings, report: Report, tokenFile?: string): CheckedToken | undefined {
-  let found: FoundToken | undefined
-  let claims: Claims
-  try {
-    // --token-file is read as given: the job's variables are not consulted (and not named).
-    found = tokenFile === undefined ? findTokenFor(env, settings, report.origin) : readTokenFile(tokenFile, '--token-file')
-    if (!found) {
-      report.fail(noTokenMessage(settings, env, report.origin))
-      return undefined
-    }
-    claims = decodeToken(found.token, found.source)
-  }
-  catch (err) {
-    if (err instanceof TokenError) { report.fail(`× Token: ${err.message}`); return undefined }
-    throw err
-  }
-  const now = report.io.now()
-  report.out(`\nID token (from ${found.source})`)
-  report.out(rows(assertedRows(claims)).join('\n'))
+function tokenSection ({ found, claims, origin, settings }: Pick<Plan, 'found' | 'claims'> & Seen, io: CliIo): void {
+  const now = io.now()
+  io.stdout(`\nID token (from ${found.source})`)
+  io.stdout(rows(assertedRows(claims)).join('\n'))
   if (isTime(claims.exp)) {
     const left = claims.exp - now.getTime() / 1000
-    report.out(rows([['valid for', left > 0 ? `${humanDuration(left)} more (until ${bothTimes(new Date(claims.exp * 1000))})` : 'expired']]).join('\n'))
+    io.stdout(rows([['valid for', left > 0 ? `${humanDuration(left)} more (until ${bothTimes(new Date(claims.exp * 1000))})` : 'expired']]).join('\n'))
   }
-  const problems = checkClaims(claims, now)
-  for (const problem of problems) report.fail(`× Token: ${problem}`)
-  // A token AWS would refuse is not sent to it (--exchange), nor shown in a trust condition if its claims are not text.
-  if (wrongClaims(claims).length) return undefined
-  if (report.origin === 'gitlab' && claims.ref_protected === 'false') {
-    report.out(rows([['note', `ref \`${String(claims.ref ?? '?')}\` is not protected: production deploys from it are refused${settings.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
+  // A token whose claims are not text is shown in no trust condition (the refusal names them).
+  if (wrongClaims(claims).length) return
+  if (origin === 'gitlab' && claims.ref_protected === 'false') {
+    io.stdout(rows([['note', `ref \`${String(claims.ref ?? '?')}\` is not protected: production deploys from it are refused${settings?.allowUnprotectedProduction.value ? ' (but allowed by your settings)' : ''}`]]).join('\n'))
   }
   try {
-    report.out('\nA trust-policy condition that matches this job:')
-    report.out(JSON.stringify({ Condition: conditionForClaims(claims) }, null, 2))
+    const condition = JSON.stringify({ Condition: conditionForClaims(claims) }, null, 2)
+    io.stdout(`\nA trust-policy condition that matches this job:\n${condition}`)
   }
-  catch (err) { report.fail(`× Trust policy: ${(err as Error).message}`) }
-  // GitLab's sub formats and forks are GitLab's: off GitLab the plugin does not check them either.
-  if (report.origin !== 'gitlab') return problems.length ? undefined : { found, claims }
-  subClaimSection(claims, report)
-  const fork = forkOf(claims, env)
-  if (fork) report.fail(`× Fork: this pipeline is for a merge request from a fork (${fork.source} into ${fork.target}); the plugin refuses to deploy it with this project's roles.\n  ${FORK_FIX(fork).join('\n  ')}`)
-  return problems.length ? undefined : { found, claims }
+  catch (err) { io.stdout(rows([['trust policy', `none matches this token: ${(err as Error).message}`]]).join('\n')) }
+  // GitLab's sub formats are GitLab's: off GitLab the plugin does not read them either.
+  if (origin === 'gitlab') subClaimSection(claims, io)
 }
 
 /** The project's sub format, read from the token, and the trust-policy command matching it. */
-function subClaimSection (claims: Claims, report: Report): void {
+function subClaimSection (claims: Claims, io: CliIo): void {
   const format = subClaimComponentsOf(claims)
   if (!format) {
-    report.out(rows([['sub claim', `${String(claims.sub)} is in none of the formats GitLab builds from project_path, ref_type and ref`]]).join('\n'))
+    io.stdout(rows([['sub claim', `${String(claims.sub)} is in none of the formats GitLab builds from project_path, ref_type and ref`]]).join('\n'))
     return
   }
   const note = format === DEFAULT_SUB_CLAIM_COMPONENTS ? ' (GitLab\'s default)' : ' (customised: trust policies must use this format)'
-  report.out(rows([
+  io.stdout(rows([
     ['sub claim components', `${format}${note}`],
     ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${String(claims.project_path)} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
   ]).join('\n'))
 }
 
-/** A real exchange for the stage (the credentials are reported, never printed). */
-async function exchangeSection (
-  token: CheckedToken, settings: Settings, env: NodeJS.ProcessEnv, stage: Stage, report: Report,
-): Promise<void> {
-  const role = settings.roles[stage]
-  if (!role) {
-    report.fail(`× Exchange: no role for ${stage}`)
-    return
-  }
-  const { found, claims } = token
-  const sessionName = sessionNameFor(settings, claims, env, report.origin, report.io.now())
-  const { exchange } = await import('../plugin/exchange.ts')
+/** The deploy's own exchange (the credentials are reported, never printed); the number of problems. */
+async function exchangeSection (plan: Plan, io: CliIo, secrets: readonly string[]): Promise<number> {
   try {
-    const creds = await exchange(exchangeRequest(found.token, role.value, sessionName, settings, env))
-    report.out(`\n✓ Exchange for ${stage}: assumed ${creds.assumedRoleArn}`)
-    report.out(rows([['session', sessionName], ['expires', bothTimes(creds.expiration)], ['attempts', String(creds.attempts)]]).join('\n'))
+    const creds = await exchange(plan)
+    io.stdout(`\n${done(`Exchange for ${plan.choice.stage}: assumed ${creds.assumedRoleArn}`, [
+      ['session', plan.sessionName], ['expires', bothTimes(creds.expiration)], ['attempts', String(creds.attempts)],
+    ])}`)
+    return 0
   }
   catch (err) {
-    if (!(err instanceof ExchangeError)) throw err
-    const problem = explainExchange(err, exchangeContext({ found, role, settings, sessionName, claims, origin: report.origin }))
-    report.fail(formatProblem(new PluginError({ ...problem, footer: 'No credentials were issued.' }).problem))
+    if (!(err instanceof PluginError)) throw err
+    io.stderr(`\n${formatProblem({ ...err.problem, footer: 'No credentials were issued.', secrets })}`)
+    return 1
   }
 }
 
-/** No token: in a GitLab job, the same id_tokens: block the load-time message shows; elsewhere, AWS's variable. */
-function noTokenMessage (settings: Settings, env: NodeJS.ProcessEnv, origin: Origin): string {
-  const where = origin === 'gitlab'
-    ? ['Declare one in .gitlab-ci.yml:', ...idTokensBlock(settings, env).map(l => `  ${l}`)]
-    : ['Point AWS_WEB_IDENTITY_TOKEN_FILE at a file holding the OIDC token your platform issues (with AWS_ROLE_ARN),']
-  return `× Token: none found. ${where.join('\n')}\n  or pass --token-file FILE.`
-}
+const capitalised = (text: string) => text.charAt(0).toUpperCase() + text.slice(1)

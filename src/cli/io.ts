@@ -1,6 +1,7 @@
 /**
  * What every `arc-gitlab-oidc` command shares: its I/O (passed in, so tests run it without a
- * process), exit codes, usage errors and the one-line failure format.
+ * process), exit codes, and the one way a command fails: it throws CliError (UsageError for
+ * wrong arguments), and main.ts prints it, lines as lines, and exits with its code.
  */
 import { readFileSync } from 'node:fs'
 import { oneLine, redact } from '../shared/redact.ts'
@@ -21,10 +22,23 @@ export interface CliIo {
   now: () => Date
 }
 
-export class UsageError extends Error {
-  readonly command: string | undefined
-  constructor (message: string, command?: string) {
+/** A command that cannot go on: its one message, its supporting lines, and the exit code. */
+export class CliError extends Error {
+  readonly lines: readonly string[]
+  readonly exitCode: number
+  constructor (message: string, lines: readonly string[] = [], exitCode = EXIT_FAILURE) {
     super(message)
+    this.name = 'CliError'
+    this.lines = lines
+    this.exitCode = exitCode
+  }
+}
+
+/** Wrong arguments (exit 2); `command` names the help page to see. */
+export class UsageError extends CliError {
+  readonly command: string | undefined
+  constructor (message: string, command?: string, lines: readonly string[] = []) {
+    super(message, lines, EXIT_USAGE)
     this.name = 'UsageError'
     this.command = command
   }
@@ -47,7 +61,16 @@ export function parseErrorMessage (err: unknown): string {
   return redact(oneLine(message.split('\n')[0] ?? message))
 }
 
-export function fail (io: CliIo, message: string, more: string[] = []): void {
-  // Architect's symbols and chalk, as every other message of the plugin.
-  io.stderr(failure(message, more))
+/** How main.ts ends a command that threw: the message and its lines (Architect's symbols), the exit code. */
+export function report (io: CliIo, err: unknown): number {
+  if (err instanceof UsageError) {
+    io.stderr(failure(err.message, [...err.lines, `See: ${BIN} help${err.command ? ` ${err.command}` : ''}`]))
+    return err.exitCode
+  }
+  if (err instanceof CliError) {
+    io.stderr(failure(err.message, [...err.lines]))
+    return err.exitCode
+  }
+  io.stderr(failure(err instanceof Error ? `Unexpected error: ${err.name}: ${err.message}` : 'Unexpected error'))
+  return EXIT_FAILURE
 }

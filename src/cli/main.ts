@@ -14,12 +14,9 @@ import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 
-import { BIN, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
+import { BIN, EXIT_OK, UsageError, parseErrorMessage, readVersion, report, type CliIo } from './io.ts'
 import { TRUST_POLICY_HELP, trustPolicy } from './trust-policy.ts'
 import { bare, scrubbing, secretsOf } from '../shared/redact.ts'
-
-export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, type CliIo } from './io.ts'
-export { parseTrustPolicyArgs } from './trust-policy.ts'
 
 const MAIN_HELP = `Usage: ${BIN} <command> [options]
 
@@ -70,10 +67,7 @@ export async function main (argv: readonly string[], given: CliIo): Promise<numb
   const io: CliIo = { ...given, stdout: scrubbing(given.stdout, secrets), stderr: scrubbing(given.stderr, secrets) }
   const [ first, ...rest ] = argv
   try {
-    if (first === undefined) {
-      io.stderr(MAIN_HELP)
-      return EXIT_USAGE
-    }
+    if (first === undefined) throw new UsageError('Expected a command', undefined, [ `Usage: ${BIN} <command> [options]`, `Commands: ${COMMANDS.join(', ')}` ])
     if (first.startsWith('-')) return await options(argv, io)
     switch (first) {
       case 'setup': return await runSetup(rest, io)
@@ -84,13 +78,7 @@ export async function main (argv: readonly string[], given: CliIo): Promise<numb
     }
   }
   catch (err) {
-    if (err instanceof UsageError) {
-      const hint = err.command ? `${BIN} help ${err.command}` : `${BIN} help`
-      fail(io, err.message, [ `See: ${hint}` ])
-      return EXIT_USAGE
-    }
-    fail(io, err instanceof Error ? `Unexpected error: ${err.name}: ${err.message}` : 'Unexpected error')
-    return EXIT_FAILURE
+    return report(io, err)
   }
 }
 

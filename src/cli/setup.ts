@@ -7,8 +7,9 @@
 import { parseArgs } from 'node:util'
 
 import { ManifestError, readManifest } from '../plugin/manifest.ts'
+import { isGitLabJob } from '../plugin/detect.ts'
 import { DEFAULT_ISSUER, iamArn, isAccountId } from '../iam/arns.ts'
-import { BIN, EXIT_FAILURE, EXIT_OK, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from './io.ts'
+import { BIN, CliError, EXIT_OK, UsageError, parseErrorMessage, readVersion, type CliIo } from './io.ts'
 import {
   originDefaultBranch, originUrl, parameterProblem, parseRemote, templateFileFor, templateParameters, toLogicalID,
   type TemplateParameter,
@@ -89,7 +90,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
   if (!manifest) throw new Error(`No Architect manifest (app.arc, .arc, arc.json, arc.yaml or package.json's arc) in ${io.cwd}: run ${BIN} setup in your app's directory`)
   const app = manifest.arc.app?.[0]
   if (typeof app !== 'string' || !app) throw new Error(`${manifest.file} has no @app name`)
-  const inJob = io.env.GITLAB_CI === 'true'
+  const inJob = isGitLabJob(io.env)
   const remoteUrl = inJob && io.env.CI_PROJECT_PATH ? undefined : originUrl(io.cwd)
   const remote = remoteUrl ? parseRemote(remoteUrl) : undefined
   const job = (name: string) => (inJob ? io.env[name] || undefined : undefined)
@@ -119,7 +120,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
     computed[name] = rest.join('=')
   }
   const parameters = parametersFor(template, computed, missing)
-  if (missing.length) throw new UsageError([ 'setup cannot determine, and does not guess:', ...missing ].join('\n  | '), 'setup')
+  if (missing.length) throw new UsageError('setup cannot determine, and does not guess:', 'setup', missing)
   return {
     manifestFile: manifest.file, appName: app, parameters, stackName: `${app}-gitlab-oidc`,
     templateFile: templateFileFor(io.cwd), accounts, aud: v.aud,
@@ -221,9 +222,8 @@ export async function setup (args: readonly string[], io: CliIo): Promise<number
     plan = planSetup(v, io)
   }
   catch (err) {
-    if (err instanceof UsageError) throw err
-    fail(io, err instanceof ManifestError ? `The manifest cannot be read: ${err.message}` : (err as Error).message)
-    return EXIT_FAILURE
+    if (err instanceof CliError) throw err
+    throw new CliError(err instanceof ManifestError ? `The manifest cannot be read: ${err.message}` : (err as Error).message)
   }
   io.stdout(renderSetup(plan))
   return EXIT_OK

@@ -5,19 +5,13 @@
 import { parseArgs } from 'node:util'
 
 import { done, warning } from '../report/format.ts'
-import {
-  buildTrustPolicy,
-  DEFAULT_ISSUER,
-  ENVIRONMENT_EXPLANATION,
-  normalizeIssuer,
-  SUB_CLAIM_COMPONENTS,
-  subClaimComponentsOf,
-  TrustPolicyError,
-  type TrustPolicy,
-  type TrustPolicyOptions,
-} from '../iam/trust-policy.ts'
+import { buildTrustPolicy, ENVIRONMENT_EXPLANATION, type TrustPolicy, type TrustPolicyOptions } from '../iam/trust-policy.ts'
+import { DEFAULT_ISSUER, normalizeIssuer } from '../iam/arns.ts'
+import { SUB_CLAIM_COMPONENTS, subClaimComponentsOf } from '../iam/sub-claims.ts'
+import { TrustPolicyError } from '../iam/errors.ts'
 import { decodeToken } from '../plugin/token.ts'
-import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
+import { isGitLabJob } from '../plugin/detect.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../shared/id-token.ts'
 import { BIN, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
 export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
@@ -98,7 +92,7 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
   }
   const help = v.help === true
   const { project, issuer, branches, fromJob } = jobDefaults(v, env)
-  const subClaimComponents = v['sub-claim-components'] ?? (env.GITLAB_CI === 'true' ? jobSubFormat(env) : undefined)
+  const subClaimComponents = v['sub-claim-components'] ?? (isGitLabJob(env) ? jobSubFormat(env) : undefined)
   if (v['sub-claim-components'] === undefined && subClaimComponents !== undefined) fromJob.push('sub claim components (the job\'s ID token)')
   const tags = v.tag ?? []
   const refs = v.ref ?? []
@@ -124,7 +118,7 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
 
 /** Inside a GitLab job, the project, issuer and (when no ref is named) the default branch default to the job's. */
 function jobDefaults (v: Values, env: NodeJS.ProcessEnv): { project?: string, issuer?: string, branches: string[], fromJob: string[] } {
-  const inJob = env.GITLAB_CI === 'true'
+  const inJob = isGitLabJob(env)
   const fromJob: string[] = []
   const fromEnv = (given: string | undefined, name: 'CI_PROJECT_PATH' | 'CI_SERVER_URL', what: string): string | undefined => {
     if (given !== undefined || !inJob || !env[name]) return given

@@ -10,7 +10,7 @@
  * role is no problem and is not reported.
  */
 import type { Outcome } from '../plugin/activate.ts'
-import { PluginError, type Row } from '../report/format.ts'
+import { PluginError, type Row } from '../shared/problem.ts'
 import { pluginsAfter, unbounded, type HookFunction, type Template } from './boundary.ts'
 import { STOPPED } from './deploy-start.ts'
 

@@ -5,8 +5,8 @@
  */
 import type { Outcome } from '../plugin/activate.ts'
 import { describeSource } from '../shared/setting-source.ts'
-import { humanDuration } from '../shared/duration.ts'
-import { PluginError, bothTimes, done, warning, type Row } from '../report/format.ts'
+import { PluginError, type Row } from '../shared/problem.ts'
+import { bothTimes, done, humanDuration, warning } from '../report/format.ts'
 import { BoundaryConflict, applyBoundary, type Template } from './boundary.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
 

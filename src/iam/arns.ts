@@ -5,9 +5,6 @@
  */
 import { TrustPolicyError, type TrustPolicyErrorCode } from './errors.ts'
 
-export { TrustPolicyError, type TrustPolicyErrorCode } from './errors.ts'
-export { escapePolicyValue, validateAudience, validateProjectPath, validateRefName } from './gitlab-names.ts'
-
 /** The issuer (and so the default audience) of GitLab.com's ID tokens. */
 export const DEFAULT_ISSUER = 'https://gitlab.com'
 export const DEFAULT_PARTITION = 'aws'

@@ -21,15 +21,11 @@
  * the role to branches that are protected in GitLab.
  */
 
-import {
-  DEFAULT_ISSUER, DEFAULT_PARTITION, TrustPolicyError, escapePolicyValue, normalizeIssuer, parseRoleArn,
-  providerArn, validateAccount, validateAudience, validatePartition, validateProjectPath, validateRefName,
-} from './arns.ts'
-import { audiences, type Claims } from '../shared/claims.ts'
+import { DEFAULT_ISSUER, DEFAULT_PARTITION, normalizeIssuer, parseRoleArn, providerArn, validateAccount, validatePartition } from './arns.ts'
+import { TrustPolicyError } from './errors.ts'
+import { escapePolicyValue, validateAudience, validateProjectPath, validateRefName } from './gitlab-names.ts'
+import { audiences, type Claims } from '../shared/id-token.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec } from './sub-claims.ts'
-
-export * from './arns.ts'
-export * from './sub-claims.ts'
 
 export const POLICY_VERSION = '2012-10-17'
 export const ASSUME_ACTION = 'sts:AssumeRoleWithWebIdentity'
@@ -88,9 +84,6 @@ export interface TrustPolicy {
   Version: typeof POLICY_VERSION
   Statement: TrustStatement[]
 }
-
-/** Decoded claims of a GitLab ID token: the one Claims type (src/shared/claims.ts), by its old name here. */
-export type GitLabClaims = Claims
 
 export interface SubjectPatterns {
   /** Full `sub` values to match exactly (StringEquals). */
@@ -207,7 +200,7 @@ export function buildTrustPolicy (opts: TrustPolicyOptions): TrustPolicy {
  * a role: StringEquals on `<issuer host>:sub` and `<issuer host>:aud`.
  * `issuer` (when given and non-empty) overrides the token's own `iss`.
  */
-export function conditionForClaims (claims: GitLabClaims, issuer?: string): TrustCondition {
+export function conditionForClaims (claims: Claims, issuer?: string): TrustCondition {
   const iss = issuer || claims.iss
   if (typeof iss !== 'string' || iss === '') {
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no iss claim and no issuer was given')

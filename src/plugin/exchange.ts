@@ -1,5 +1,5 @@
 /**
- * Step 4: AssumeRoleWithWebIdentity, through the AWS SDK.
+ * AssumeRoleWithWebIdentity through the AWS SDK: what preflight.ts's `exchange` sends a plan's request with.
  *
  * The SDK brings the retry machinery (StandardRetryStrategy: exponential backoff with full
  * jitter, a retry quota, longer delays for throttling) and per-attempt connection and request
@@ -13,18 +13,14 @@ import { createRequire } from 'node:module'
 import type * as Sts from '@aws-sdk/client-sts'
 import type * as Retry from '@smithy/core/retry'
 import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types'
-import { ExchangeError, isVerificationKeyFault, redact, type AttemptFailure } from './sts-errors.ts'
-
-export { ExchangeError, type AttemptFailure } from './sts-errors.ts'
+import { ExchangeError, isVerificationKeyFault, type AttemptFailure, type ExchangeRequest } from '../shared/sts.ts'
+import { redact } from '../shared/redact.ts'
 
 // The SDK ships CommonJS. `require` loads it ~10 ms faster than `import`, which first scans
 // every file of it for named exports; on a deploy that is most of what the plugin costs.
 const require = createRequire(import.meta.url)
 const { AssumeRoleWithWebIdentityCommand, STSClient } = require('@aws-sdk/client-sts') as typeof Sts
 const { StandardRetryStrategy } = require('@smithy/core/retry') as typeof Retry
-
-export type { ExchangeRequest } from '../shared/exchange-request.ts'
-import type { ExchangeRequest } from '../shared/exchange-request.ts'
 
 export interface IssuedCredentials {
   accessKeyId: string
@@ -56,7 +52,7 @@ export function attemptTimeouts (timeoutMs: number): { connectionTimeout: number
   return { connectionTimeout: Math.min(3_000, requestTimeout), requestTimeout }
 }
 
-export async function exchange (request: ExchangeRequest): Promise<IssuedCredentials> {
+export async function assumeRole (request: ExchangeRequest): Promise<IssuedCredentials> {
   const started = Date.now()
   const retryStrategy = new JobRetryStrategy(request.maxAttempts)
   const client = new STSClient({

@@ -1,15 +1,17 @@
 /**
  * The plugin's own rules, checked after the token and before the exchange: each refuses a job
- * that AWS might let through but that is almost certainly a mistake.
+ * that AWS might let through but that is almost certainly a mistake. The guards are data: the
+ * preflight runs `GUARDS` in order, and the parity test (test/unit/plugin/preflight.test.ts)
+ * enumerates the same list, so a new guard is checked through `arc` and `doctor` alike or fails it.
+ * Their words are in refusals.ts.
  */
-import type { Invocation } from './detect.ts'
-import { PluginError } from '../report/format.ts'
-import { PRAGMA, describeSource, type Setting, type Settings } from './settings.ts'
+import type { Settings } from './settings.ts'
+import type { Setting } from '../shared/setting-source.ts'
 import type { StageChoice } from './stage.ts'
-import type { Claims } from '../shared/claims.ts'
-import { FORK_FIX, forkOf } from './fork.ts'
+import type { Claims, Origin } from '../shared/id-token.ts'
+import type { Problem } from '../shared/problem.ts'
+import { REFUSALS, type Fork } from './refusals.ts'
 import { accountOf } from '../iam/arns.ts'
-import type { Origin } from '../shared/origin.ts'
 
 export interface GuardInputs {
   settings: Settings
@@ -17,105 +19,84 @@ export interface GuardInputs {
   claims: Claims
   choice: StageChoice
   env: NodeJS.ProcessEnv
-  /** GitLab's own rules (forks, protected refs, environment tiers) only apply in GitLab jobs. */
   origin: Origin
 }
 
-export function runGuards (inputs: GuardInputs): void {
-  if (inputs.origin === 'gitlab') forkMergeRequest(inputs)
-  allowedAccount(inputs)
-  if (inputs.origin !== 'gitlab') return
-  protectedProduction(inputs)
-  environmentTier(inputs)
-}
-
-/** `arc deploy production` (a bare word) would deploy staging: refused. */
-export function bareProduction (invocation: Invocation, choice: StageChoice): void {
-  if (!choice.bareProduction) return
-  throw new PluginError({
-    title: `\`arc ${invocation.command} production\` would ${invocation.command} the STAGING stack: Architect ignores a bare \`production\` argument`,
-    facts: [['command', ['arc', invocation.command ?? '', ...invocation.args].join(' ').trim()]],
-    fix: [`Write the flag: arc ${invocation.command} --production ${invocation.args.filter(a => a !== 'production').join(' ')}`.trimEnd()],
-  })
-}
-
-function forkMergeRequest ({ claims, env }: GuardInputs): void {
-  const fork = forkOf(claims, env)
-  if (!fork) return
-  throw new PluginError({
-    title: `This pipeline is for a merge request from a fork (${fork.source} into ${fork.target}): forks never deploy with this project's roles`,
-    facts: [['token project', String(claims.project_path ?? '?')], ['job project', env.CI_PROJECT_PATH ?? '?'], ...(env.CI_MERGE_REQUEST_IID ? [['merge request', `!${env.CI_MERGE_REQUEST_IID}`] as [string, string]] : [])],
-    claims,
-    fix: FORK_FIX(fork),
-  })
-}
-
-function allowedAccount ({ settings, role, claims, origin }: GuardInputs): void {
-  const account = accountOf(role.value)
-  if (!settings.allowedAccounts || !account || settings.allowedAccounts.value.includes(account)) return
-  throw new PluginError({
-    title: `The role is in AWS account ${account}, which is not an allowed account`,
-    facts: [['role', `${role.value} (from ${describeSource(role.source)})`], ['allowed', `${settings.allowedAccounts.value.join(', ')} (from ${describeSource(settings.allowedAccounts.source)})`]],
-    claims,
-    origin,
-    fix: ['Check the role setting (a CI variable scoped to the wrong project or environment?), or add the account to the allowed list.'],
-  })
-}
-
-/** What is being done, in the command's own words: "a production deploy", "`arc env` on production". */
-export function actionOf (choice: Pick<StageChoice, 'stage' | 'command'>): string {
-  const command = choice.command ?? 'deploy'
-  return command === 'deploy' || command === 'destroy' ? `a ${choice.stage} ${command}` : `\`arc ${command}\` on ${choice.stage}`
-}
-
-function protectedProduction ({ settings, role, claims, choice, env }: GuardInputs): void {
-  const refProtected = claims.ref_protected ?? env.CI_COMMIT_REF_PROTECTED
-  if (choice.stage !== 'production' || refProtected === 'true' || settings.allowUnprotectedProduction.value) return
-  const ref = claims.ref ?? env.CI_COMMIT_REF_NAME
-  const defaultBranch = env.CI_DEFAULT_BRANCH
-  const fromOtherRef = !(claims.ref_type === 'branch' && ref !== undefined && ref === defaultBranch)
-  throw new PluginError({
-    title: `Refusing ${actionOf(choice)} from ${claims.ref_type ?? 'ref'} \`${ref ?? '?'}\`, which is not protected`,
-    facts: [['stage', `production (${choice.reason})`], ['role', role.value], ...(defaultBranch ? [['default branch', defaultBranch] as [string, string]] : [])],
-    claims,
-    fix: [
-      ...(fromOtherRef
-        ? [
-          `Run this job only on the default branch${defaultBranch ? ` (\`${defaultBranch}\`)` : ''}: give it rules, as the arc-deploy component's jobs do:`,
-          '  rules:',
-          '    - if: $CI_COMMIT_BRANCH == $CI_DEFAULT_BRANCH',
-          'and protect that branch (Settings → Repository → Protected branches);',
-          `or, to deploy production from \`${ref ?? 'this ref'}\` on purpose, protect it too.`,
-        ]
-        : [`Protect the branch \`${ref}\` (Settings → Repository → Protected branches).`]),
-      `Last resort, to deploy production from unprotected refs: \`allow-unprotected-production true\` in @${PRAGMA} or ARC_ALLOW_UNPROTECTED_PRODUCTION=true.`,
-    ],
-  })
+export interface Guard {
+  /** Its refusal's name in refusals.ts. */
+  name: 'forkMergeRequest' | 'allowedAccount' | 'unprotectedProduction' | 'environmentTier'
+  /** GitLab's own rules (forks, protected refs, environment tiers) only apply in GitLab jobs. */
+  gitlabOnly: boolean
+  /** The refusal, or undefined when the job passes. */
+  check: (inputs: GuardInputs) => Problem | undefined
 }
 
 /**
- * GitLab's ID token names the job's environment and its deployment tier. A job whose tier is
- * `production` deploying staging, or a production deploy from a job of another tier, is a
- * pipeline mistake (a copied job, a wrong flag): refused before any AWS call.
+ * A merge request pipeline from a fork: since GitLab 18.2.2 its token's project_* claims (and
+ * sub) name the fork even when the pipeline runs in the parent project; the merge request
+ * variables name the source project. Either way this project's roles must not be used.
  */
-function environmentTier ({ settings, claims, choice }: GuardInputs): void {
-  const tier = typeof claims.deployment_tier === 'string' ? claims.deployment_tier : undefined
-  if (!tier || !settings.environmentCheck.value) return
-  const production = choice.stage === 'production'
-  if (production === (tier === 'production')) return
-  const environment = `${claims.environment ?? '?'} (deployment tier ${tier})`
-  const flag = choice.command === 'env' ? '--env production' : '--production'
-  throw new PluginError({
-    title: production
-      ? `Refusing ${actionOf(choice)} from a job whose GitLab environment is not production: ${environment}`
-      : `Refusing ${actionOf(choice)} from a job in GitLab environment ${environment}`,
-    facts: [['stage', `${choice.stage} (${choice.reason})`], ['environment', environment]],
-    claims,
-    fix: [
-      ...(production
-        ? ['Give this job the production environment (environment: name: production, or deployment_tier: production),', `or drop ${flag} if it should act on staging.`]
-        : [`Add ${flag} to the command if this job acts on production,`, 'or give the job a non-production environment (environment: deployment_tier: staging).']),
-      `If this is intended, set \`environment-check false\` in @${PRAGMA} or ARC_ENVIRONMENT_CHECK=false.`,
-    ],
-  })
+export function forkOf (claims: Claims, env: NodeJS.ProcessEnv): Fork | undefined {
+  const token = typeof claims.project_path === 'string' ? claims.project_path : undefined
+  const { CI_PROJECT_PATH: job, CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: srcPath, CI_MERGE_REQUEST_PROJECT_PATH: tgtPath } = env
+  const { CI_MERGE_REQUEST_SOURCE_PROJECT_ID: srcId, CI_MERGE_REQUEST_PROJECT_ID: tgtId } = env
+  if (srcPath && tgtPath && srcPath !== tgtPath) return { source: srcPath, target: tgtPath }
+  if (srcId && tgtId && srcId !== tgtId) return { source: srcPath || `project ${srcId}`, target: tgtPath || job || `project ${tgtId}` }
+  if (token && job && token !== job) return { source: token, target: job }
+  return undefined
+}
+
+export const GUARDS: readonly Guard[] = [
+  {
+    name: 'forkMergeRequest',
+    gitlabOnly: true,
+    check: ({ claims, env }) => {
+      const fork = forkOf(claims, env)
+      return fork && REFUSALS.forkMergeRequest({ fork, claims, env })
+    },
+  },
+  {
+    name: 'allowedAccount',
+    gitlabOnly: false,
+    check: ({ settings, role, claims, origin }) => {
+      const account = accountOf(role.value)
+      const allowed = settings.allowedAccounts
+      if (!allowed || !account || allowed.value.includes(account)) return undefined
+      return REFUSALS.allowedAccount({ account, role, allowed, claims, origin })
+    },
+  },
+  {
+    name: 'unprotectedProduction',
+    gitlabOnly: true,
+    check: ({ settings, role, claims, choice, env }) => {
+      const refProtected = claims.ref_protected ?? env.CI_COMMIT_REF_PROTECTED
+      if (choice.stage !== 'production' || refProtected === 'true' || settings.allowUnprotectedProduction.value) return undefined
+      return REFUSALS.unprotectedProduction({ choice, role, claims, env })
+    },
+  },
+  {
+    /**
+     * GitLab's ID token names the job's environment and its deployment tier. A job whose tier is
+     * `production` acting on staging, or production from a job of another tier, is a pipeline
+     * mistake (a copied job, a wrong flag).
+     */
+    name: 'environmentTier',
+    gitlabOnly: true,
+    check: ({ settings, claims, choice }) => {
+      const tier = typeof claims.deployment_tier === 'string' ? claims.deployment_tier : undefined
+      if (!tier || !settings.environmentCheck.value) return undefined
+      if ((choice.stage === 'production') === (tier === 'production')) return undefined
+      return REFUSALS.environmentTier({ choice, tier, claims })
+    },
+  },
+]
+
+/** The first refusal of the guards that apply to this origin, in order; undefined when all pass. */
+export function runGuards (inputs: GuardInputs): { guard: Guard['name'], problem: Problem } | undefined {
+  for (const guard of GUARDS) {
+    if (guard.gitlabOnly && inputs.origin !== 'gitlab') continue
+    const problem = guard.check(inputs)
+    if (problem) return { guard: guard.name, problem }
+  }
+  return undefined
 }

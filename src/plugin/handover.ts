@@ -3,7 +3,8 @@
  * Nothing is written to disk.
  */
 import type { IssuedCredentials } from './exchange.ts'
-import { bothTimes, done, warning, type Row } from '../report/format.ts'
+import { bothTimes, done, warning } from '../report/format.ts'
+import type { Row } from '../shared/problem.ts'
 
 export const CREDENTIAL_VARIABLES = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_CREDENTIAL_EXPIRATION'] as const
 /**

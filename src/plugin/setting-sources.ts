@@ -5,10 +5,7 @@
 import { existsSync } from 'node:fs'
 import { PragmaEntries, pragmaEntries, type Manifest } from './manifest.ts'
 import { bare, ownString, shown } from '../shared/redact.ts'
-
 import { PRAGMA, describeSource, type Setting } from '../shared/setting-source.ts'
-
-export { PRAGMA, describeSource, type Setting, type Source } from '../shared/setting-source.ts'
 
 /**
  * "X is not a Y": for a CI variable whose value is the path of an existing file, say what that

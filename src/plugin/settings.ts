@@ -5,14 +5,11 @@
  */
 import type { Stage } from './detect.ts'
 import { pragmaEntries, type Manifest } from './manifest.ts'
-import { PRAGMA, SettingReader, describeSource, notA, type Setting, type Source } from './setting-sources.ts'
-import { nearest } from './nearest.ts'
+import { SettingReader, notA } from './setting-sources.ts'
+import { PRAGMA, describeSource, type Setting, type Source } from '../shared/setting-source.ts'
 import { bare, looksLikeJwt, ownString, shown } from '../shared/redact.ts'
 import { accountOf, isAccountId, isIamArn } from '../iam/arns.ts'
-import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
-
-export { PRAGMA, describeSource, type Setting, type Source } from './setting-sources.ts'
-export { accountOf } from '../iam/arns.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../shared/id-token.ts'
 
 export interface Settings {
   stage: Stage
@@ -204,4 +201,37 @@ function findRegion (env: NodeJS.ProcessEnv, manifest: Manifest | undefined, pro
     if (value) return { value, source: { kind: 'variable', name } }
   }
   return { value: DEFAULTS.region, source: { kind: 'default', name: DEFAULTS.region } }
+}
+
+/**
+ * The known word a mistyped one most resembles (Levenshtein distance), for "did you mean" hints.
+ */
+export function distance (a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i)
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [ i ]
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+    }
+    prev = cur
+  }
+  return prev[b.length]!
+}
+
+/**
+ * The nearest of `known` to `word` when it is close enough to be a typo (at most a third of
+ * the word's length, and at least 1, edits away; case ignored); undefined otherwise.
+ */
+export function nearest (word: string, known: readonly string[]): string | undefined {
+  const w = word.toLowerCase()
+  let best: string | undefined
+  let bestDistance = Infinity
+  for (const k of known) {
+    const d = distance(w, k.toLowerCase())
+    if (d < bestDistance) {
+      best = k
+      bestDistance = d
+    }
+  }
+  return bestDistance <= Math.max(1, Math.ceil(w.length / 3)) ? best : undefined
 }

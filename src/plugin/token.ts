@@ -3,19 +3,12 @@
  * Only the token's *claims* are ever shown to the user; the token itself never is.
  */
 import { existsSync, readFileSync } from 'node:fs'
-import type { Setting } from './setting-sources.ts'
-import { describeSource, fileVariable } from './setting-sources.ts'
+import { fileVariable } from './setting-sources.ts'
+import { describeSource, type Setting } from '../shared/setting-source.ts'
 import { bare, describeSecret, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
+import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE, audiences, type Claims } from '../shared/id-token.ts'
+import { humanDuration } from '../report/format.ts'
 
-import { audiences, type Claims } from '../shared/claims.ts'
-import { humanDuration } from '../shared/duration.ts'
-import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from '../shared/token-variable.ts'
-
-export { isTime } from '../shared/redact.ts'
-export { audiences, type Claims } from '../shared/claims.ts'
-export { humanDuration } from '../shared/duration.ts'
-
-export { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from '../shared/token-variable.ts'
 /** Clock skew tolerated on `exp`, `nbf` and `iat`, as AWS and most verifiers do. */
 export const SKEW_SECONDS = 60
 

@@ -2,28 +2,10 @@
  * Turn an STS refusal or fault into one message: what it means, what GitLab asserted, the fix.
  * The refusals and their fixes are a table (explanations.ts); faults and timeouts are summed up here.
  */
-import type { ExchangeError } from '../plugin/sts-errors.ts'
 import { redact } from '../shared/redact.ts'
-import type { Problem, Row } from './format.ts'
-import { audiences, type Claims } from '../shared/claims.ts'
-import type { Origin } from '../shared/origin.ts'
-import { DEFAULT_TOKEN_VARIABLE } from '../shared/token-variable.ts'
-import { DEFAULT_PARTITION, isIamArn, looseArnParts, parseRoleArn } from '../iam/arns.ts'
-import { findExplanation, type Explained, type Situation } from './explanations.ts'
-
-export interface ExchangeContext {
-  roleArn: string
-  roleSource: string
-  sessionName: string
-  durationSeconds: number
-  durationSource: string
-  region: string
-  claims: Claims
-  tokenSource: string
-  /** The CI variable that held the token, when one did (for the `id_tokens:` example). */
-  tokenVariable?: string
-  origin: Origin
-}
+import type { Problem, Row } from '../shared/problem.ts'
+import type { ExchangeContext, ExchangeError } from '../shared/sts.ts'
+import { findExplanation, type Explained } from './explanations.ts'
 
 /** AWS's code without the SDK's "Exception" suffix (ExpiredTokenException is AWS's own spelling). */
 export function baseCode (code: string): string {
@@ -44,43 +26,11 @@ export function explainExchange (error: ExchangeError, ctx: ExchangeContext): Pr
     ['session', `${ctx.sessionName}, ${ctx.durationSeconds} s (duration from ${ctx.durationSource})`],
     ['AWS said', `${error.code}${error.status ? ` (HTTP ${error.status})` : ''}: ${redact(error.message)}`],
   ]
-  // The claims go on to the message's "GitLab asserted" rows; user_email is never among them.
-  const { user_email: _email, ...claims } = ctx.claims
   const code = baseCode(error.code)
   const explained = error.timedOut || isFault(code)
     ? explainFault(error)
-    : findExplanation(code, error.message)?.explain(situation(ctx, claims)) ?? unknown(error.code)
-  return { ...explained, facts, claims, origin: ctx.origin }
-}
-
-/** What the table's explanations may name, worked out once. */
-function situation (ctx: ExchangeContext, claims: Claims): Situation {
-  const role = roleParts(ctx.roleArn)
-  return {
-    ...role,
-    roleArn: ctx.roleArn,
-    issuer: claims.iss,
-    issuerHost: (claims.iss ?? '').replace(/^https?:\/\//, '').replace(/\/$/, ''),
-    audiences: audiences(claims),
-    claims,
-    tokenVariable: ctx.tokenVariable ?? DEFAULT_TOKEN_VARIABLE,
-    origin: ctx.origin,
-    sessionName: ctx.sessionName,
-    durationSeconds: ctx.durationSeconds,
-    durationSource: ctx.durationSource,
-    region: ctx.region,
-  }
-}
-
-/** Partition, account and bare name from the role ARN; placeholders where it does not say. */
-function roleParts (roleArn: string): Pick<Situation, 'partition' | 'account' | 'roleName'> {
-  const roleName = roleArn.split('/').pop() || '<role>'
-  if (isIamArn(roleArn, 'role')) {
-    const { partition, account } = parseRoleArn(roleArn)
-    return { partition, account, roleName }
-  }
-  const { partition = DEFAULT_PARTITION, account = '<account>' } = looseArnParts(roleArn)
-  return { partition, account, roleName }
+    : findExplanation(code, error.message)?.explain(ctx) ?? unknown(error.code)
+  return { ...explained, facts, claims: ctx.claims, origin: ctx.origin }
 }
 
 function explainFault (error: ExchangeError): Explained {

@@ -1,38 +1,15 @@
 /**
  * What each STS refusal means and how to fix it, as data: an entry matches AWS's error code
  * (and, for codes AWS uses for several things, a pattern of its message) and builds the title
- * and the fix from the situation. The first matching entry wins; explain.ts picks it.
+ * and the fix from the exchange's context (src/shared/sts.ts), as the preflight built it. The first
+ * matching entry wins; explain.ts picks it.
  * Nothing here is given the ID token; `user_email` is never read.
  */
-import type { Claims } from '../shared/claims.ts'
-import type { Origin } from '../shared/origin.ts'
+import type { Claims } from '../shared/id-token.ts'
+import type { ExchangeContext } from '../shared/sts.ts'
 import { DEFAULT_ISSUER, iamArn } from '../iam/arns.ts'
-import { DEFAULT_SUB_CLAIM_COMPONENTS, conditionForClaims, refOptionsFor, subClaimComponentsOf } from '../iam/trust-policy.ts'
-
-/** Everything an explanation may name, already worked out by explain.ts. */
-export interface Situation {
-  roleArn: string
-  /** From the role ARN: `aws`, `aws-cn`, `aws-us-gov`... */
-  partition: string
-  /** 12 digits, or `<account>` when the ARN does not say. */
-  account: string
-  /** The role's name without its path, as `aws iam update-role --role-name` wants it. */
-  roleName: string
-  /** The token's `iss`, when it has one. */
-  issuer: string | undefined
-  /** The issuer without scheme or trailing slash: the IAM provider's name. */
-  issuerHost: string
-  audiences: string[]
-  claims: Claims
-  /** The CI variable holding the token, for the `id_tokens:` example. */
-  tokenVariable: string
-  /** A GitLab job's token (GitLab-specific fixes apply), or one from AWS's standard variables elsewhere. */
-  origin: Origin
-  sessionName: string
-  durationSeconds: number
-  durationSource: string
-  region: string
-}
+import { DEFAULT_SUB_CLAIM_COMPONENTS, refOptionsFor, subClaimComponentsOf } from '../iam/sub-claims.ts'
+import { conditionForClaims } from '../iam/trust-policy.ts'
 
 export interface Explained { title: string, fix: string[] }
 
@@ -41,11 +18,11 @@ export interface Explanation {
   code: string
   /** When set, the entry applies only if AWS's message matches. */
   message?: RegExp
-  explain: (s: Situation) => Explained
+  explain: (s: ExchangeContext) => Explained
 }
 
 /** `arn:<partition>:iam::<account>:oidc-provider/<issuer host[/path]>`, in the role's partition. */
-export function providerArnFor (s: Situation): string {
+export function providerArnFor (s: ExchangeContext): string {
   return iamArn({ partition: s.partition, account: s.account, resource: 'oidc-provider', name: s.issuerHost })
 }
 
@@ -58,7 +35,7 @@ function trustCondition (claims: Claims): string[] {
 }
 
 /** The CLI command that writes a whole trust policy for this job's project and ref. */
-function trustPolicyCommand (s: Situation): string {
+function trustPolicyCommand (s: ExchangeContext): string {
   const { claims, issuer } = s
   const aud = s.audiences[0]
   // the project's sub format, read from the token itself (default when it cannot tell)
@@ -77,7 +54,7 @@ function subFormatNote (claims: Claims): string {
   return format && format !== DEFAULT_SUB_CLAIM_COMPONENTS ? ` (this project's sub claim components are ${format})` : ''
 }
 
-const accessDenied = (s: Situation): Explained => ({
+const accessDenied = (s: ExchangeContext): Explained => ({
   title: 'AWS refused to let this job assume the role: the role does not exist, or its trust policy does not match this job (AccessDenied)',
   fix: [
     `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it${subFormatNote(s.claims)}:`,
@@ -94,7 +71,7 @@ const accessDenied = (s: Situation): Explained => ({
   ],
 })
 
-const noProvider = (s: Situation): Explained => ({
+const noProvider = (s: ExchangeContext): Explained => ({
   title: `AWS account ${s.account} has no IAM OIDC identity provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
   fix: [
     `Create one for this GitLab instance, with the audience your job uses (${s.audiences.join(', ') || 'see id_tokens: aud'}):`,
@@ -104,7 +81,7 @@ const noProvider = (s: Situation): Explained => ({
   ],
 })
 
-const wrongAudience = (s: Situation): Explained => ({
+const wrongAudience = (s: ExchangeContext): Explained => ({
   title: `The token's audience (${s.audiences.join(', ') || 'none'}) is not a client ID of the IAM OIDC provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
   fix: [
     ...(s.origin === 'gitlab'
@@ -120,7 +97,7 @@ const wrongAudience = (s: Situation): Explained => ({
   ],
 })
 
-const unreachableKeys = (s: Situation): Explained => ({
+const unreachableKeys = (s: ExchangeContext): Explained => ({
   title: `AWS could not fetch the signing keys of ${s.issuer ?? 'the issuer'} (InvalidIdentityToken), even after retries`,
   fix: [
     `AWS must reach ${s.issuer ?? 'the GitLab instance'}/.well-known/openid-configuration and its JWKS over the internet.`,
@@ -128,7 +105,7 @@ const unreachableKeys = (s: Situation): Explained => ({
   ],
 })
 
-const tokenNotAccepted = (s: Situation): Explained => ({
+const tokenNotAccepted = (s: ExchangeContext): Explained => ({
   title: 'AWS did not accept the ID token (InvalidIdentityToken)',
   fix: [
     'The token was not signed by a key of the IAM OIDC provider\'s issuer, or its issuer/claims are not what the provider expects.',
@@ -144,7 +121,7 @@ const expired = (): Explained => ({
   ],
 })
 
-const rejectedClaim = (s: Situation): Explained => ({
+const rejectedClaim = (s: ExchangeContext): Explained => ({
   title: 'AWS rejected a claim of the ID token (IDPRejectedClaim)',
   fix: [
     'The IAM OIDC provider rejected the token (for example a thumbprint or issuer mismatch).',
@@ -152,7 +129,7 @@ const rejectedClaim = (s: Situation): Explained => ({
   ],
 })
 
-const tooLong = (s: Situation): Explained => ({
+const tooLong = (s: ExchangeContext): Explained => ({
   title: `The requested session of ${s.durationSeconds} s is longer than the role allows (ValidationError)`,
   fix: [
     `Lower \`duration\` in @gitlab-oidc or ARC_ROLE_DURATION (now ${s.durationSeconds}, from ${s.durationSource}),`,
@@ -160,7 +137,7 @@ const tooLong = (s: Situation): Explained => ({
   ],
 })
 
-const badSessionName = (s: Situation): Explained => ({
+const badSessionName = (s: ExchangeContext): Explained => ({
   title: `STS refused the session name "${s.sessionName}" (ValidationError)`,
   fix: ['Set ARC_ROLE_SESSION_NAME to 2 to 64 characters of letters, digits and _+=,.@- (or unset it to use the default).'],
 })
@@ -170,7 +147,7 @@ const invalidRequest = (): Explained => ({
   fix: ['Check the role ARN, duration and session name above against what AWS said.'],
 })
 
-const regionDisabled = (s: Situation): Explained => ({
+const regionDisabled = (s: ExchangeContext): Explained => ({
   title: `STS is not activated in ${s.region} for this account (RegionDisabledException)`,
   fix: [
     `Activate STS in ${s.region} (IAM console → Account settings → Security Token Service endpoints),`,

@@ -5,8 +5,8 @@
  * Nothing here is given a token, a secret key or a session token to print.
  */
 import { createRequire } from 'node:module'
-import { audiences, type Claims } from '../shared/claims.ts'
-import { assertedBy, type Origin } from '../shared/origin.ts'
+import { assertedBy, audiences, type Claims } from '../shared/id-token.ts'
+import type { Problem, Row } from '../shared/problem.ts'
 import { isTime, oneLine, scrub } from '../shared/redact.ts'
 
 const require = createRequire(import.meta.url)
@@ -16,34 +16,6 @@ const chalk = require('@architect/utils/chalk') as Chalk
 const chars = require('@architect/utils/chars') as Record<'start' | 'done' | 'warn' | 'err', string>
 
 export const NAME = 'GitLab OIDC'
-
-export type Row = [label: string, value: string]
-
-export interface Problem {
-  /** One line: what happened. */
-  title: string
-  /** Facts about this run (role, where the token came from...). */
-  facts?: Row[]
-  /** What GitLab asserted in the token, when there is a token. */
-  claims?: Claims
-  /** Where the token came from (default a GitLab job): it heads the claims ("GitLab asserted"). */
-  origin?: Origin
-  /** The fix, as lines (may include a YAML or JSON block). */
-  fix: string[]
-  /** The last line (default: Architect was stopped before any AWS call). */
-  footer?: string
-  /** Values never to print (the job's token, secret keys): scrubbed from the message, as is anything JWT-shaped. */
-  secrets?: readonly string[]
-}
-
-export class PluginError extends Error {
-  readonly problem: Problem
-  constructor (problem: Problem) {
-    super(problem.title)
-    this.name = 'PluginError'
-    this.problem = problem
-  }
-}
 
 export function rows (list: Row[], prefix = '  | '): string[] {
   const width = Math.max(...list.map(([label]) => label.length)) + 2
@@ -99,9 +71,13 @@ export function done (message: string, facts: Row[] = []): string {
   return [`${chars.done} ${chalk.grey(NAME)} ${chalk.cyan(message)}`, ...(facts.length ? rows(facts) : [])].join('\n')
 }
 
-/** A failure in one line (the CLI's commands): `× GitLab OIDC: <message>`, then its supporting lines. */
-export function failure (message: string, more: string[] = []): string {
-  return [`${chars.err} ${chalk.red(`${NAME}:`)} ${oneLine(message)}`, ...more.map(l => `  | ${oneLine(l)}`)].join('\n')
+/**
+ * A failure (the CLI's commands): `× GitLab OIDC: <message>`, then its supporting lines, each as
+ * a line (a message of several lines continues as supporting lines; no line break is escaped).
+ */
+export function failure (message: string, more: readonly string[] = []): string {
+  const [first = '', ...rest] = message.split('\n')
+  return [`${chars.err} ${chalk.red(`${NAME}:`)} ${oneLine(first)}`, ...[...rest, ...more].flatMap(l => l.split('\n')).map(l => `  | ${oneLine(l)}`)].join('\n')
 }
 
 export function warning (message: string, more: string[] = []): string {
@@ -119,4 +95,12 @@ export function bothTimes (date: Date, offsetMinutes = date.getTimezoneOffset())
   const offset = `${east >= 0 ? '+' : '-'}${pad(Math.floor(Math.abs(east) / 60))}:${pad(Math.abs(east) % 60)}`
   const wall = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())} ${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`
   return `${wall} ${offset} (UTC ${date.toISOString().replace(/\.\d{3}Z$/, 'Z')})`
+}
+
+/** A duration for people: "45 s", "12 min", "1.5 h" (expiry notes and warnings). */
+export function humanDuration (seconds: number): string {
+  const s = Math.max(0, Math.round(seconds))
+  if (s < 120) return `${s} s`
+  if (s < 7200) return `${Math.round(s / 60)} min`
+  return `${(s / 3600).toFixed(1)} h`
 }

@@ -7,7 +7,7 @@
  * A leaf module: it imports nothing but shared/ (the token variables' names), so plugin/, report/,
  * hooks/ and cli/ can all use it.
  */
-import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from './token-variable.ts'
+import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from './id-token.ts'
 
 /** Variables that carry a token or a secret, whatever their value looks like. */
 export const SECRET_VARIABLES = [

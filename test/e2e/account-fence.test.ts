@@ -88,7 +88,8 @@ describe('the same-account warning', () => {
       const app = await installApp({ arc })
       try {
         const node = nodeBinary(suite.node)
-        const child = spawn(node, ['node_modules/.bin/arc-gitlab-oidc', 'doctor'], { cwd: app.dir, env: cleanEnv(node, { env: job.env, endpoint: s.aws.endpoint }), stdio: ['ignore', 'pipe', 'pipe'] })
+        // the job is a production one (protected main, production environment): doctor checks it as `arc deploy --production`
+        const child = spawn(node, ['node_modules/.bin/arc-gitlab-oidc', 'doctor', '--stage', 'production'], { cwd: app.dir, env: cleanEnv(node, { env: job.env, endpoint: s.aws.endpoint }), stdio: ['ignore', 'pipe', 'pipe'] })
         let out = ''
         child.stdout.on('data', d => { out += d })
         child.stderr.on('data', d => { out += d })

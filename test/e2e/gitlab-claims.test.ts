@@ -87,7 +87,7 @@ describe('custom sub claims (ci_id_token_sub_claim_components)', () => {
       const fork = s.job({ project_path: 'alice/oidc-example', ref: 'fix', ref_protected: 'false', environment: 'review/fix' })
       const forked = await doctor({ ...fork.env, CI_PROJECT_PATH: PROJECT })
       assert.equal(forked.code, 1)
-      assert.match(forked.text, /× Fork: this pipeline is for a merge request from a fork \(alice\/oidc-example into acme\/oidc-example\)/)
+      assert.match(forked.text, /× GitLab OIDC: This pipeline is for a merge request from a fork \(alice\/oidc-example into acme\/oidc-example\): forks never deploy with this project's roles\n/)
     }
     finally { app.remove() }
   })

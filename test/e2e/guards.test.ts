@@ -166,7 +166,7 @@ for (const node of NODES) {
         const expired = s.job({}, { expired: true })
         const bad = await runNode(app.dir, ['node_modules/.bin/arc-gitlab-oidc', 'doctor'], expired.env)
         assert.equal(bad.code, 1)
-        assert.match(bad.output, /Token: it expired at/)
+        assert.match(bad.output, /× GitLab OIDC: The ID token cannot be used: it expired at/)
         const usage = await runNode(app.dir, ['node_modules/.bin/arc-gitlab-oidc', 'doctor', '--bogus'], job.env)
         assert.equal(usage.code, 2)
       }

@@ -2,7 +2,8 @@
  * The `arc-gitlab-oidc` CLI run in-process, as the bin entry runs it, with its output captured
  * (colours stripped) and a fixed clock: for the CLI's unit tests (test/unit/cli/).
  */
-import { main, type CliIo } from '../../src/cli/main.ts'
+import { main } from '../../src/cli/main.ts'
+import type { CliIo } from '../../src/cli/io.ts'
 
 // eslint-disable-next-line no-control-regex
 const plain = (s: string): string => s.replace(/\u001b\[[0-9;]*m/g, '')

@@ -3,7 +3,8 @@ import assert from 'node:assert/strict'
 import { stripVTControlCharacters as plain } from 'node:util'
 import { STOPPED } from '../../src/hooks/deploy-start.ts'
 import { TrustPolicyError, type TrustPolicyErrorCode } from '../../src/iam/errors.ts'
-import { PluginError, formatProblem } from '../../src/report/format.ts'
+import { PluginError } from '../../src/shared/problem.ts'
+import { formatProblem } from '../../src/report/format.ts'
 
 /** Throws a TrustPolicyError with this code, and a message matching `message` when given. */
 export function refuses (fn: () => unknown, code: TrustPolicyErrorCode, message?: RegExp): void {

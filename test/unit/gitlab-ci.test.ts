@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 
 import { DEFAULTS } from '../../src/plugin/settings.ts'
-import { DEFAULT_TOKEN_VARIABLE } from '../../src/plugin/token.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../../src/shared/id-token.ts'
 import { appDir, get, template, type Json, type JsonObject } from '../support/cfn-template.ts'
 import { gitlabCiLocalSync, jobWhens, previewConfig, scratchProject } from '../support/gitlab-ci-local.ts'
 

@@ -3,7 +3,8 @@
  * - report/ and hooks/ import nothing from plugin/ but types (data flows one way: the plugin's
  *   steps use the report and the hooks, never the other way round);
  * - no import cycles anywhere in src/ (static, type and dynamic imports alike);
- * - the idle path: src/index.ts loads only plugin/detect.ts up front, and detect.ts nothing of src/.
+ * - the idle path: src/index.ts loads only plugin/detect.ts up front, and detect.ts nothing of src/;
+ * - one home per name: no re-exports for old paths (only the package's entry, index.ts, may).
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
@@ -86,6 +87,16 @@ describe('layers of src/', () => {
     const graph = new Map<string, string[]>(files.map(f => [ f, [] ]))
     for (const i of imports) graph.get(i.from)!.push(i.target)
     assert.equal(findCycle(graph)?.join(' -> '), undefined)
+  })
+
+  it('one home per name: no module re-exports another\'s names (only index.ts, the package\'s entry, may)', () => {
+    const reexports = files.filter(f => f !== 'index.ts').flatMap(f => {
+      const text = readFileSync(join(SRC, f), 'utf8')
+      return [...text.matchAll(/^\s*export\s+(type\s+)?(\*|\{[^}]*\})\s*from\s*['"][^'"]+['"]/gm)].map(m => `${f}: ${m[0].trim()}`)
+    })
+    assert.deepEqual(reexports, [])
+    // and the check sees one where there is one
+    assert.equal(/^\s*export\s+(type\s+)?(\*|\{[^}]*\})\s*from\s*['"][^'"]+['"]/m.test("export { a } from './a.ts'"), true)
   })
 
   it('the idle path: index.ts imports only plugin/detect.ts up front (the rest is type-only or dynamic), detect.ts nothing', () => {

@@ -10,7 +10,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { DOCTOR_HELP, doctor } from '../../../src/cli/doctor.ts'
+import { DOCTOR_HELP } from '../../../src/cli/doctor.ts'
+import { main } from '../../../src/cli/main.ts'
 import { startGitLab, type GitLabStandIn } from '../../support/gitlab.ts'
 import { gitlabTrustPolicy, startAws, type AwsStandIn } from '../../support/aws.ts'
 
@@ -43,7 +44,7 @@ async function run (args: string[], env: NodeJS.ProcessEnv, arc?: string, now = 
   dirs.push(cwd)
   let stdout = ''
   let stderr = ''
-  const code = await doctor(args, { env, cwd, now, stdout: s => { stdout += `${s}\n` }, stderr: s => { stderr += `${s}\n` } })
+  const code = await main([ 'doctor', ...args ], { env, cwd, now, stdout: s => { stdout += `${s}\n` }, stderr: s => { stderr += `${s}\n` } })
   return { code, stdout: plain(stdout), stderr: plain(stderr), output: plain(stdout + stderr) }
 }
 
@@ -56,11 +57,16 @@ describe('arguments', () => {
     assert.deepEqual([ r.code, r.stdout, r.stderr ], [ 0, `${DOCTOR_HELP}\n`, '' ])
   })
 
-  it('an unknown option or a positional argument is a usage error (2) with the usage, and nothing is checked', async () => {
-    for (const args of [ [ '--bogus' ], [ 'production' ] ]) {
-      const r = await run(args, { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+  it('an unknown option, a word before --, or --stage with a command line is a usage error (2), the CLI\'s one style, and nothing is checked', async () => {
+    for (const [ args, message ] of [
+      [ [ '--bogus' ], /Unknown option '--bogus'/ ],
+      [ [ 'production' ], /Unexpected argument "production": an arc command line goes after --/ ],
+      [ [ '--stage', 'production', '--', 'deploy' ], /Give --stage or an arc command line after --, not both/ ],
+    ] as const) {
+      const r = await run([ ...args ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
       assert.equal(r.code, 2, args.join(' '))
-      assert.match(r.stderr, /Usage: arc-gitlab-oidc doctor/)
+      assert.match(r.stderr, message)
+      assert.match(r.stderr, /\n {2}\| See: arc-gitlab-oidc help doctor\n$/)
       assert.equal(r.stdout, '')
     }
   })
@@ -68,7 +74,7 @@ describe('arguments', () => {
   it('--stage is staging or production', async () => {
     const r = await run([ '--stage', 'prod' ], {}, ARC)
     assert.equal(r.code, 2)
-    assert.equal(r.stderr, '--stage must be staging or production, got "prod"\n')
+    assert.match(r.stderr, /^× GitLab OIDC: --stage must be staging or production, got "prod"\n/)
   })
 })
 
@@ -87,14 +93,14 @@ describe('settings', () => {
   it('a setting that cannot be used is the one problem reported, before any token is read', async () => {
     const r = await run([], { ...job, GITLAB_OIDC_TOKEN: TOKEN, ARC_ROLE_DURATION: '60' }, ARC)
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /^× Settings: .*ARC_ROLE_DURATION.*"60"/)
+    assert.match(r.stderr, /× GitLab OIDC: Invalid CI variable\n.*problem 1 \.+ CI variable ARC_ROLE_DURATION .*"60"/)
     assert.doesNotMatch(r.output, /ID token|No problems/)
   })
 })
 
 describe('the token', () => {
   it('a good token: its claims, how long it is valid, a matching condition; no problem; never the token or user_email', async () => {
-    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+    const r = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
     assert.equal(r.code, 0, r.output)
     assert.match(r.stdout, /\nID token \(from CI variable GITLAB_OIDC_TOKEN\)\n/)
     assert.match(r.stdout, /subject \.+ project_path:acme\/shop:ref_type:branch:ref:main/)
@@ -110,32 +116,34 @@ describe('the token', () => {
   })
 
   it('no token: where to declare one (with the job\'s instance as audience), or --token-file', async () => {
-    const r = await run([], { ...job, ARC_OIDC_TOKEN_VARIABLE: 'DEPLOY_TOKEN' }, ARC)
+    const r = await run([ '--stage', 'production' ], { ...job, ARC_OIDC_TOKEN_VARIABLE: 'DEPLOY_TOKEN' }, ARC)
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /× Token: none found\. Declare one in \.gitlab-ci\.yml:\n {4}id_tokens:\n {6}DEPLOY_TOKEN:\n {8}aud: https:\/\/gitlab\.example\.com\n {2}or pass --token-file FILE\./)
+    assert.match(r.stderr, /× GitLab OIDC: No ID token in DEPLOY_TOKEN \(named by CI variable ARC_OIDC_TOKEN_VARIABLE\)\n/)
+    assert.match(r.stderr, /Add this to the deploy job in \.gitlab-ci\.yml:\n {2}\| {5}id_tokens:\n {2}\| {7}DEPLOY_TOKEN:\n {2}\| {9}aud: https:\/\/gitlab\.example\.com\n/)
+    assert.match(r.stderr, /Or check a token you have: arc-gitlab-oidc doctor --token-file FILE\.\n {2}\| A deploy in this job would stop here, before any AWS call\.\n/)
     assert.ok(r.stdout.endsWith('\n1 problem found.\n'))
   })
 
   it('an expired token is a problem; an unprotected ref gets a note', async () => {
     const expired = jwt({ ...claims, exp: T - 600, ref: 'feature/x', ref_protected: 'false' })
-    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: expired }, ARC)
+    const r = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: expired }, ARC)
     assert.equal(r.code, 1)
     assert.match(r.stdout, /valid for \.+ expired/)
-    assert.match(r.stderr, /× Token: it expired at 2026-11-26T11:50:00\.000Z, 10 min ago/)
+    assert.match(r.stderr, /× GitLab OIDC: The ID token cannot be used: it expired at 2026-11-26T11:50:00\.000Z, 10 min ago/)
     assert.match(r.stdout, /note \.+ ref `feature\/x` is not protected: production deploys from it are refused\n/)
   })
 
   it('a token that is not a JWT is a problem, not echoed', async () => {
-    const r = await run([], { ...job, GITLAB_OIDC_TOKEN: 'glpat-not-a-jwt' }, ARC)
+    const r = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: 'glpat-not-a-jwt' }, ARC)
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /× Token: .*not a JWT/)
+    assert.match(r.stderr, /× GitLab OIDC: The ID token in CI variable GITLAB_OIDC_TOKEN is not a JWT/)
     assert.ok(!r.output.includes('glpat-not-a-jwt'))
   })
 
   it('--token-file reads that file, whatever the job\'s variables hold', async () => {
     const file = join(appDir(), 'token')
     writeFileSync(file, `${jwt({ ...claims, ref: 'from-file', sub: 'project_path:acme/shop:ref_type:branch:ref:from-file' })}\n`)
-    const r = await run([ '--token-file', file ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
+    const r = await run([ '--token-file', file, '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
     assert.equal(r.code, 0, r.output)
     assert.ok(r.stdout.includes(`\nID token (from file ${file} (named by `), r.stdout)
     assert.match(r.stdout, /ref \.+ from-file/)
@@ -155,20 +163,26 @@ describe('off GitLab: the origin the plugin itself would see (issue 16)', () => 
   }
 
   it('no token: AWS_WEB_IDENTITY_TOKEN_FILE, not GitLab\'s id_tokens:, and GITLAB_OIDC_TOKEN is not read there', async () => {
+    // AWS_ROLE_ARN without AWS_WEB_IDENTITY_TOKEN_FILE: the plugin does nothing here, and doctor says so
     const r = await run([], { AWS_ROLE_ARN: STAGING, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /× Token: none found\. Point AWS_WEB_IDENTITY_TOKEN_FILE at a file holding the OIDC token your platform issues/)
+    assert.match(r.stderr, /× GitLab OIDC: The plugin does nothing here: not a GitLab job \(GITLAB_CI is not true, and AWS_ROLE_ARN with AWS_WEB_IDENTITY_TOKEN_FILE are not both set\)\n {2}\| Run doctor in the deploy job, or check a token with --token-file FILE\.\n$/)
     assert.doesNotMatch(r.output, /id_tokens|\.gitlab-ci\.yml/)
+    // a file that is not there: AWS's variable named, not GitLab's id_tokens:
+    const missing = await run([], { AWS_ROLE_ARN: STAGING, AWS_WEB_IDENTITY_TOKEN_FILE: '/nonexistent/token' }, ARC)
+    assert.match(missing.stderr, /AWS_WEB_IDENTITY_TOKEN_FILE names \/nonexistent\/token, which cannot be read: ENOENT/)
+    assert.match(missing.stderr, /the OIDC token your platform issues/)
+    assert.doesNotMatch(missing.output, /id_tokens|\.gitlab-ci\.yml/)
     // the same environment in a GitLab job: GitLab's advice
-    const inJob = await run([], { ...job, ARC_OIDC_TOKEN_VARIABLE: 'DEPLOY_TOKEN' }, ARC)
-    assert.match(inJob.stderr, /Declare one in \.gitlab-ci\.yml/)
+    const inJob = await run([ '--stage', 'production' ], { ...job, ARC_OIDC_TOKEN_VARIABLE: 'DEPLOY_TOKEN' }, ARC)
+    assert.match(inJob.stderr, /Add this to the deploy job in \.gitlab-ci\.yml/)
   })
 
   it('a platform\'s token (AWS_WEB_IDENTITY_TOKEN_FILE or --token-file): its claims, and no GitLab sub-format, fork or protected-ref advice', async () => {
     const file = tokenFile(jwt(eks))
     for (const [ args, env ] of [
       [ [], { AWS_ROLE_ARN: STAGING, AWS_WEB_IDENTITY_TOKEN_FILE: file } ],
-      [ [ '--token-file', file ], {} ],
+      [ [ '--token-file', file, '--stage', 'production' ], {} ],
     ] as const) {
       const r = await run([ ...args ], { ...env }, ARC)
       assert.equal(r.code, 0, r.output)
@@ -176,7 +190,7 @@ describe('off GitLab: the origin the plugin itself would see (issue 16)', () => 
       assert.doesNotMatch(r.output, /sub claim|GitLab builds|not protected|Fork|id_tokens/)
     }
     // in a GitLab job the same token gets GitLab's notes
-    const inJob = await run([ '--token-file', file ], { ...job }, ARC)
+    const inJob = await run([ '--token-file', file, '--stage', 'production' ], { ...job }, ARC)
     assert.match(inJob.stdout, /sub claim \.+ system:serviceaccount:ci:deployer is in none of the formats GitLab builds/)
   })
 })
@@ -210,7 +224,8 @@ describe('--exchange', () => {
     const before = aws.stsCalls().length
     const r = await run([ '--exchange' ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, ARC)
     assert.equal(r.code, 1)
-    assert.match(r.stderr, /× Exchange: no role for staging/)
+    // the deploy's own refusal, before any exchange
+    assert.match(r.stderr, /× GitLab OIDC: This job has an ID token but no IAM role to assume for staging, and no other AWS credentials\n/)
     assert.equal(aws.stsCalls().length, before)
   })
 
@@ -218,7 +233,7 @@ describe('--exchange', () => {
     const r = await run([ '--exchange', '--stage', 'production' ], exchangeEnv(gitlab.mint()), undefined, () => new Date())
     assert.equal(r.code, 0, r.output)
     const session = aws.sessions.at(-1)!
-    assert.match(r.stdout, new RegExp(`✓ Exchange for production: assumed arn:aws:sts::${aws.accountId}:assumed-role/shop-production/${session.sessionName}\\n`))
+    assert.match(r.stdout, new RegExp(`✓ GitLab OIDC Exchange for production: assumed arn:aws:sts::${aws.accountId}:assumed-role/shop-production/${session.sessionName}\\n`))
     assert.match(r.stdout, /session \.+ gitlab-\d+-\d+-\d+\n/)
     assert.match(r.stdout, /attempts \.+ 1\n/)
     for (const secret of [ session.secretAccessKey, session.sessionToken ]) assert.ok(!r.output.includes(secret))

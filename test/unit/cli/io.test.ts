@@ -6,7 +6,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { BIN, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, fail, parseErrorMessage, readVersion, type CliIo } from '../../../src/cli/io.ts'
+import { BIN, CliError, EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError, parseErrorMessage, readVersion, report, type CliIo } from '../../../src/cli/io.ts'
 
 function capture (): { io: CliIo, stdout: string[], stderr: string[] } {
   const stdout: string[] = []
@@ -37,10 +37,24 @@ test('a parse error keeps its first line only', () => {
     "Unknown option '--x'. To specify a positional argument starting with a '-', place it at the end")
 })
 
-test('fail: one line on stderr in Architect\'s style, supporting lines under it, nothing on stdout', () => {
-  const { io, stdout, stderr } = capture()
-  fail(io, 'Unknown command: doctr (did you mean doctor?)', [ 'See: arc-gitlab-oidc help' ])
-  assert.deepEqual(stdout, [])
-  assert.equal(stderr.length, 1)
-  assert.match(plain(stderr[0]!), /^[×x] GitLab OIDC: Unknown command: doctr \(did you mean doctor\?\)\n {2}\| See: arc-gitlab-oidc help$/)
+test('report: every command\'s failure ends the same way: one message on stderr in Architect\'s style, its lines as lines, the exit code', () => {
+  const usage = capture()
+  assert.equal(report(usage.io, new UsageError('Unknown command: doctr (did you mean doctor?)')), EXIT_USAGE)
+  assert.deepEqual(usage.stdout, [])
+  assert.equal(usage.stderr.length, 1)
+  assert.match(plain(usage.stderr[0]!), /^[×x] GitLab OIDC: Unknown command: doctr \(did you mean doctor\?\)\n {2}\| See: arc-gitlab-oidc help$/)
+
+  // several lines print as lines (never an escaped line break), the command's help named last
+  const lines = capture()
+  assert.equal(report(lines.io, new UsageError('setup cannot determine, and does not guess:', 'setup', [ '--a: one', 'line two\nline three' ])), EXIT_USAGE)
+  assert.equal(plain(lines.stderr[0]!).split('\n').slice(1).join('\n'), '  | --a: one\n  | line two\n  | line three\n  | See: arc-gitlab-oidc help setup')
+  assert.ok(!lines.stderr[0]!.includes('\\u000a'))
+
+  const failed = capture()
+  assert.equal(report(failed.io, new CliError('The manifest cannot be read: x\ny')), EXIT_FAILURE)
+  assert.equal(plain(failed.stderr[0]!).split('\n').length, 2)
+
+  const bug = capture()
+  assert.equal(report(bug.io, new TypeError('boom')), EXIT_FAILURE)
+  assert.match(plain(bug.stderr[0]!), /Unexpected error: TypeError: boom$/)
 })

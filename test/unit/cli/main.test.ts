@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-import { EXIT_OK, EXIT_USAGE } from '../../../src/cli/main.ts'
+import { EXIT_OK, EXIT_USAGE } from '../../../src/cli/io.ts'
 import { buildTrustPolicy } from '../../../src/iam/trust-policy.ts'
 import { run } from '../../support/cli.ts'
 
@@ -34,7 +34,7 @@ describe('main', () => {
   it('dispatches doctor to src/cli/doctor.ts and returns its exit code', async () => {
     const r = await run([ 'doctor', '--definitely-not-a-doctor-flag' ], {})
     assert.equal(r.code, EXIT_USAGE, r.stderr)
-    assert.match(r.stderr, /Unknown option '--definitely-not-a-doctor-flag'[\s\S]*Usage: arc-gitlab-oidc doctor/)
+    assert.match(r.stderr, /Unknown option '--definitely-not-a-doctor-flag'[\s\S]*See: arc-gitlab-oidc help doctor/)
     assert.equal(r.stdout, '')
     const help = await run([ 'doctor', '--help' ], {})
     assert.equal(help.code, EXIT_OK)

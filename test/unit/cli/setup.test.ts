@@ -11,7 +11,8 @@ import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
-import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../../../src/cli/main.ts'
+import { main } from '../../../src/cli/main.ts'
+import { EXIT_OK, EXIT_USAGE, type CliIo } from '../../../src/cli/io.ts'
 import { TEMPLATE_PATH } from '../../../src/cli/setup-sources.ts'
 import { Stack, appDir, get, template, templatePath, type JsonObject } from '../../support/cfn-template.ts'
 
@@ -217,6 +218,9 @@ describe('setup reads the project from the git remote', () => {
     assert.match(r.stderr, /give --branch <name>/)
     assert.match(r.stderr, /give --gitlab-url/)
     assert.match(r.stderr, /See: arc-gitlab-oidc help setup/)
+    // each item on its own line, never an escaped line break between them
+    assert.doesNotMatch(r.stderr, /\\u000a/)
+    assert.match(plain(r.stderr), /setup cannot determine, and does not guess:\n {2}\| the GitLab project path .*\n {2}\| the default branch .*\n {2}\| your GitLab's URL .*\n {2}\| See: arc-gitlab-oidc help setup\n$/)
     const ok = await setup(dir, [ '--project', 'acme/shop', '--branch', 'main', '--gitlab-url', 'https://gitlab.com' ])
     assert.equal(ok.code, EXIT_OK, ok.stderr)
     assertTemplateTakes(deploys(ok.stdout).production!)

@@ -6,7 +6,8 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 
-import { EXIT_OK, EXIT_USAGE, parseTrustPolicyArgs } from '../../../src/cli/main.ts'
+import { EXIT_OK, EXIT_USAGE } from '../../../src/cli/io.ts'
+import { parseTrustPolicyArgs } from '../../../src/cli/trust-policy.ts'
 import { buildTrustPolicy, type TrustPolicy } from '../../../src/iam/trust-policy.ts'
 import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
 import { run, type Run } from '../../support/cli.ts'

@@ -14,7 +14,7 @@ import { BoundaryConflict, applyBoundary, unbounded, type Template } from '../..
 import { checkBoundaries } from '../../../src/hooks/deploy-services.ts'
 import type { Outcome } from '../../../src/plugin/activate.ts'
 import { resolveSettings } from '../../../src/plugin/settings.ts'
-import { PluginError } from '../../../src/report/format.ts'
+import { PluginError } from '../../../src/shared/problem.ts'
 import { params } from '../../support/property.ts'
 
 const ARN = 'arn:aws:iam::111111111111:policy/shop-staging-boundary'

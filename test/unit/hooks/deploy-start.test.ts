@@ -11,7 +11,7 @@ import type { Outcome } from '../../../src/plugin/activate.ts'
 import type { Stage } from '../../../src/plugin/detect.ts'
 import type { Manifest } from '../../../src/plugin/manifest.ts'
 import { resolveSettings } from '../../../src/plugin/settings.ts'
-import type { Claims } from '../../../src/plugin/token.ts'
+import type { Claims } from '../../../src/shared/id-token.ts'
 import { hookRefusal } from '../../support/refusals.ts'
 
 const PROD = 'arn:aws:iam::111111111111:role/shop-production'

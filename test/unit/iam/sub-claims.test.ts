@@ -6,11 +6,11 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { stripVTControlCharacters } from 'node:util'
 
-import { EXIT_OK, EXIT_USAGE, main, type CliIo } from '../../../src/cli/main.ts'
-import {
-  SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, parseSubClaimComponents, refOptionsFor, subClaimComponentsOf,
-  subjectForSpec, subjectIn,
-} from '../../../src/iam/trust-policy.ts'
+import { main } from '../../../src/cli/main.ts'
+import { EXIT_OK, EXIT_USAGE, type CliIo } from '../../../src/cli/io.ts'
+import { parseSubClaimComponents, refOptionsFor, SUB_CLAIM_COMPONENTS, subClaimComponentsOf, subjectForSpec, subjectIn } from '../../../src/iam/sub-claims.ts'
+import { TrustPolicyError } from '../../../src/iam/errors.ts'
+import { buildTrustPolicy } from '../../../src/iam/trust-policy.ts'
 
 const P = 'acme/shop'
 

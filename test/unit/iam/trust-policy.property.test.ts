@@ -12,9 +12,11 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 
-import {
-  SUB_CLAIM_COMPONENTS, TrustPolicyError, buildTrustPolicy, normalizeIssuer, subjectIn, validateRefName, type SubClaimComponents,
-} from '../../../src/iam/trust-policy.ts'
+import { SUB_CLAIM_COMPONENTS, type SubClaimComponents, subjectIn } from '../../../src/iam/sub-claims.ts'
+import { TrustPolicyError } from '../../../src/iam/errors.ts'
+import { buildTrustPolicy } from '../../../src/iam/trust-policy.ts'
+import { normalizeIssuer } from '../../../src/iam/arns.ts'
+import { validateRefName } from '../../../src/iam/gitlab-names.ts'
 import { evaluateTrustPolicy, wildcardMatch, type PolicyDocument } from '../../support/aws/iam-policy.ts'
 
 const ACCOUNT = '111111111111'

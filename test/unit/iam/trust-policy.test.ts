@@ -1,25 +1,18 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
+import type { Claims } from '../../../src/shared/id-token.ts'
 
-import {
-  buildTrustPolicy,
-  conditionForClaims,
-  escapePolicyValue,
-  normalizeIssuer,
-  parseRoleArn,
-  providerArn,
-  subjectFor,
-  TrustPolicyError,
-  type GitLabClaims,
-  type TrustPolicy,
-} from '../../../src/iam/trust-policy.ts'
+import { buildTrustPolicy, conditionForClaims, subjectFor, type TrustPolicy } from '../../../src/iam/trust-policy.ts'
+import { escapePolicyValue } from '../../../src/iam/gitlab-names.ts'
+import { normalizeIssuer, parseRoleArn, providerArn } from '../../../src/iam/arns.ts'
+import { TrustPolicyError } from '../../../src/iam/errors.ts'
 import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
 
 const account = '123456789012'
 const project = 'acme/web/shop'
 const gitlabProvider = `arn:aws:iam::${account}:oidc-provider/gitlab.com`
 
-function claimsFor (refType: 'branch' | 'tag', ref: string, extra: Partial<GitLabClaims> = {}): GitLabClaims {
+function claimsFor (refType: 'branch' | 'tag', ref: string, extra: Partial<Claims> = {}): Claims {
   return {
     iss: 'https://gitlab.com',
     aud: 'https://gitlab.com',
@@ -43,7 +36,7 @@ function errorCode (fn: () => unknown): string {
 }
 
 /** Would STS let a job with these claims assume a role with this policy? Decided by the AWS stand-in's IAM evaluator. */
-function allows (policy: TrustPolicy | PolicyDocument, claims: GitLabClaims, partition = 'aws'): boolean {
+function allows (policy: TrustPolicy | PolicyDocument, claims: Claims, partition = 'aws'): boolean {
   const { host } = normalizeIssuer(claims.iss)
   const keys: Record<string, string | string[]> = {}
   if (claims.sub !== undefined) keys[`${host}:sub`] = claims.sub
@@ -169,7 +162,7 @@ describe('buildTrustPolicy', () => {
       'git.example.org/gitlab:aud': 'https://git.example.org/gitlab',
       'git.example.org/gitlab:sub': 'project_path:platform/api:ref_type:branch:ref:main',
     })
-    const claims: GitLabClaims = {
+    const claims: Claims = {
       iss: 'https://git.example.org/gitlab',
       aud: 'https://git.example.org/gitlab',
       sub: 'project_path:platform/api:ref_type:branch:ref:main',
@@ -261,7 +254,7 @@ describe('conditionForClaims', () => {
   })
 
   it('uses the issuer host and path as the key prefix, defaulting to the iss claim', () => {
-    const claims: GitLabClaims = { iss: 'https://git.example.org/gitlab', aud: 'aws', sub: 'project_path:a/b:ref_type:tag:ref:v1' }
+    const claims: Claims = { iss: 'https://git.example.org/gitlab', aud: 'aws', sub: 'project_path:a/b:ref_type:tag:ref:v1' }
     assert.deepEqual(conditionForClaims(claims), {
       StringEquals: { 'git.example.org/gitlab:aud': 'aws', 'git.example.org/gitlab:sub': 'project_path:a/b:ref_type:tag:ref:v1' },
     })
@@ -269,12 +262,12 @@ describe('conditionForClaims', () => {
   })
 
   it('keeps a customised sub as GitLab issued it', () => {
-    const claims: GitLabClaims = { iss: 'https://gitlab.com', aud: 'https://gitlab.com', sub: 'project_path:a/b:ref:main' }
+    const claims: Claims = { iss: 'https://gitlab.com', aud: 'https://gitlab.com', sub: 'project_path:a/b:ref:main' }
     assert.equal(conditionForClaims(claims).StringEquals['gitlab.com:sub'], 'project_path:a/b:ref:main')
   })
 
   it('accepts an aud array and rejects tokens without sub, aud or issuer', () => {
-    const claims: GitLabClaims = { iss: 'https://gitlab.com', aud: [ 'https://gitlab.com' ], sub: 'project_path:a/b:ref_type:branch:ref:main' }
+    const claims: Claims = { iss: 'https://gitlab.com', aud: [ 'https://gitlab.com' ], sub: 'project_path:a/b:ref_type:branch:ref:main' }
     assert.equal(conditionForClaims(claims).StringEquals['gitlab.com:aud'], 'https://gitlab.com')
     assert.equal(errorCode(() => conditionForClaims({ iss: 'https://gitlab.com', aud: 'x' })), 'INVALID_CLAIMS')
     assert.equal(errorCode(() => conditionForClaims({ iss: 'https://gitlab.com', sub: 'x' })), 'INVALID_CLAIMS')

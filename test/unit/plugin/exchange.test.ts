@@ -7,7 +7,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { exchange, ExchangeError, attemptTimeouts } from '../../../src/plugin/exchange.ts'
+import { assumeRole as exchange, attemptTimeouts } from '../../../src/plugin/exchange.ts'
+import { ExchangeError } from '../../../src/shared/sts.ts'
 
 type Step = (res: ServerResponse) => void
 const error = (status: number, code: string, message: string): Step => res => {

@@ -1,19 +1,22 @@
 /**
- * src/plugin/guards.ts: the plugin's own refusals before the exchange: allowed accounts, an
- * unprotected production deploy, a GitLab environment tier that contradicts the stage, and
- * `arc deploy production` (the bare word).
+ * src/plugin/guards.ts and their words in src/plugin/refusals.ts: the plugin's own refusals before
+ * the exchange: allowed accounts, an unprotected production deploy, a GitLab environment tier that
+ * contradicts the stage, and `arc deploy production` (the bare word).
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import type { Origin } from '../../../src/shared/origin.ts'
+import type { Origin } from '../../../src/shared/id-token.ts'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { bareProduction, runGuards, type GuardInputs } from '../../../src/plugin/guards.ts'
+import { runGuards as checkGuards, type GuardInputs } from '../../../src/plugin/guards.ts'
+import { REFUSALS } from '../../../src/plugin/refusals.ts'
+import type { Invocation } from '../../../src/plugin/detect.ts'
 import { detect, type Stage } from '../../../src/plugin/detect.ts'
 import type { Manifest } from '../../../src/plugin/manifest.ts'
 import { resolveSettings } from '../../../src/plugin/settings.ts'
 import { chooseStage } from '../../../src/plugin/stage.ts'
-import type { Claims } from '../../../src/plugin/token.ts'
-import { PluginError, formatProblem } from '../../../src/report/format.ts'
+import type { Claims } from '../../../src/shared/id-token.ts'
+import { PluginError } from '../../../src/shared/problem.ts'
+import { formatProblem } from '../../../src/report/format.ts'
 
 const PROD = 'arn:aws:iam::111111111111:role/shop-production'
 const STAGING = 'arn:aws:iam::111111111111:role/shop-staging'
@@ -31,6 +34,17 @@ function inputs (stage: Stage, over: { claims?: Claims, env?: NodeJS.ProcessEnv,
     env,
     origin: over.origin ?? 'gitlab',
   }
+}
+
+/** The guards as the preflight runs them: the first refusal, thrown as the preflight raises it. */
+function runGuards (inputs: GuardInputs): void {
+  const refused = checkGuards(inputs)
+  if (refused) throw new PluginError(refused.problem)
+}
+
+/** The preflight's first check, on the command line alone (src/plugin/preflight.ts). */
+function bareProduction (invocation: Invocation, choice: { bareProduction: boolean }): void {
+  if (choice.bareProduction) throw new PluginError(REFUSALS.bareProduction({ command: invocation.command!, args: invocation.args }))
 }
 
 function refusal (fn: () => void): string {

@@ -4,7 +4,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { SettingReader, describeSource, notA, type Setting } from '../../../src/plugin/setting-sources.ts'
+import { SettingReader, notA } from '../../../src/plugin/setting-sources.ts'
+import { describeSource, type Setting } from '../../../src/shared/setting-source.ts'
 import type { Manifest } from '../../../src/plugin/manifest.ts'
 
 const manifest = (lines: Array<Array<string | number>>): Manifest => ({ file: 'app.arc', arc: { 'gitlab-oidc': lines } })

@@ -1,6 +1,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { resolveSettings, SettingsError, describeSource, accountOf } from '../../../src/plugin/settings.ts'
+import { resolveSettings, SettingsError } from '../../../src/plugin/settings.ts'
+import { describeSource } from '../../../src/shared/setting-source.ts'
+import { accountOf } from '../../../src/iam/arns.ts'
 import type { Manifest } from '../../../src/plugin/manifest.ts'
 
 const PROD = 'arn:aws:iam::111111111111:role/app-production'

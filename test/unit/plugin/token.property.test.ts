@@ -7,7 +7,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { TokenError, checkClaims, decodeToken, findToken, wrongClaims, type Claims } from '../../../src/plugin/token.ts'
+import { TokenError, checkClaims, decodeToken, findToken, wrongClaims } from '../../../src/plugin/token.ts'
+import type { Claims } from '../../../src/shared/id-token.ts'
 import { assertedRows, formatProblem } from '../../../src/report/format.ts'
 import { anyToken, jwt, params } from '../../support/property.ts'
 

@@ -5,9 +5,13 @@
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { explainExchange, baseCode, isFault, type ExchangeContext } from '../../../src/report/explain.ts'
+import { explainExchange, baseCode, isFault } from '../../../src/report/explain.ts'
 import { EXPLANATIONS, findExplanation, type Explanation } from '../../../src/report/explanations.ts'
-import { ExchangeError, type AttemptFailure } from '../../../src/plugin/sts-errors.ts'
+import { ExchangeError, type AttemptFailure, type ExchangeContext } from '../../../src/shared/sts.ts'
+import { exchangeContext } from '../../../src/plugin/preflight.ts'
+import type { Settings } from '../../../src/plugin/settings.ts'
+import type { Source } from '../../../src/shared/setting-source.ts'
+import type { Claims, Origin } from '../../../src/shared/id-token.ts'
 import { formatProblem } from '../../../src/report/format.ts'
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
@@ -19,12 +23,34 @@ const claims = {
   user_email: EMAIL, user_login: 'dev',
 }
 
-function context (over: Partial<ExchangeContext> = {}): ExchangeContext {
-  return {
-    roleArn: 'arn:aws:iam::111111111111:role/shop-production', roleSource: '@gitlab-oidc production-role',
-    sessionName: 'gitlab-acme-shop-5005', durationSeconds: 3600, durationSource: 'default', region: 'us-west-2',
-    claims, tokenSource: 'CI variable GITLAB_OIDC_TOKEN', tokenVariable: 'GITLAB_OIDC_TOKEN', origin: 'gitlab', ...over,
-  }
+/** The context the preflight builds (src/plugin/preflight.ts), from these inputs: the one shape explain.ts reads. */
+interface Over {
+  roleArn?: string
+  claims?: Claims
+  tokenSource?: string
+  tokenVariable?: string | undefined
+  origin?: Origin
+  durationSeconds?: number
+  durationSource?: string
+  region?: string
+}
+function context (over: Over = {}): ExchangeContext {
+  const source = (name: string): Source => name.startsWith('CI variable ') ? { kind: 'variable', name: name.slice(12) } : { kind: 'default', name }
+  const settings = {
+    duration: { value: over.durationSeconds ?? 3600, source: source(over.durationSource ?? '3600') },
+    region: { value: over.region ?? 'us-west-2', source: source('us-west-2') },
+  } as Settings
+  return exchangeContext({
+    role: { value: over.roleArn ?? 'arn:aws:iam::111111111111:role/shop-production', source: { kind: 'manifest', name: 'production-role', file: 'app.arc' } },
+    settings,
+    sessionName: 'gitlab-acme-shop-5005',
+    claims: over.claims ?? claims,
+    found: {
+      token: TOKEN, source: over.tokenSource ?? 'CI variable GITLAB_OIDC_TOKEN', legacy: false,
+      ...('tokenVariable' in over ? (over.tokenVariable ? { variable: over.tokenVariable } : {}) : { variable: 'GITLAB_OIDC_TOKEN' }),
+    },
+    origin: over.origin ?? 'gitlab',
+  })
 }
 
 function refusal (code: string, message: string, status = 400): ExchangeError {
@@ -53,7 +79,7 @@ describe('STS refusals, one table entry each', () => {
       const p = explainExchange(refusal(code, message), context())
       assert.match(p.title, title)
       assert.ok(p.fix.length >= 1 && p.fix.every(l => l.trim() !== ''))
-      assert.deepEqual(p.facts?.[0], ['role', 'arn:aws:iam::111111111111:role/shop-production (from @gitlab-oidc production-role)'])
+      assert.deepEqual(p.facts?.[0], ['role', 'arn:aws:iam::111111111111:role/shop-production (from `production-role` in @gitlab-oidc (app.arc))'])
       assert.deepEqual(p.facts?.[3], ['AWS said', `${code} (HTTP 400): ${message}`])
       assert.equal(p.claims?.sub, claims.sub)
     })
@@ -82,7 +108,7 @@ describe('STS refusals, one table entry each', () => {
 })
 
 describe('the fixes say what to do here', () => {
-  const fixOf = (code: string, message: string, over: Partial<ExchangeContext> = {}) => explainExchange(refusal(code, message), context(over)).fix.join('\n')
+  const fixOf = (code: string, message: string, over: Over = {}) => explainExchange(refusal(code, message), context(over)).fix.join('\n')
 
   it('AccessDenied: the condition matching this job, the provider in the role\'s partition, the command for a whole policy', () => {
     const fix = fixOf('AccessDenied', 'Not authorized', { roleArn: 'arn:aws-cn:iam::222222222222:role/shop-production' })

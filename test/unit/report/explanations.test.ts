@@ -1,11 +1,12 @@
 /**
- * The table of STS refusals (src/report/explanations.ts), entry by entry, given a Situation
+ * The table of STS refusals (src/report/explanations.ts), entry by entry, given a ExchangeContext
  * directly: which entry AWS's code and message pick, and what each says, in a GitLab job and
  * outside GitLab. (explain.test.ts covers the same table through explainExchange.)
  */
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { EXPLANATIONS, findExplanation, providerArnFor, type Explained, type Situation } from '../../../src/report/explanations.ts'
+import { EXPLANATIONS, findExplanation, providerArnFor, type Explained } from '../../../src/report/explanations.ts'
+import type { ExchangeContext } from '../../../src/shared/sts.ts'
 
 const claims = {
   iss: 'https://gitlab.example.com/gitlab', aud: 'https://gitlab.example.com/gitlab',
@@ -13,17 +14,17 @@ const claims = {
   user_email: 'dev@example.com',
 }
 
-function situation (over: Partial<Situation> = {}): Situation {
+function situation (over: Partial<ExchangeContext> = {}): ExchangeContext {
   return {
     roleArn: 'arn:aws-cn:iam::222222222222:role/deploy/shop-production', partition: 'aws-cn', account: '222222222222',
     roleName: 'shop-production', issuer: claims.iss, issuerHost: 'gitlab.example.com/gitlab', audiences: [ claims.aud ],
     claims, tokenVariable: 'MY_ID_TOKEN', origin: 'gitlab', sessionName: 'gitlab-1-2-3', durationSeconds: 7200,
-    durationSource: 'ARC_ROLE_DURATION', region: 'cn-north-1', ...over,
+    durationSource: 'ARC_ROLE_DURATION', region: 'cn-north-1', roleSource: 'CI variable ARC_ROLE_ARN', tokenSource: 'CI variable MY_ID_TOKEN', ...over,
   }
 }
 
 /** The explanation AWS's code and message pick, for this situation. */
-function explain (code: string, message: string, over: Partial<Situation> = {}): Explained & { text: string } {
+function explain (code: string, message: string, over: Partial<ExchangeContext> = {}): Explained & { text: string } {
   const entry = findExplanation(code, message)
   assert.ok(entry, `${code}: ${message}`)
   const explained = entry.explain(situation(over))

@@ -6,7 +6,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { NAME, PluginError, assertedRows, bothTimes, done, failure, formatProblem, rows, status, warning } from '../../../src/report/format.ts'
+import { NAME, assertedRows, bothTimes, done, failure, formatProblem, humanDuration, rows, status, warning } from '../../../src/report/format.ts'
+import { PluginError } from '../../../src/shared/problem.ts'
 
 const claims = {
   iss: 'https://gitlab.example.com', aud: [ 'sts.amazonaws.com', 'https://gitlab.example.com' ],
@@ -105,7 +106,20 @@ test('expiry is shown in local time with its offset, and in UTC', () => {
   assert.equal(bothTimes(at, 0), '2026-11-26 14:04:05 +00:00 (UTC 2026-11-26T14:04:05Z)')
 })
 
-test('failure: the CLI\'s one-line failure in Architect\'s symbol and colour (no hand-rolled escape codes), a line break shown escaped', () => {
+test('failure: the CLI\'s failure in Architect\'s symbol and colour (no hand-rolled escape codes); several lines print as lines', () => {
   const text = plain(failure('Unknown command: doctr', [ 'See: arc-gitlab-oidc help', 'two\nlines' ]))
-  assert.match(text, /^[×x] GitLab OIDC: Unknown command: doctr\n {2}\| See: arc-gitlab-oidc help\n {2}\| two\\u000alines$/)
+  assert.match(text, /^[×x] GitLab OIDC: Unknown command: doctr\n {2}\| See: arc-gitlab-oidc help\n {2}\| two\n {2}\| lines$/)
+  assert.match(plain(failure('cannot determine:\n--a\n--b')), /^[×x] GitLab OIDC: cannot determine:\n {2}\| --a\n {2}\| --b$/)
+  // a line's other control characters stay escaped
+  assert.match(plain(failure('a\rb')), /a\\u000db$/)
+})
+
+test('humanDuration: seconds below two minutes, minutes below two hours, then hours with one decimal; never negative', () => {
+  assert.equal(humanDuration(0), '0 s')
+  assert.equal(humanDuration(119.4), '119 s')
+  assert.equal(humanDuration(120), '2 min')
+  assert.equal(humanDuration(7199), '120 min')
+  assert.equal(humanDuration(7200), '2.0 h')
+  assert.equal(humanDuration(5400 * 3), '4.5 h')
+  assert.equal(humanDuration(-30), '0 s')
 })

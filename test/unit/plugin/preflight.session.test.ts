@@ -1,11 +1,11 @@
 /**
- * The STS session name (src/plugin/session.ts): what CloudTrail shows as "who", so it names the
+ * The STS session name (src/plugin/preflight.ts): what CloudTrail shows as "who", so it names the
  * job, and it always fits STS's rule [\w+=,.@-]{2,64}.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { defaultSessionName, toSessionName, webIdentitySessionName } from '../../../src/plugin/session.ts'
-import type { Claims } from '../../../src/plugin/token.ts'
+import { defaultSessionName, toSessionName, webIdentitySessionName } from '../../../src/plugin/preflight.ts'
+import type { Claims } from '../../../src/shared/id-token.ts'
 
 const STS_NAME = /^[\w+=,.@-]{2,64}$/
 /** A token is untrusted input: its claims may have any JSON type. */

@@ -1,5 +1,5 @@
 /**
- * src/plugin/fork.ts and its guard: a merge request pipeline from a fork (the token names the
+ * The fork guard of src/plugin/guards.ts (forkOf): a merge request pipeline from a fork (the token names the
  * fork since GitLab 18.2.2, or the merge request's source project differs) is refused before
  * any AWS call, in one message saying what to do; same-project merge requests and branch
  * pipelines are not.
@@ -7,12 +7,11 @@
 import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import { stripVTControlCharacters as plain } from 'node:util'
-import { forkOf } from '../../../src/plugin/fork.ts'
-import { runGuards } from '../../../src/plugin/guards.ts'
+import { forkOf, runGuards } from '../../../src/plugin/guards.ts'
 import type { Manifest } from '../../../src/plugin/manifest.ts'
 import { resolveSettings } from '../../../src/plugin/settings.ts'
-import type { Claims } from '../../../src/plugin/token.ts'
-import { PluginError, formatProblem } from '../../../src/report/format.ts'
+import type { Claims } from '../../../src/shared/id-token.ts'
+import { formatProblem } from '../../../src/report/format.ts'
 
 const STAGING = 'arn:aws:iam::111111111111:role/shop-staging'
 const manifest: Manifest = { file: 'app.arc', arc: { 'gitlab-oidc': [['staging-role', STAGING]] } }
@@ -21,14 +20,10 @@ const mrEnv = { CI_PROJECT_PATH: 'acme/shop', CI_PIPELINE_SOURCE: 'merge_request
 
 function guard (claims: Claims, env: NodeJS.ProcessEnv, origin: 'gitlab' | 'web-identity' = 'gitlab'): string | undefined {
   const settings = resolveSettings({ env, manifest, stage: 'staging' })
-  try {
-    runGuards({ settings, role: settings.role!, claims, env, origin, choice: { stage: 'staging', reason: 'no --production flag', bareProduction: false } })
-    return undefined
-  }
-  catch (err) {
-    assert.ok(err instanceof PluginError, String(err))
-    return plain(formatProblem(err.problem))
-  }
+  const refused = runGuards({ settings, role: settings.role!, claims, env, origin, choice: { stage: 'staging', reason: 'no --production flag', bareProduction: false } })
+  if (!refused) return undefined
+  assert.equal(refused.guard, 'forkMergeRequest')
+  return plain(formatProblem(refused.problem))
 }
 
 describe('fork merge requests', () => {

@@ -1,11 +1,12 @@
 /**
- * The exchange's failures (src/plugin/sts-errors.ts): the error the exchange throws, the
+ * The exchange's failures (src/shared/sts.ts): the error the exchange throws, the
  * transient verification-key fault, and `redact`, which keeps anything JWT-shaped out of what
  * AWS or a proxy said before it is printed.
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { ExchangeError, isVerificationKeyFault, redact } from '../../../src/plugin/sts-errors.ts'
+import { ExchangeError, isVerificationKeyFault } from '../../../src/shared/sts.ts'
+import { redact } from '../../../src/shared/redact.ts'
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const header = b64({ alg: 'RS256', kid: 'k', typ: 'JWT' })

@@ -1,7 +1,7 @@
-/** The one Claims type's audiences (src/shared/claims.ts): what the token checks, the trust policy and the messages read. */
+/** The ID token as every layer knows it (src/shared/id-token.ts): the one Claims type's audiences, and who asserts the claims. */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { audiences } from '../../../src/shared/claims.ts'
+import { assertedBy, audiences } from '../../../src/shared/id-token.ts'
 
 test('aud as a list: a string, a list (non-strings left out), or nothing', () => {
   assert.deepEqual(audiences({ aud: 'https://gitlab.com' }), [ 'https://gitlab.com' ])
@@ -10,4 +10,8 @@ test('aud as a list: a string, a list (non-strings left out), or nothing', () =>
   assert.deepEqual(audiences({ aud: [ 'a', 7, null ] as unknown as string[] }), [ 'a' ])
   assert.deepEqual(audiences({}), [])
   assert.deepEqual(audiences({ aud: { a: 1 } as unknown as string }), [])
+})
+test('GitLab asserts a job\'s token; elsewhere the token speaks for itself', () => {
+  assert.equal(assertedBy('gitlab'), 'GitLab asserted')
+  assert.equal(assertedBy('web-identity'), 'The token asserted')
 })

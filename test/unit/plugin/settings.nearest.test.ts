@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { distance, nearest } from '../../../src/plugin/nearest.ts'
+import { distance, nearest } from '../../../src/plugin/settings.ts'
 
 const KEYS = [ 'production-role', 'staging-role', 'role', 'token-variable', 'duration', 'allow-unprotected-production', 'environment-check' ]
 
