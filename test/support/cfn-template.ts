@@ -5,6 +5,7 @@
  * parameters produces.
  */
 import assert from 'node:assert/strict'
+import { createHash } from 'node:crypto'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
@@ -98,6 +99,8 @@ export class RuleError extends Error {
 export class Stack {
   readonly values: Record<string, string>
   readonly conditions: Record<string, boolean> = {}
+  /** CommaDelimitedList parameters: Ref gives their values as a list. */
+  readonly lists = new Set<string>()
   readonly d: Deployment
   /** The template evaluated (default: the package's IAM template). */
   readonly tpl: JsonObject
@@ -114,8 +117,13 @@ export class Stack {
       const pattern = get(decl, 'AllowedPattern')
       if (typeof pattern === 'string') assert.match(value, new RegExp(pattern), `${name}=${value} violates its AllowedPattern`)
       const allowed = get(decl, 'AllowedValues')
-      if (Array.isArray(allowed)) assert.ok(allowed.includes(value), `${name}=${value} not in AllowedValues`)
+      // A CommaDelimitedList's AllowedValues apply to each of its values.
+      const list = get(decl, 'Type') === 'CommaDelimitedList'
+      for (const each of list ? value.split(',') : [ value ]) {
+        if (Array.isArray(allowed)) assert.ok(allowed.includes(each), `${name}=${value} not in AllowedValues`)
+      }
       this.values[name] = value
+      if (list) this.lists.add(name)
     }
     for (const name of Object.keys(d.params)) assert.ok(name in declared, `unknown parameter ${name}`)
     Object.assign(this.values, {
@@ -167,7 +175,10 @@ export class Stack {
   // Ref of a managed policy is its ARN: arn:<partition>:iam::<account>:policy<Path><ManagedPolicyName>.
   managedPolicyArn (logicalId: string): string {
     const props = get(this.tpl, 'Resources', logicalId, 'Properties')
-    const name = this.eval(get(props, 'ManagedPolicyName') ?? null)
+    // Without ManagedPolicyName CloudFormation generates <stack>-<logical ID>-<random> (the Name type).
+    const given = get(props, 'ManagedPolicyName')
+    const generated = `${this.values['AWS::StackName']}-${logicalId}-${createHash('sha256').update(logicalId).digest('hex').slice(0, 12).toUpperCase()}`
+    const name = given === undefined ? generated : this.eval(given)
     const path = this.eval(get(props, 'Path') ?? '/')
     assert.ok(typeof name === 'string' && typeof path === 'string', `${logicalId}: ManagedPolicyName and Path`)
     assert.match(path, /^\/(.+\/)?$/, `${logicalId}: Path starts and ends with /`)
@@ -206,6 +217,7 @@ export class Stack {
         case 'Ref': {
           const name = arg as string
           if (name === 'AWS::NoValue') return NO_VALUE
+          if (this.lists.has(name)) return (this.values[name] as string).split(',')
           if (name in this.values) return this.values[name] as string
           return this.ref(name)
         }
@@ -289,10 +301,15 @@ export class Stack {
     return out
   }
 
+  /** A role's statements: its inline policies', then those of the template's managed policies it attaches. */
   permissions (roleId: string): Statement[] {
-    const policies = get(this.resource(roleId), 'Properties', 'Policies')
+    const role = this.resource(roleId)
+    const policies = get(role, 'Properties', 'Policies')
     assert.ok(Array.isArray(policies))
-    return policies.flatMap(p => get(p, 'PolicyDocument', 'Statement') as unknown as Statement[])
+    const attached = (get(role, 'Properties', 'ManagedPolicyArns') ?? []) as string[]
+    const own = Object.keys((this.tpl.Resources ?? {}) as JsonObject).filter(id =>
+      get(this.tpl, 'Resources', id, 'Type') === 'AWS::IAM::ManagedPolicy' && this.resourceExists(id) && attached.includes(this.ref(id)))
+    return [ ...policies.flatMap(p => get(p, 'PolicyDocument', 'Statement') as unknown as Statement[]), ...own.flatMap(id => this.policyDocument(id).Statement) ]
   }
 }
 

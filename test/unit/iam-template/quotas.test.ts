@@ -26,13 +26,30 @@ const long = {
   Audience: 'a'.repeat(100),
 }
 
+// The app settings (docs/iam-template.md): none, or each as long as Architect and AWS let it be:
+// two 63-character buckets, Lambda's five layers (ARNs of 140 characters), every service the
+// template offers, and twenty runtime actions.
+const bucket = (c: string) => `arn:aws:s3:::${c.repeat(63)}`
+const appSettings: Array<Record<string, string>> = [ {}, {
+  StaticBucketArns: [ 'b', 'c' ].flatMap(c => [ bucket(c), `${bucket(c)}/*` ]).join(','),
+  DeployBucket: 'd'.repeat(63),
+  LayerArns: [ 1, 2, 3, 4, 5 ].map(n => `arn:aws:lambda:us-gov-west-1:123456789012:layer:${'l'.repeat(75)}:${n}`).join(','),
+  AwsPublishedLayers: 'true',
+  DeployServices: allowed('DeployServices').filter(Boolean).join(','),
+  BoundaryActions: Array.from({ length: 20 }, (_, i) => `ses:SendTemplatedEmailAction${i}`).join(','),
+} ]
+
 function* combinations (): Generator<Record<string, string>> {
+  for (const settings of appSettings) yield* flagCombinations(settings)
+}
+
+function* flagCombinations (settings: Record<string, string>): Generator<Record<string, string>> {
   for (const Stages of allowed('Stages')) {
     for (const SubClaimComponents of allowed('SubClaimComponents')) {
       for (const CreateOidcProvider of allowed('CreateOidcProvider')) {
         for (const AllowCloudFrontWrites of allowed('AllowCloudFrontWrites')) {
           for (const AllowMainTableDeletion of allowed('AllowMainTableDeletion')) {
-            yield { ...long, Stages, SubClaimComponents, CreateOidcProvider, AllowCloudFrontWrites, AllowMainTableDeletion }
+            yield { ...long, ...settings, Stages, SubClaimComponents, CreateOidcProvider, AllowCloudFrontWrites, AllowMainTableDeletion }
           }
         }
       }

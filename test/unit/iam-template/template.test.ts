@@ -95,9 +95,9 @@ describe('iam/gitlab-oidc.yaml', () => {
 
   it('Stages creates one stage\'s role and boundary (one account per stage), or both', () => {
     const expected: Record<string, string[]> = {
-      both: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole', 'ProductionBoundary', 'ProductionDeployRole' ],
-      staging: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole' ],
-      production: [ 'GitLabOidcProvider', 'ProductionBoundary', 'ProductionDeployRole' ],
+      both: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole', 'ProductionBoundary', 'ProductionDeployRole', 'SharedDeployPolicy' ],
+      staging: [ 'GitLabOidcProvider', 'StagingBoundary', 'StagingDeployRole', 'SharedDeployPolicy' ],
+      production: [ 'GitLabOidcProvider', 'ProductionBoundary', 'ProductionDeployRole', 'SharedDeployPolicy' ],
     }
     const full = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'my-group/oidc-example' } })
     for (const [ Stages, resources ] of Object.entries(expected)) {
