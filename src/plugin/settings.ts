@@ -33,6 +33,8 @@ export interface Settings {
   /** Reports written after a deploy in a GitLab job, relative to the app. */
   dotenvReport: Setting<string>
   annotationsReport: Setting<string>
+  /** `iam-parameters`: Name=value pairs the IAM stack was deployed with, beyond setup's own. */
+  iamParameters?: Setting<string[]>
   /** The manifest file the pragma was read from, if any. */
   manifestFile?: string
 }
@@ -55,6 +57,9 @@ export const KEYS = {
   timeout: ['ARC_OIDC_TIMEOUT'],
   'dotenv-report': ['ARC_DEPLOY_DOTENV'],
   'annotations-report': ['ARC_DEPLOY_ANNOTATIONS'],
+  // The IAM template's parameters beyond what setup computes from the manifest (Name=value ...):
+  // setup prints them, the deploy's template check assumes them. No CI variable: one source.
+  'iam-parameters': [],
 } as const
 export type Key = keyof typeof KEYS
 
@@ -134,7 +139,7 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
     annotationsReport: read.path('annotations-report', KEYS['annotations-report'], DEFAULTS.annotationsReport),
     region: regionSetting(env, manifest, problems),
   }
-  const allowedAccounts = allowedAccountsSetting(read)
+  const allowedAccounts = allowedAccountsSetting(read), iamParameters = iamParametersSetting(read)
   if (problems.length) throw new SettingsError(problems)
 
   const role = roles[stage], boundary = boundaries[stage]
@@ -144,7 +149,7 @@ export function resolveSettings ({ env, manifest, stage }: Inputs): Settings {
     ...(boundary ? { boundary } : {}),
     ...(tokenVariable ? { tokenVariable } : {}),
     ...(sessionName ? { sessionName } : {}),
-    ...(allowedAccounts ? { allowedAccounts } : {}),
+    ...(allowedAccounts ? { allowedAccounts } : {}), ...(iamParameters ? { iamParameters } : {}),
     ...(manifest ? { manifestFile: manifest.file } : {}),
   }
 }
@@ -157,6 +162,15 @@ function perStage (read: SettingReader, key: string, variables: readonly string[
     production: variable ?? read.single(`production-${key}`) ?? shared,
     staging: variable ?? read.single(`staging-${key}`) ?? shared,
   }
+}
+
+/** `iam-parameters Name=value ...`: the IAM template's parameters setup cannot compute. */
+function iamParametersSetting (read: SettingReader): Setting<string[]> | undefined {
+  const found = read.list('iam-parameters')
+  for (const pair of found?.value ?? []) {
+    if (!/^[A-Z][A-Za-z]+=./.test(pair)) read.problems.push(`${describeSource(found!.source)} takes Name=value pairs of the IAM template's parameters, got ${shown(pair)}`)
+  }
+  return found
 }
 
 function allowedAccountsSetting (read: SettingReader): Setting<string[]> | undefined {
