@@ -78,7 +78,7 @@ test('the IAM template as packed is a TemplateBody CloudFormation takes (at most
 })
 
 test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/[\w-]+\.md|templates\/arc-deploy\.yml|dist\/[\w/-]+\.(js|d\.ts))$/
+  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.(yaml|allows\.json)|docs\/[\w-]+\.md|templates\/arc-deploy\.yml|dist\/[\w/-]+\.(js|d\.ts))$/
   assert.deepEqual(files.filter(f => !allowed.test(f)), [], 'files outside the allow-list')
   assert.deepEqual(files.filter(f => /(^|\/)(test|src|scripts|\.cache|node_modules|\.ci)\//.test(f) || /\.test\.|\.tgz$|\.map$/.test(f)), [])
 })
