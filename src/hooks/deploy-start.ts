@@ -9,8 +9,19 @@ import { PluginError, type Row } from '../shared/problem.ts'
 import { bothTimes, done, humanDuration, warning } from '../report/format.ts'
 import { BoundaryConflict, applyBoundary, type Template } from './boundary.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
+import { isIamArn, parseRoleArn } from '../iam/arns.ts'
+import { readAllows } from '../iam/allows.ts'
+import { appFactsOf, appParameters } from '../iam/app-parameters.ts'
+import { checkTemplate, templateProblem, templateWarnings } from '../iam/template-check.ts'
 
-export interface DeployStartParams { stage?: string, stackName?: string, dryRun?: boolean, cloudformation?: Template }
+export interface DeployStartParams {
+  stage?: string
+  stackName?: string
+  dryRun?: boolean
+  cloudformation?: Template
+  /** Architect's Inventory (`inventory.inv` is what the template was generated from). */
+  inventory?: { inv?: { app?: unknown } & Record<string, unknown> }
+}
 
 export interface HookIo { now: Date, out: (s: string) => void, err: (s: string) => void }
 
@@ -25,7 +36,30 @@ export function deployStart (outcome: Outcome, params: DeployStartParams, io: Ho
   if (outcome.kind === 'idle') return undefined
   if (outcome.kind === 'assumed') confirmStage(outcome, params, io)
   warnSharedAccount(outcome, io)
+  checkAgainstRole(outcome, params, io)
   return withBoundary(outcome, params, io)
+}
+
+/**
+ * When the role is the IAM template's (`<app>-<stage>-deploy`), the template Architect generated
+ * is compared with what that role and its boundary allow, before CloudFormation starts: the one
+ * message names each resource and the template parameter that fixes it. Other roles: not checked.
+ */
+function checkAgainstRole (outcome: Exclude<Outcome, { kind: 'idle' }>, params: DeployStartParams, io: HookIo): void {
+  const role = outcome.kind === 'assumed' ? outcome.roleArn : outcome.settings.role?.value
+  const inv = params.inventory?.inv
+  if (!role || !inv || !params.cloudformation || !isIamArn(role, 'role')) return
+  const { name, account } = parseRoleArn(role)
+  if (name !== `${String(inv.app)}-${outcome.stage}-deploy`) return
+  const input = {
+    template: params.cloudformation, stage: outcome.stage, stackName: params.stackName ?? '', account, allows: readAllows(),
+    parameters: appParameters(appFactsOf(inv), outcome.stage, outcome.settings.iamParameters?.value),
+  }
+  const result = checkTemplate(input)
+  const warnings = templateWarnings(result)
+  if (warnings.length) io.err(warning(`The ${outcome.stage} permissions boundary will cap what the functions may do:`, warnings))
+  const problem = templateProblem(result, input)
+  if (problem) throw new PluginError({ ...problem, footer: STOPPED })
 }
 
 /**

@@ -81,10 +81,13 @@ function nameFinding (id: string, r: Res, input: CheckInput): Finding | undefine
   const longest = ids.reduce((a, b) => b.length > a.length ? b : a)
   const length = input.stackName.length + 1 + longest.length + SUFFIX
   if (length <= limit) return undefined
+  const room = limit - SUFFIX - 1 - longest.length
   return {
     resource: id,
     what: `CloudFormation names ${longest} ${input.stackName}-${longest}-<13 characters>, ${length} characters: over ${limit}, it shortens the name, which then may not start with ${input.stackName}- as the ${input.stage} role requires`,
-    fix: `A shorter @app name (the stack name ${input.stackName} must be at most ${limit - SUFFIX - 1 - longest.length} characters with this logical ID), or a shorter route or name for ${id}`,
+    fix: room > 0
+      ? `A shorter @app name (with this logical ID the stack name ${input.stackName} may have at most ${room} characters), or a shorter route or name for ${id}`
+      : `A shorter route or name for ${id} (its logical ID leaves no room for a stack name)`,
   }
 }
 
