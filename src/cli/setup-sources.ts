@@ -27,6 +27,8 @@ export interface TemplateParameter {
   allowedPattern?: string
   allowedValues?: string[]
   constraint?: string
+  /** CommaDelimitedList: AllowedValues apply to each value. */
+  list?: boolean
 }
 
 interface YamlLoad { load (text: string): unknown }
@@ -52,12 +54,14 @@ export function templateParameters (path: string = TEMPLATE_PATH): TemplateParam
     allowedPattern: typeof p.AllowedPattern === 'string' ? p.AllowedPattern : undefined,
     allowedValues: Array.isArray(p.AllowedValues) ? p.AllowedValues.map(String) : undefined,
     constraint: typeof p.ConstraintDescription === 'string' ? p.ConstraintDescription.trim() : undefined,
+    list: p.Type === 'CommaDelimitedList',
   }))
 }
 
 /** Why a value does not fit a parameter, or undefined when it does. */
 export function parameterProblem (p: TemplateParameter, value: string): string | undefined {
-  if (p.allowedValues && !p.allowedValues.includes(value)) return `one of ${p.allowedValues.join(', ')}`
+  const values = p.list ? value.split(',') : [ value ]
+  if (p.allowedValues && !values.every(v => p.allowedValues!.includes(v))) return `${p.list ? 'each ' : ''}one of ${p.allowedValues.join(', ')}`
   if (p.allowedPattern && !new RegExp(p.allowedPattern).test(value)) return p.constraint ?? `matching ${p.allowedPattern}`
   return undefined
 }

@@ -6,7 +6,9 @@
  */
 import { parseArgs } from 'node:util'
 
-import { ManifestError, readManifest } from '../plugin/manifest.ts'
+import { ManifestError, pragmaEntries, readManifest, type ArcObject } from '../plugin/manifest.ts'
+import { readApp } from './app-inventory.ts'
+import { appFactsOf, appParameters, type AppFacts } from '../iam/app-parameters.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
 import { DEFAULT_ISSUER, iamArn, isAccountId } from '../iam/arns.ts'
 import { BIN, CliError, EXIT_OK, UsageError, parseErrorMessage, readVersion, type CliIo } from './io.ts'
@@ -30,6 +32,10 @@ Computed from:
   GitLabUrl                $CI_SERVER_URL in a job, else the HTTPS remote's host
                            (an SSH remote says it only for gitlab.com; a GitLab
                            under a path: give --gitlab-url and --project)
+  StaticBucketArns, DeployBucket, LayerArns, AllowCloudFrontWrites
+                           the manifest's @static <stage> <bucket>, @aws bucket,
+                           @aws layers (and config.arc layers), @cdn; then the
+                           Name=value pairs of @gitlab-oidc iam-parameters
 
 Options:
   --project <path>           GitLab project path, e.g. acme/web/my-shop
@@ -64,8 +70,12 @@ type StageName = typeof STAGES[number]
 export interface SetupPlan {
   manifestFile: string
   appName: string
-  /** Every parameter printed, in template order, without Stages (set per account). */
+  /** Every parameter printed, in template order, without Stages (set per account) and the app's settings. */
   parameters: Array<[string, string]>
+  /** The app-settings parameters of each stage's account (src/iam/app-parameters.ts). */
+  appParameters: Record<StageName, Array<[string, string]>>
+  /** What the boundary will cap, and settings the template cannot take: printed as comments. */
+  notes: string[]
   stackName: string
   templateFile: string
   accounts: Partial<Record<StageName, string>>
@@ -85,7 +95,7 @@ function parse (args: readonly string[]): Values {
 }
 
 /** What setup computes, or the one message saying which flags must supply what it could not. */
-export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan {
+export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>, inv?: unknown): SetupPlan {
   const manifest = readManifest(io.cwd)
   if (!manifest) throw new Error(`No Architect manifest (app.arc, .arc, arc.json, arc.yaml or package.json's arc) in ${io.cwd}: run ${BIN} setup in your app's directory`)
   const app = manifest.arc.app?.[0]
@@ -121,11 +131,39 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
   }
   const parameters = parametersFor(template, computed, missing)
   if (missing.length) throw new UsageError('setup cannot determine, and does not guess:', 'setup', missing)
+  const facts = appFactsOf(inv ?? manifestFacts(manifest.arc))
+  const pairs = pragmaEntries(manifest.arc, 'gitlab-oidc').get('iam-parameters') ?? []
+  const appParams = {} as SetupPlan['appParameters']
+  for (const stage of STAGES) {
+    const given = Object.entries(appParameters(facts, stage, pairs))
+    for (const [ name, value ] of given) {
+      const p = template.find(t => t.name === name)
+      const problem = p ? parameterProblem(p, value) : `no such parameter (one of ${template.map(t => t.name).join(', ')})`
+      if (problem) throw new Error(`${name}=${value} (from ${manifest.file}) is refused by the template: ${problem}`)
+    }
+    appParams[stage] = given.filter(([ name ]) => !parameters.some(([ n ]) => n === name))
+  }
   return {
-    manifestFile: manifest.file, appName: app, parameters, stackName: `${app}-gitlab-oidc`,
+    manifestFile: manifest.file, appName: app, parameters, appParameters: appParams, notes: notesFor(facts), stackName: `${app}-gitlab-oidc`,
     templateFile: templateFileFor(io.cwd), accounts, aud: v.aud,
     gitlabUrl: computed.GitLabUrl!, projectPath: computed.ProjectPath!, defaultBranch: computed.DefaultBranch!,
   }
+}
+
+/** @static, @aws and @cdn as Inventory has them, from the manifest alone (when Inventory cannot load the app). */
+function manifestFacts (arc: ArcObject): unknown {
+  const one = (pragma: string, key: string) => pragmaEntries(arc, pragma).get(key)?.[0]
+  return {
+    static: { staging: one('static', 'staging'), production: one('static', 'production') },
+    aws: { bucket: one('aws', 'bucket'), layers: pragmaEntries(arc, 'aws').get('layers'), policies: pragmaEntries(arc, 'aws').get('policies') },
+    cdn: arc.cdn !== undefined,
+  }
+}
+
+/** What setup says about the app beyond the parameters: policies the boundary will cap. */
+function notesFor (facts: AppFacts): string[] {
+  return facts.policies.map(({ fn, policies }) => `${fn}: policies ${policies.map(p => typeof p === 'string' ? p : '<statement>').join(', ')} are capped by the ` +
+    'permissions boundary; list the actions the functions call in @gitlab-oidc iam-parameters BoundaryActions=<service:Action,...>')
 }
 
 /** The template's parameters with the values computed for them; Stages is added per account. */
@@ -166,7 +204,7 @@ function outputValue (plan: SetupPlan, stage: StageName, suffix: string): string
 }
 
 export function renderSetup (plan: SetupPlan): string {
-  const pairs = (stage: StageName) => [ ...plan.parameters, [ 'Stages', stage ] ].map(([ k, v ]) => `${k}=${shellWord(v!)}`).join(' ')
+  const pairs = (stage: StageName) => [ ...plan.parameters, ...plan.appParameters[stage], [ 'Stages', stage ] ].map(([ k, v ]) => `${k}=${shellWord(v!)}`).join(' ')
   const lines = [
     `# ${BIN} setup: app ${plan.appName} (${plan.manifestFile}), GitLab project ${plan.projectPath} on ${plan.gitlabUrl},`,
     `# production from its default branch ${plan.defaultBranch}; one AWS account for staging, one for production.`,
@@ -174,6 +212,7 @@ export function renderSetup (plan: SetupPlan): string {
     '# AWS, once in each account, with that account\'s administrator credentials: the deploy role,',
     '# its permissions boundary and the OIDC provider for your GitLab (add CreateOidcProvider=false',
     '# if the account has one for it already).',
+    ...plan.notes.map(n => `# Note: ${n}.`),
   ]
   for (const stage of STAGES) {
     lines.push('', `# ${stage} account${plan.accounts[stage] ? ` (${plan.accounts[stage]})` : ''}`,
@@ -219,7 +258,8 @@ export async function setup (args: readonly string[], io: CliIo): Promise<number
   }
   let plan: SetupPlan
   try {
-    plan = planSetup(v, io)
+    const app = await readApp(io.cwd)
+    plan = planSetup(v, io, 'inv' in app ? app.inv : undefined)
   }
   catch (err) {
     if (err instanceof CliError) throw err

@@ -67,7 +67,14 @@ export function usesWebIdentity (env: NodeJS.ProcessEnv): boolean {
   return !(env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY) && !env.AWS_PROFILE
 }
 
+/**
+ * Set by this package's own CLI (setup, doctor) while it reads the app with Architect's Inventory,
+ * which loads the plugins: the plugin loaded there must not exchange a token.
+ */
+export const INSPECTING = 'ARC_GITLAB_OIDC_INSPECTING'
+
 export function detect (env: NodeJS.ProcessEnv, argv: readonly string[]): Invocation {
+  if (env[INSPECTING] === '1') return { gitlab: false, webIdentity: false, loader: 'script', awsBound: false, args: [] }
   const gitlab = isGitLabJob(env)
   const webIdentity = usesWebIdentity(env)
   const entry = argv[1] ?? ''

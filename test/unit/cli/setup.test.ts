@@ -282,3 +282,37 @@ describe('setup without an app', () => {
     assert.match(r.stdout, /Usage: arc-gitlab-oidc setup/)
   })
 })
+
+describe('setup fills the app-settings parameters from the manifest (issue 25)', () => {
+  const arc = [
+    '@app', 'zoo-shop', '@http', 'get /', '@static', 'staging zoo-stage-assets', 'production zoo-prod-assets', '@cdn',
+    '@aws', 'bucket zoo.deploy', 'layers arn:aws:lambda:us-west-2:111111111111:layer:pdf:3', 'policies AmazonSESFullAccess',
+    '@gitlab-oidc', 'iam-parameters DeployServices=events,ses BoundaryActions=ses:SendEmail AwsPublishedLayers=true', '',
+  ].join('\n')
+
+  it('each account gets its stage\'s bucket, the deploy bucket, the layers, CloudFront for @cdn, the iam-parameters; the template takes them', async () => {
+    const dir = appRepo({ arc, remote: 'https://gitlab.com/acme/zoo-shop.git', defaultBranch: 'main' })
+    const r = await setup(dir)
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    const d = deploys(r.stdout)
+    const common = {
+      DeployBucket: 'zoo.deploy', LayerArns: 'arn:aws:lambda:us-west-2:111111111111:layer:pdf:3', AllowCloudFrontWrites: 'true',
+      DeployServices: 'events,ses', BoundaryActions: 'ses:SendEmail', AwsPublishedLayers: 'true',
+    }
+    for (const [ stage, bucket ] of [ [ 'staging', 'zoo-stage-assets' ], [ 'production', 'zoo-prod-assets' ] ] as const) {
+      assert.deepEqual({ ...d[stage] }, { ...d[stage], ...common, StaticBucketArns: `arn:*:s3:::${bucket},arn:*:s3:::${bucket}/*` })
+      const stack = assertTemplateTakes(d[stage]!)
+      const shared = stack.policyDocument('SharedDeployPolicy').Statement
+      assert.deepEqual(shared.find(s => s.Sid === 'StaticBuckets')?.Resource, [ `arn:*:s3:::${bucket}`, `arn:*:s3:::${bucket}/*` ])
+      assert.deepEqual(shared.find(s => s.Sid === 'DeployServices')?.Action, [ 'events:*', 'ses:*' ])
+    }
+    assert.match(r.stdout, /^# Note: .*policies AmazonSESFullAccess are capped by the permissions boundary/m)
+  })
+
+  it('a value the template refuses (a service it does not offer) stops setup, naming it', async () => {
+    const dir = appRepo({ arc: arc.replace('DeployServices=events,ses', 'DeployServices=iam'), remote: 'https://gitlab.com/acme/zoo-shop.git', defaultBranch: 'main' })
+    const r = await setup(dir)
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /DeployServices=iam \(from app\.arc\) is refused by the template: each one of/)
+  })
+})
