@@ -21,6 +21,7 @@ import { assertedRows, bothTimes, done, formatProblem, humanDuration, rows, warn
 import { DEFAULT_SUB_CLAIM_COMPONENTS, refOptionsFor, subClaimComponentsOf } from '../iam/sub-claims.ts'
 import { conditionForClaims } from '../iam/trust-policy.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
+import { templateSection } from './doctor-template.ts'
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
 export const DOCTOR_HELP = `Usage: arc-gitlab-oidc doctor [--token-file FILE] [--exchange] [--stage staging|production | -- <arc command>]
@@ -76,6 +77,7 @@ export async function doctor (args: readonly string[], io: CliIo): Promise<numbe
     io.stdout(`\n${done(`${capitalised(actionOf(plan.choice))} would assume ${plan.role.value}`, [['session', plan.sessionName], ['duration', `${plan.request.durationSeconds} s`], ['region', plan.request.region]])}`)
     if (options.exchange) problems += await exchangeSection(plan, io, secrets)
   }
+  if (result.kind !== 'refused' && seen.settings && seen.choice) problems += await templateSection(seen.settings, seen.choice.stage, io)
   io.stdout(problems ? `\n${problems} problem${problems === 1 ? '' : 's'} found.` : '\nNo problems found.')
   return problems ? EXIT_FAILURE : EXIT_OK
 }

@@ -9,10 +9,7 @@ import { PluginError, type Row } from '../shared/problem.ts'
 import { bothTimes, done, humanDuration, warning } from '../report/format.ts'
 import { BoundaryConflict, applyBoundary, type Template } from './boundary.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
-import { isIamArn, parseRoleArn } from '../iam/arns.ts'
-import { readAllows } from '../iam/allows.ts'
-import { appFactsOf, appParameters } from '../iam/app-parameters.ts'
-import { checkTemplate, templateProblem, templateWarnings } from '../iam/template-check.ts'
+import { checkTemplate, roleCheckInput, templateProblem, templateWarnings } from '../iam/template-check.ts'
 
 export interface DeployStartParams {
   stage?: string
@@ -46,15 +43,11 @@ export function deployStart (outcome: Outcome, params: DeployStartParams, io: Ho
  * message names each resource and the template parameter that fixes it. Other roles: not checked.
  */
 function checkAgainstRole (outcome: Exclude<Outcome, { kind: 'idle' }>, params: DeployStartParams, io: HookIo): void {
-  const role = outcome.kind === 'assumed' ? outcome.roleArn : outcome.settings.role?.value
-  const inv = params.inventory?.inv
-  if (!role || !inv || !params.cloudformation || !isIamArn(role, 'role')) return
-  const { name, account } = parseRoleArn(role)
-  if (name !== `${String(inv.app)}-${outcome.stage}-deploy`) return
-  const input = {
-    template: params.cloudformation, stage: outcome.stage, stackName: params.stackName ?? '', account, allows: readAllows(),
-    parameters: appParameters(appFactsOf(inv), outcome.stage, outcome.settings.iamParameters?.value),
-  }
+  const input = roleCheckInput({
+    role: outcome.kind === 'assumed' ? outcome.roleArn : outcome.settings.role?.value, stage: outcome.stage, inv: params.inventory?.inv,
+    template: params.cloudformation, stackName: params.stackName ?? '', iamParameters: outcome.settings.iamParameters?.value,
+  })
+  if (!input) return
   const result = checkTemplate(input)
   const warnings = templateWarnings(result)
   if (warnings.length) io.err(warning(`The ${outcome.stage} permissions boundary will cap what the functions may do:`, warnings))

@@ -7,9 +7,9 @@
  * a runtime permission the boundary will cap is a warning. deploy.start and `doctor` both run it.
  */
 import type { Problem, Row } from '../shared/problem.ts'
-import type { Allows } from './allows.ts'
-import type { Stage } from './app-parameters.ts'
-import { looseArnParts } from './arns.ts'
+import { readAllows, type Allows } from './allows.ts'
+import { appFactsOf, appParameters, type Stage } from './app-parameters.ts'
+import { isIamArn, looseArnParts, parseRoleArn } from './arns.ts'
 
 export interface Finding {
   /** The template's logical ID. */
@@ -152,10 +152,36 @@ export function checkTemplate (input: CheckInput): CheckResult {
   return out
 }
 
+/**
+ * The check's input when the role is the IAM template's (`<app>-<stage>-deploy`); other roles are
+ * not the template's, so what it allows says nothing about them: undefined. The deploy (deploy.start)
+ * and `doctor` both build it here.
+ */
+export interface RoleCheck {
+  role: string | undefined
+  stage: Stage
+  /** Inventory's `inv`, which the template was generated from. */
+  inv: unknown
+  template: CheckInput['template'] | undefined
+  stackName: string
+  iamParameters?: readonly string[] | undefined
+}
+
+export function roleCheckInput (p: RoleCheck): CheckInput | undefined {
+  const app = isObject(p.inv) ? p.inv.app : undefined
+  if (!p.role || !p.template || typeof app !== 'string' || !isIamArn(p.role, 'role')) return undefined
+  const { name, account } = parseRoleArn(p.role)
+  if (name !== `${app}-${p.stage}-deploy`) return undefined
+  return {
+    template: p.template, stage: p.stage, stackName: p.stackName, account, allows: readAllows(),
+    parameters: appParameters(appFactsOf(p.inv), p.stage, p.iamParameters),
+  }
+}
+
 /** The one message for the refusals (undefined when there are none). */
 export function templateProblem (result: CheckResult, input: Pick<CheckInput, 'stage' | 'stackName'>): Problem | undefined {
-  const n = result.refusals.length
-  if (!n) return undefined
+  if (!result.refusals.length) return undefined
+  const n = new Set(result.refusals.map(f => f.resource)).size
   return {
     title: `${n === 1 ? 'A resource' : `${n} resources`} of ${input.stackName} cannot be deployed under the ${input.stage} role of the IAM template (CloudFormation would stop and roll back)`,
     facts: result.refusals.map(f => [ f.resource, f.what ] as Row),

@@ -261,3 +261,27 @@ describe('--exchange', () => {
     assert.doesNotMatch(r.stderr, /Architect was stopped/)
   })
 })
+
+describe('the template check (issue 25): doctor runs the deploy\'s, on the template Architect generates', () => {
+  const role = 'arn:aws:iam::111111111111:role/shop-production-deploy'
+  const route = '/api/v1/organizations/:orgid/members/:memberid/permissions'
+  const arc = (extra: string) => `@app\nshop\n\n@http\nget ${route}\n\n${extra}@gitlab-oidc\nproduction-role ${role}\n`
+
+  it('a name CloudFormation would shorten, a managed policy of another account: refused (exit 1), one message naming each', async () => {
+    const r = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, arc('@aws\npolicies arn:aws:iam::222222222222:policy/shared\n\n'))
+    assert.equal(r.code, 1, r.output)
+    assert.match(r.stderr, /× GitLab OIDC: A resource of ShopProduction cannot be deployed under the production role of the IAM template/)
+    assert.match(r.stderr, /it shortens the name, which then may not start with ShopProduction-/)
+    assert.match(r.stderr, /managed policy arn:aws:iam::222222222222:policy\/shared is in account 222222222222/)
+    assert.match(r.stderr, /A deploy would stop there, before CloudFormation starts\./)
+  })
+
+  it('an app the role fits: said so; a role that is not the template\'s: not checked', async () => {
+    const fits = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, arc('').replace(route, '/'))
+    assert.equal(fits.code, 0, fits.output)
+    assert.match(fits.stdout, /Template check: every resource of ShopProduction is one the production role may create/)
+    const other = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: TOKEN }, arc('').replace('shop-production-deploy', 'deployer'))
+    assert.equal(other.code, 0, other.output)
+    assert.doesNotMatch(other.output, /Template check/)
+  })
+})
