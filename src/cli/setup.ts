@@ -8,6 +8,8 @@ import { parseArgs } from 'node:util'
 
 import { ManifestError, pragmaEntries, readManifest, type ArcObject } from '../plugin/manifest.ts'
 import { readApp } from './app-inventory.ts'
+import { readAllows } from '../iam/allows.ts'
+import { checkTemplate, templateProblem } from '../iam/template-check.ts'
 import { appFactsOf, appParameters, type AppFacts } from '../iam/app-parameters.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
 import { DEFAULT_ISSUER, iamArn, isAccountId } from '../iam/arns.ts'
@@ -250,6 +252,26 @@ function shellWord (s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }
 
+/**
+ * The deploy's template check on the template Architect generates for each stage, with the
+ * parameters printed: what a deploy would refuse is said now, before anything is created.
+ */
+async function templateNotes (plan: SetupPlan, cwd: string): Promise<string[]> {
+  const notes: string[] = []
+  for (const stage of STAGES) {
+    const read = await readApp(cwd, stage)
+    if (!('template' in read) || !read.template) continue
+    const prefix = plan.parameters.find(([ n ]) => n === 'AppStackPrefix')?.[1] ?? ''
+    const input = {
+      template: read.template, stage, stackName: `${prefix}${cap(stage)}`, allows: readAllows(),
+      parameters: Object.fromEntries([ ...plan.parameters, ...plan.appParameters[stage] ]),
+    }
+    const problem = templateProblem(checkTemplate(input), input)
+    if (problem) notes.push(`${problem.title}: ${[ ...problem.facts ?? [] ].map(([ id, what ]) => `${id}: ${what}`).join('; ')}. ${problem.fix.join('; ')}`)
+  }
+  return notes
+}
+
 export async function setup (args: readonly string[], io: CliIo): Promise<number> {
   const v = parse(args)
   if (v.help) {
@@ -260,6 +282,7 @@ export async function setup (args: readonly string[], io: CliIo): Promise<number
   try {
     const app = await readApp(io.cwd)
     plan = planSetup(v, io, 'inv' in app ? app.inv : undefined)
+    if ('inv' in app) plan.notes.push(...await templateNotes(plan, io.cwd))
   }
   catch (err) {
     if (err instanceof CliError) throw err
