@@ -20,7 +20,7 @@ export interface Finding {
 }
 
 export interface CheckInput {
-  template: { Resources?: Record<string, unknown> | null }
+  template: { Resources?: Record<string, unknown> | null, Transform?: unknown }
   stage: Stage
   stackName: string
   /** The app-settings parameters the IAM stack is assumed to have (appParameters()). */
@@ -138,8 +138,15 @@ function policyFindings (id: string, r: Res, input: CheckInput, out: CheckResult
   }
 }
 
+/** The deploy roles may use AWS's SAM transform only (cloudformation:CreateChangeSet on its ARN). */
+const SAM_TRANSFORM = 'AWS::Serverless-2016-10-31'
+
 export function checkTemplate (input: CheckInput): CheckResult {
   const out: CheckResult = { refusals: [], warnings: [] }
+  const transforms = [ input.template.Transform ?? [] ].flat().map(t => isObject(t) ? String(t.Name) : String(t))
+  for (const t of transforms.filter(t => t !== SAM_TRANSFORM)) {
+    out.refusals.push({ resource: 'Transform', what: `${t}: the ${input.stage} role may use only the ${SAM_TRANSFORM} transform`, fix: 'No template parameter allows it: remove the transform, or give the deploy roles cloudformation:CreateChangeSet on it with a policy of your own (docs/iam-template.md, "Extending the roles")' })
+  }
   const resources = isObject(input.template.Resources) ? input.template.Resources : {}
   for (const [ id, value ] of Object.entries(resources)) {
     if (!isObject(value)) continue

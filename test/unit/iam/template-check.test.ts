@@ -33,6 +33,16 @@ describe('the template check', () => {
     assert.match(none.refusals[0]!.fix, /No template parameter allows it/)
   })
 
+  it('a transform other than SAM\'s (a plugin adds AWS::LanguageExtensions): refused', () => {
+    const i = input({})
+    i.template.Transform = [ 'AWS::Serverless-2016-10-31', 'AWS::LanguageExtensions' ]
+    const result = checkTemplate(i)
+    assert.deepEqual(result.refusals.map(r => r.resource), [ 'Transform' ])
+    assert.match(result.refusals[0]!.what, /^AWS::LanguageExtensions: the staging role may use only the AWS::Serverless-2016-10-31 transform/)
+    i.template.Transform = 'AWS::Serverless-2016-10-31'
+    assert.deepEqual(checkTemplate(i).refusals, [])
+  })
+
   it('CloudFront only with AllowCloudFrontWrites=true, which setup sets for @cdn', () => {
     const cdn = { Cdn: { Type: 'AWS::CloudFront::Distribution', Properties: {} } }
     assert.match(checkTemplate(input(cdn)).refusals[0]!.fix, /AllowCloudFrontWrites=true/)
