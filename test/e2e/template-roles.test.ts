@@ -189,10 +189,15 @@ describe('what the template does not grant fails as it would in AWS', () => {
 })
 
 describe(`Architect ${ARCHITECT11_VERSION} under the template's roles`, () => {
-  test('a dry run of every pragma is allowed; its @scheduled EventBridge rule is not (the template grants no events:*)', async () => {
+  test('a dry run of every pragma: the plugin refuses its @scheduled EventBridge rule first; with iam-parameters DeployServices=events it passes, and CloudFormation, under a stack without it, refuses events:PutRule', async () => {
+    const first = await suite.arc([ 'deploy', '--production', '--dry-run' ], { env: suite.s.job().env, app: { ...FULL, architect: ARCHITECT11_VERSION } })
+    assert.notEqual(first.code, 0, first.output)
+    assert.match(first.output, /AWS::Events::Rule: the production role cannot create it/)
+    assert.match(first.output, /@gitlab-oidc iam-parameters DeployServices=events`/)
     const job = suite.s.job()
     const from = lastSeq(suite.s)
-    const r = await suite.arc([ 'deploy', '--production', '--dry-run' ], { env: job.env, app: { ...FULL, architect: ARCHITECT11_VERSION } })
+    const arc = FULL.arc!.replace('@gitlab-oidc\n', '@gitlab-oidc\niam-parameters DeployServices=events\n')
+    const r = await suite.arc([ 'deploy', '--production', '--dry-run' ], { env: job.env, app: { ...FULL, arc, architect: ARCHITECT11_VERSION } })
     assert.equal(r.code, 0, r.output)
     assertSignedBySession(suite.s, from, suite.s.roles.production, sessionOf(job.claims))
     // Architect 11's own template, as its full deploy would hand it to CloudFormation, with the issued session
