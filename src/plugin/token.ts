@@ -132,7 +132,7 @@ function shapeProblem (token: string): string | undefined {
 
 /** Claims GitLab sets as strings: shown and compared as text, so anything but a string or number is a problem. */
 export const TEXT_CLAIMS = [
-  'iss', 'sub', 'project_path', 'project_id', 'namespace_path', 'namespace_id', 'pipeline_id', 'pipeline_source',
+  'iss', 'sub', 'project_path', 'project_id', 'namespace_path', 'namespace_id', 'job_project_path', 'job_project_id', 'pipeline_id', 'pipeline_source',
   'job_id', 'ref', 'ref_type', 'ref_path', 'ref_protected', 'environment', 'environment_protected', 'deployment_tier', 'user_login', 'user_id',
 ] as const
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const

@@ -32,6 +32,9 @@ export interface Claims {
   project_path?: string
   project_id?: string
   namespace_path?: string
+  /** The project the job runs in (GitLab 18.4; a fork's merge request pipeline runs in the parent). */
+  job_project_path?: string
+  job_project_id?: string
   pipeline_id?: string
   job_id?: string
   ref?: string
