@@ -74,6 +74,7 @@ export async function doctor (args: readonly string[], io: CliIo): Promise<numbe
   else {
     const { plan } = result
     io.stdout(`\n${done(`${capitalised(actionOf(plan.choice))} would assume ${plan.role.value}`, [['session', plan.sessionName], ['duration', `${plan.request.durationSeconds} s`], ['region', plan.request.region]])}`)
+    for (const notice of plan.warnings) io.stdout(`\n! ${notice.title}\n${notice.lines.map(l => `  ${l}`).join('\n')}`)
     if (options.exchange) problems += await exchangeSection(plan, io, secrets)
   }
   io.stdout(problems ? `\n${problems} problem${problems === 1 ? '' : 's'} found.` : '\nNo problems found.')

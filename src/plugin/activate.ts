@@ -73,6 +73,7 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
       ['subject', plan.claims.sub ?? '?'],
     ]))
     if (plan.found.legacy) err(warning('CI_JOB_JWT_V2 was removed in GitLab 17.0: declare an ID token with id_tokens: instead.'))
+    for (const notice of plan.warnings) err(warning(notice.title, notice.lines))
     const creds = await exchange(plan, io.exchange)
     handOver(io.env, creds, plan.sessionName, { out, err })
     return {

@@ -15,6 +15,7 @@ import { SettingsError, resolveSettings, type Settings } from './settings.ts'
 import { chooseStage, type StageChoice } from './stage.ts'
 import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, readTokenFile, type FoundToken } from './token.ts'
 import { runGuards } from './guards.ts'
+import { runWarnings, type Notice } from './warnings.ts'
 import { REFUSALS, type RefusalName } from './refusals.ts'
 import type { IssuedCredentials } from './exchange.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
@@ -43,6 +44,8 @@ export interface Plan {
   request: ExchangeRequest
   /** What an STS failure is explained with. */
   context: ExchangeContext
+  /** What the job should know, though nothing stops it (warnings.ts): `arc` and doctor print them. */
+  warnings: Notice[]
 }
 
 /** What the preflight had learnt when it stopped (doctor shows it next to the refusal). */
@@ -113,6 +116,7 @@ async function steps (invocation: Invocation, world: World, seen: Seen): Promise
       origin, choice, settings, role, found, claims, sessionName,
       request: exchangeRequest(found.token, role.value, sessionName, settings, env),
       context: exchangeContext({ role, settings, sessionName, claims, found, origin }),
+      warnings: runWarnings({ settings, role, env, origin }),
     },
   }
 }
