@@ -8,12 +8,15 @@ import type { Origin } from '../shared/id-token.ts'
 import { GITLAB_AWS_TOKEN_VARIABLE } from '../shared/id-token.ts'
 import { ownString } from '../shared/redact.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
+import type { ExchangeRequest } from '../shared/sts.ts'
+import { ignoredProxies, proxiesOf } from './proxy.ts'
 
 export interface WarningInputs {
   settings: Settings
   role: Setting<string>
   env: NodeJS.ProcessEnv
   origin: Origin
+  request: ExchangeRequest
 }
 
 /** One warning: a title, then its lines (what it means, then the fix). */
@@ -51,7 +54,21 @@ export const WARNINGS: Warning[] = [
       }
     },
   },
+  {
+    /** A proxy variable the exchange (and Architect) would not use: say so, rather than time out behind a firewall. */
+    name: 'proxyIgnored',
+    check: ({ env, request }) => {
+      const lines = ignoredProxies(proxiesOf(env), new URL(stsEndpoint(request)))
+      if (!lines.length) return undefined
+      return { title: 'A proxy variable is set but would be ignored', lines: [...lines, 'See docs/configuration.md, "Behind a proxy".'] }
+    },
+  },
 ]
+
+/** Where the exchange goes: the endpoint variable, else STS's regional endpoint (https). */
+export function stsEndpoint (request: ExchangeRequest): string {
+  return request.endpoint ?? `https://sts.${request.region}.amazonaws.com`
+}
 
 /** Every warning that applies, in order. */
 export function runWarnings (inputs: WarningInputs): Notice[] {

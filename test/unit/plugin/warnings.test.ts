@@ -13,6 +13,7 @@ import { activate } from '../../../src/plugin/activate.ts'
 import { detect } from '../../../src/plugin/detect.ts'
 import { runWarnings } from '../../../src/plugin/warnings.ts'
 import { resolveSettings } from '../../../src/plugin/settings.ts'
+import { exchangeRequest } from '../../../src/plugin/preflight.ts'
 import { main } from '../../../src/cli/main.ts'
 
 const DEPLOY = 'arn:aws:iam::111111111111:role/shop-staging-deploy'
@@ -34,7 +35,8 @@ const integration = job({ AWS_ROLE_ARN: SECRETS, AWS_ID_TOKEN: token })
 
 function warningsFor (env: NodeJS.ProcessEnv, origin: 'gitlab' | 'web-identity' = 'gitlab') {
   const settings = resolveSettings({ env, manifest: { file: 'app.arc', arc: { 'gitlab-oidc': [['staging-role', DEPLOY]] } }, stage: 'staging' })
-  return runWarnings({ settings, role: settings.role!, env, origin }).map(n => n.name)
+  const request = exchangeRequest('token', settings.role!.value, 'session', settings, env)
+  return runWarnings({ settings, role: settings.role!, env, origin, request }).map(n => n.name)
 }
 
 async function arcOutput (env: NodeJS.ProcessEnv): Promise<{ text: string, roleArn: string | undefined }> {
