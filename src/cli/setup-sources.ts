@@ -29,6 +29,9 @@ export interface TemplateParameter {
   constraint?: string
   /** CommaDelimitedList: AllowedValues apply to each value. */
   list?: boolean
+  /** A Number parameter's bounds. */
+  minValue?: number
+  maxValue?: number
 }
 
 interface YamlLoad { load (text: string): unknown }
@@ -55,6 +58,8 @@ export function templateParameters (path: string = TEMPLATE_PATH): TemplateParam
     allowedValues: Array.isArray(p.AllowedValues) ? p.AllowedValues.map(String) : undefined,
     constraint: typeof p.ConstraintDescription === 'string' ? p.ConstraintDescription.trim() : undefined,
     list: p.Type === 'CommaDelimitedList',
+    ...(typeof p.MinValue === 'number' ? { minValue: p.MinValue } : {}),
+    ...(typeof p.MaxValue === 'number' ? { maxValue: p.MaxValue } : {}),
   }))
 }
 
@@ -63,6 +68,11 @@ export function parameterProblem (p: TemplateParameter, value: string): string |
   const values = p.list ? value.split(',') : [ value ]
   if (p.allowedValues && !values.every(v => p.allowedValues!.includes(v))) return `${p.list ? 'each ' : ''}one of ${p.allowedValues.join(', ')}`
   if (p.allowedPattern && !new RegExp(p.allowedPattern).test(value)) return p.constraint ?? `matching ${p.allowedPattern}`
+  if (p.minValue !== undefined || p.maxValue !== undefined) {
+    const n = Number(value)
+    const min = p.minValue ?? -Infinity, max = p.maxValue ?? Infinity
+    if (!/^\d+$/.test(value) || n < min || n > max) return `a whole number from ${min} to ${max}`
+  }
   return undefined
 }
 
