@@ -149,6 +149,10 @@ const BUCKET_CONFIG: Record<string, string> = {
   PublicAccessBlockConfiguration: 's3:PutBucketPublicAccessBlock',
   Tags: 's3:PutBucketTagging',
   CorsConfiguration: 's3:PutBucketCORS',
+  // Not under s3:PutBucket*: the Service Authorization Reference names them PutEncryptionConfiguration
+  // (PutBucketEncryption) and PutLifecycleConfiguration (PutBucketLifecycleConfiguration).
+  BucketEncryption: 's3:PutEncryptionConfiguration',
+  LifecycleConfiguration: 's3:PutLifecycleConfiguration',
 }
 const bucket: Record<Phase, Requests> = {
   create: (r, w) => [ req('s3:CreateBucket', bucketArn(w, r.physicalId)),
