@@ -96,7 +96,21 @@ describe('a role that does not exist', () => {
     assert.deepEqual(stsCallsSince(suite.s, from).map(c => [ c.status, c.assume?.roleArn ]), [ [ 403, missing ] ], 'one refused exchange')
     assert.deepEqual(suite.s.aws.awsCalls().filter(c => c.seq > from), [], 'nothing after it')
     assert.match(r.output, /the role does not exist, or its trust policy does not match this job \(AccessDenied\)/)
-    assert.match(r.output, /Or the role does not exist \(AWS answers AccessDenied for a missing role too\): compare the ARN with the stack outputs/)
+    assert.match(r.output, /Or the role does not exist \(AWS answers AccessDenied for a missing role too\): compare the ARN with the ProductionRoleArn/)
+  })
+
+  test('issue 21: a staging role ARN in the wrong account: the ARN and its account first, not a branch condition', async () => {
+    // the staging role's name and boundary, in the production account (pasted from the wrong account)
+    const wrong = 'arn:aws:iam::111111111111:role/oidc-example-staging-deploy'
+    const from = lastSeq(suite.s)
+    const job = suite.s.job({ ref: 'feature/cart', ref_protected: 'false', environment: 'staging', deployment_tier: 'staging' })
+    const r = await suite.arc([ 'deploy', '--dry-run' ], { env: { ...job.env, ARC_ROLE_ARN: wrong, ARC_PERMISSIONS_BOUNDARY: 'arn:aws:iam::111111111111:policy/oidc-example-staging-boundary' } })
+    assert.equal(r.code, 1, r.output)
+    assert.deepEqual(stsCallsSince(suite.s, from).map(c => [ c.status, c.assume?.roleArn ]), [ [ 403, wrong ] ], 'one refused exchange')
+    const fix = r.output.slice(r.output.indexOf('How to fix:'))
+    assert.match(fix, /How to fix:\n\s+\|\s+First check the ARN: arn:aws:iam::111111111111:role\/oidc-example-staging-deploy \(from CI variable ARC_ROLE_ARN\), account 111111111111/)
+    assert.match(fix, /describe-stacks --stack-name oidc-example-gitlab-oidc/)
+    assert.doesNotMatch(fix, /--branch feature\/cart|ref:feature\/cart"/, 'no branch-only condition or command')
   })
 })
 
