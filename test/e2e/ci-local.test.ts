@@ -75,3 +75,22 @@ describe('ci-local: example-app\'s pipeline for my-shop-2, on feature/cart', () 
     assertUntouched(app, modules)
   })
 })
+
+describe('ci-local: the quick start\'s pipeline (the arc-deploy component) for my-shop-2', () => {
+  test('on the default branch trunk: arc-deploy-production, from the component the app installed, deploys production with the production role', async () => {
+    const app = await installApp({
+      arc: ARC,
+      files: { '.gitlab-ci.yml': 'include:\n  - component: gitlab.com/arc-gitlab-oidc/arc-plugin-gitlab-oidc/arc-deploy@0.1.0\n    inputs:\n      install: test -d node_modules || npm ci\n' },
+    })
+    apps.push(app)
+    initGitRepo(app.dir, { branch: 'trunk', remote: 'git@gitlab.com:shops/web/my-shop-2.git', defaultBranch: 'trunk' })
+    const modules = readlinkSync(join(app.dir, 'node_modules'))
+    const { r, log, output } = await run(app, [ '--copy-node-modules', 'arc-deploy-production' ])
+    assert.equal(r.code, 0, output)
+    assert.match(log, /the component arc-deploy@0\.1\.0 is included from the app's node_modules\/arc-plugin-gitlab-oidc/)
+    assert.match(log, /arc-deploy-production: environment production \(tier production\); ID token GITLAB_OIDC_TOKEN \(aud https:\/\/gitlab\.com\)/)
+    assert.match(output, /PASS\s+arc-deploy-production/)
+    assert.match(output, /Deploying production \(MyShop2Production\) as arn:aws:sts::111111111111:assumed-role\/my-shop-2-production-deploy\//)
+    assertUntouched(app, modules)
+  })
+})

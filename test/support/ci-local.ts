@@ -9,7 +9,9 @@
  * gitlab-ci-local (ci-local-job.ts). The job runs in a copy of the app (its tracked and
  * untracked, not ignored files; a new git repository on the branch, with origin and origin/HEAD):
  * nothing is written in the app, its node_modules included; the job's own install step runs with
- * this machine's network, npm and CA settings (GitlabCiLocalOptions.machine).
+ * this machine's network, npm and CA settings (GitlabCiLocalOptions.machine). This package's CI/CD
+ * component, which gitlab-ci-local would fetch from gitlab.com, is included from the app's
+ * installed package instead (localComponent).
  *
  * The stand-ins: roles <app>-production-deploy / <app>-staging-deploy trusting the project
  * (production: the default branch only), an OIDC provider accepting `--aud` (default: the job's
@@ -19,7 +21,7 @@
  * `--concurrency 1` (it ignores `resource_group`), GITLAB_CI=true with --ignore-predefined-vars,
  * `rsync` from test/support/rsync.ts first on PATH.
  */
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, realpathSync, rmSync } from 'node:fs'
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { execFileSync } from 'node:child_process'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
@@ -29,6 +31,7 @@ import { readManifest } from '../../src/plugin/manifest.ts'
 import { originDefaultBranch, originUrl, parseRemote } from '../../src/cli/setup-sources.ts'
 import { PROJECT_ID, pipelineFor, planJobs, type JobPlan } from './ci-local-job.ts'
 import { initGitRepo, runGitlabCiLocal, type GitlabCiLocalResult } from './gitlab-ci-local.ts'
+import { ROOT } from './install.ts'
 import { startStandIns, type StandIns } from './standins.ts'
 import type { ClaimOverrides } from './gitlab.ts'
 
@@ -54,6 +57,8 @@ stand-ins of GitLab (the ID tokens) and AWS (STS, CloudFormation...), in a copy 
 A job runs only when its rules: put it in that pipeline (else: why not, exit 1); it gets an ID
 token for each id_tokens: variable, with its aud; its environment: is the token's. Its own
 install step uses this machine's network, npm and CA settings. Nothing is written in the app.
+The arc-deploy component (include: component: gitlab.com/arc-gitlab-oidc/...) comes from the
+app's node_modules/arc-plugin-gitlab-oidc, with the same inputs.
 Exit code: 0 every job passed; 1 a job failed or would not run; 2 usage.
 `
 
@@ -136,8 +141,30 @@ function remoteFor (o: CiLocalOptions): string {
   return `${server}/${o.project}.git`
 }
 
+/** This package's CI/CD component as the quick start includes it (any version), on an `include:` line. */
+const COMPONENT_INCLUDE = /^(\s*-?\s*)component:\s*['"]?gitlab\.com\/arc-gitlab-oidc\/arc-plugin-gitlab-oidc\/arc-deploy@([^\s'"]+)['"]?\s*$/m
+export const LOCAL_COMPONENT = '.gitlab-ci-local-arc-deploy.yml'
+
+/**
+ * gitlab-ci-local fetches a component from its GitLab, where this one is not until it is released
+ * there: in the copy, the include of this package's component becomes a `local:` include (same
+ * inputs) of the template the app has installed (node_modules/arc-plugin-gitlab-oidc/templates/,
+ * else this repository's). Returns what it did, for the log; undefined when the pipeline has no such include.
+ */
+export function localComponent (app: string, copy: string): string | undefined {
+  const file = join(copy, '.gitlab-ci.yml')
+  const ci = existsSync(file) ? readFileSync(file, 'utf8') : ''
+  const m = COMPONENT_INCLUDE.exec(ci)
+  if (!m) return undefined
+  const installed = join(app, 'node_modules', 'arc-plugin-gitlab-oidc', 'templates', 'arc-deploy.yml')
+  const template = existsSync(installed) ? installed : join(ROOT, 'templates', 'arc-deploy.yml')
+  writeFileSync(join(copy, LOCAL_COMPONENT), readFileSync(template))
+  writeFileSync(file, ci.replace(COMPONENT_INCLUDE, `$1local: ${LOCAL_COMPONENT}`))
+  return `the component arc-deploy@${m[2]} is included from ${existsSync(installed) ? 'the app\'s node_modules/arc-plugin-gitlab-oidc' : 'this repository'} (local:, same inputs)`
+}
+
 /** A copy of the app for the jobs: its files, a new git repository on the branch; node_modules only when asked. */
-export function copyApp (o: CiLocalOptions): string {
+export function copyApp (o: CiLocalOptions, log: (line: string) => void = () => {}): string {
   const copy = realpathSync(mkdtempSync(join(tmpdir(), 'ci-local-')))
   for (const file of appFiles(o.dir)) {
     if (/^(node_modules|\.gitlab-ci-local|\.git)(\/|$)/.test(file) || !existsSync(join(o.dir, file))) continue
@@ -147,6 +174,8 @@ export function copyApp (o: CiLocalOptions): string {
   if (o.copyNodeModules && existsSync(join(o.dir, 'node_modules'))) {
     cpSync(realpathSync(join(o.dir, 'node_modules')), join(copy, 'node_modules'), { recursive: true, verbatimSymlinks: true })
   }
+  const component = localComponent(o.dir, copy)
+  if (component) log(component)
   initGitRepo(copy, { branch: o.branch, remote: remoteFor(o), defaultBranch: o.defaultBranch })
   return copy
 }
@@ -187,7 +216,7 @@ export interface CiLocalResult extends GitlabCiLocalResult {
 export async function ciLocal (
   o: CiLocalOptions, log: (line: string) => void = () => {}, machine: NodeJS.ProcessEnv = process.env,
 ): Promise<CiLocalResult> {
-  const copy = copyApp(o)
+  const copy = copyApp(o, log)
   try {
     const plans = planJobs(copy, o.jobs, o)
     const result: CiLocalResult = { code: 0, stdout: '', stderr: '', output: '', timedOut: false, plans, awsCalls: [], tokens: [] }

@@ -107,6 +107,9 @@ export function machineSettings (env: NodeJS.ProcessEnv): Record<string, string>
   return out
 }
 
+/** The machine's PATH without any node_modules/.bin (an npm script's): a job finds only its own install's binaries. */
+const machinePath = (path: string): string => path.split(':').filter(p => p && !/(^|\/)node_modules\/\.bin\/?$/.test(p)).join(':')
+
 /** The command line and environment of one gitlab-ci-local run. */
 export function gitlabCiLocalCommand (args: string[], opts: GitlabCiLocalOptions = {}): { argv: string[], env: Record<string, string> } {
   const node = realpathSync(NODE22)
@@ -118,7 +121,7 @@ export function gitlabCiLocalCommand (args: string[], opts: GitlabCiLocalOptions
     ...variables, ...(opts.unset ?? []).flatMap(name => [ '--unset-variable', name ]), ...args,
   ]
   const env: Record<string, string> = {
-    PATH: `${RSYNC_DIR}:${dirname(node)}:${opts.machine?.PATH ?? '/usr/local/bin:/usr/bin:/bin'}`,
+    PATH: `${RSYNC_DIR}:${dirname(node)}:${opts.machine?.PATH ? machinePath(opts.machine.PATH) : '/usr/local/bin:/usr/bin:/bin'}`,
     HOME: glclHome(),
     TMPDIR: tmpdir(),
     LANG: 'C.UTF-8',

@@ -13,8 +13,8 @@ import { mkdirSync, mkdtempSync, readFileSync, readdirSync, realpathSync, rmSync
 import { rootCertificates } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CI_LOCAL_HELP, ciLocal, parseCiLocalArgs, type CiLocalOptions, type CiLocalResult } from '../../support/ci-local.ts'
-import { expandVariables, pipelineFor } from '../../support/ci-local-job.ts'
+import { CI_LOCAL_HELP, LOCAL_COMPONENT, ciLocal, copyApp, localComponent, parseCiLocalArgs, type CiLocalOptions, type CiLocalResult } from '../../support/ci-local.ts'
+import { expandVariables, pipelineFor, planJobs } from '../../support/ci-local-job.ts'
 import { RSYNC_DIR, gitlabCiLocalCommand, initGitRepo, machineSettings } from '../../support/gitlab-ci-local.ts'
 import { NODE22, ROOT } from '../../support/install.ts'
 
@@ -107,12 +107,13 @@ describe('the gitlab-ci-local command line and environment', () => {
   })
   it('with the machine\'s settings: not offline; its PATH, proxies, CA bundles, npm_config_* and ~/.npmrc and npm cache', () => {
     const machine = {
-      PATH: '/opt/tools/bin:/usr/bin', HOME: '/home/dev', HTTPS_PROXY: 'http://proxy:3128', no_proxy: 'localhost', NODE_EXTRA_CA_CERTS: '/etc/corp-ca.pem',
+      PATH: '/work/repo/node_modules/.bin:/opt/tools/bin:/usr/bin', HOME: '/home/dev', HTTPS_PROXY: 'http://proxy:3128', no_proxy: 'localhost', NODE_EXTRA_CA_CERTS: '/etc/corp-ca.pem',
       SSL_CERT_FILE: '/etc/ssl/cert.pem', npm_config_registry: 'https://npm.corp.example/', AWS_SECRET_ACCESS_KEY: 'not this', GITLAB_TOKEN: 'nor this',
     }
     const { env } = gitlabCiLocalCommand([ 'job' ], { machine })
     assert.equal(env.npm_config_offline, undefined)
     assert.ok(env.PATH!.endsWith(':/opt/tools/bin:/usr/bin'), env.PATH)
+    assert.doesNotMatch(env.PATH!, /node_modules\/\.bin/, 'not the binaries of an npm script\'s package (npm run ci-local)')
     assert.equal(env.HOME === '/home/dev', false, 'gitlab-ci-local keeps its empty HOME')
     assert.deepEqual(machineSettings(machine), {
       HTTPS_PROXY: 'http://proxy:3128', no_proxy: 'localhost', NODE_EXTRA_CA_CERTS: '/etc/corp-ca.pem', SSL_CERT_FILE: '/etc/ssl/cert.pem',
@@ -298,5 +299,31 @@ describe('rules: decide', () => {
     assert.match(r.stdout, /review > merge request !7 \(merge_request_event\), CI_COMMIT_BRANCH \[\]/)
     assert.match(log.join('\n'), /merge request !7 from feature\/cart/)
     assertUntouched(app)
+  })
+})
+
+describe('the arc-deploy component, as the quick start includes it', () => {
+  it('is included from the app\'s installed package (a local: include, the same inputs): its jobs, rules, tokens and environments as GitLab would make them', () => {
+    const ci = 'include:\n  - component: gitlab.com/arc-gitlab-oidc/arc-plugin-gitlab-oidc/arc-deploy@0.1.0\n    inputs:\n      install: test -d node_modules || npm ci\n'
+    const app = repo(undefined, { '.gitlab-ci.yml': ci })
+    // the app's installed package: this repository's template, marked so that the test sees which one was taken
+    mkdirSync(join(app, 'node_modules', 'arc-plugin-gitlab-oidc', 'templates'), { recursive: true })
+    writeFileSync(join(app, 'node_modules', 'arc-plugin-gitlab-oidc', 'templates', 'arc-deploy.yml'),
+      `# installed in the app\n${readFileSync(join(ROOT, 'templates', 'arc-deploy.yml'), 'utf8')}`)
+    initGitRepo(app, { branch: 'feature/cart', remote: 'git@gitlab.com:shops/web/my-shop.git', defaultBranch: 'trunk' })
+    const o = options([ 'arc-deploy-staging' ], app)
+    const log: string[] = []
+    const copy = copyApp(o, line => log.push(line))
+    dirs.push(copy)
+    assert.deepEqual(log, [ 'the component arc-deploy@0.1.0 is included from the app\'s node_modules/arc-plugin-gitlab-oidc (local:, same inputs)' ])
+    assert.equal(readFileSync(join(copy, '.gitlab-ci.yml'), 'utf8'), ci.replace(/component: \S+/, `local: ${LOCAL_COMPONENT}`))
+    assert.match(readFileSync(join(copy, LOCAL_COMPONENT), 'utf8'), /^# installed in the app\n/)
+    const [ staging ] = planJobs(copy, [ 'arc-deploy-staging' ], o)
+    assert.deepEqual({ ...staging, variables: undefined }, {
+      name: 'arc-deploy-staging', idTokens: { GITLAB_OIDC_TOKEN: 'https://gitlab.com' }, environment: { name: 'staging', tier: 'staging' }, variables: undefined,
+    })
+    const [ production ] = planJobs(copy, [ 'arc-deploy-production' ], o)
+    assert.match(production!.skipped ?? '', /^GitLab would not run arc-deploy-production in a branch pipeline of feature\/cart \(default branch trunk\): its rules:/)
+    assert.equal(localComponent(app, repo()), undefined, 'a pipeline without the component is left as it is')
   })
 })
