@@ -132,25 +132,6 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
   }
 }
 
-/** Each stage's account (--<stage>-account) and role ARN (--<stage>-role-arn), checked. */
-function stageArns (v: Values): Pick<SetupPlan, 'accounts' | 'roles'> {
-  const accounts: SetupPlan['accounts'] = {}
-  const roles: SetupPlan['roles'] = {}
-  for (const stage of STAGES) {
-    const id = v[`${stage}-account`]
-    if (id !== undefined && !isAccountId(id)) throw new UsageError(`--${stage}-account ${id}: an AWS account ID is 12 digits`, 'setup')
-    if (id) accounts[stage] = id
-    const role = v[`${stage}-role-arn`]
-    if (role === undefined) continue
-    if (!isIamArn(role, 'role')) throw new UsageError(`--${stage}-role-arn ${role}: give the ${cap(stage)}RoleArn output, arn:aws:iam::<12 digits>:role/<name>`, 'setup')
-    const account = parseRoleArn(role).account
-    if (id && id !== account) throw new UsageError(`--${stage}-role-arn ${role} is in account ${account}, --${stage}-account says ${id}: give the ${stage} stack's own output`, 'setup')
-    roles[stage] = role
-    accounts[stage] = account
-  }
-  return { accounts, roles }
-}
-
 /**
  * The roles' MaxSessionDuration against the session the manifest asks for (`duration`): a longer
  * session than the roles allow is refused by STS on every deploy. Not given, the maximum is set
@@ -170,6 +151,25 @@ function sessionMaximum (manifest: Manifest, template: TemplateParameter[], comp
   throw new UsageError(`--parameter MaxSessionDuration=${given} is shorter than \`duration\` ${duration} in @${PRAGMA} (${manifest.file}): STS would refuse every exchange (ValidationError)`, 'setup', [
     `Give --parameter MaxSessionDuration=${duration} (at most 43200), or lower \`duration\` in ${manifest.file}.`,
   ])
+}
+
+/** Each stage's account (--<stage>-account) and role ARN (--<stage>-role-arn), checked. */
+function stageArns (v: Values): Pick<SetupPlan, 'accounts' | 'roles'> {
+  const accounts: SetupPlan['accounts'] = {}
+  const roles: SetupPlan['roles'] = {}
+  for (const stage of STAGES) {
+    const id = v[`${stage}-account`]
+    if (id !== undefined && !isAccountId(id)) throw new UsageError(`--${stage}-account ${id}: an AWS account ID is 12 digits`, 'setup')
+    if (id) accounts[stage] = id
+    const role = v[`${stage}-role-arn`]
+    if (role === undefined) continue
+    if (!isIamArn(role, 'role')) throw new UsageError(`--${stage}-role-arn ${role}: give the ${cap(stage)}RoleArn output, arn:aws:iam::<12 digits>:role/<name>`, 'setup')
+    const account = parseRoleArn(role).account
+    if (id && id !== account) throw new UsageError(`--${stage}-role-arn ${role} is in account ${account}, --${stage}-account says ${id}: give the ${stage} stack's own output`, 'setup')
+    roles[stage] = role
+    accounts[stage] = account
+  }
+  return { accounts, roles }
 }
 
 /** The template's parameters with the values computed for them; Stages is added per account. */
