@@ -64,7 +64,7 @@ export const readText: ReadFile = path => {
   const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
   try {
     const kind = kindOf(fstatSync(fd))
-    if (kind) throw new TokenFileError(`is ${kind}, not a regular file: a token is read only from a regular file (a pipe or a device may never end)`)
+    if (kind) throw new TokenFileError(`is ${kind}, not a regular file: a token is read only from a regular file (a pipe or a device can block forever)`)
     const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1)
     let length = 0
     for (let n = -1; n !== 0 && length < buffer.length;) {
