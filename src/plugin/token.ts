@@ -141,7 +141,7 @@ export function readTokenFile (file: string, namedBy: string, readFile: ReadFile
   throw new TokenError(`${namedBy} names ${bare(file)}, which is empty`)
 }
 
-const FILE_FIX = ['Write the token to a regular file (the token alone, at most one line break after it) and name that file; a pipe, a device or a directory is never read.']
+const FILE_FIX = ['Write the token to a regular file (the token alone, at most one line break after it) and name that file; pipes, devices and directories are not read.']
 
 /** Decode a JWT's header and claims. No signature check: STS does that; this is for early, clear errors. */
 export function decodeToken (token: string, source: string): Claims {
