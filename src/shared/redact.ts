@@ -121,9 +121,15 @@ export function bare (value: string): string {
   return looksLikeJwt(value) ? describeSecret(value) : redact(printable(value, MAX_SHOWN))
 }
 
-/** The secret values in an environment: known variables, any JWT-shaped value, and `extra`. */
+/**
+ * The secret values in an environment, once (doctor's report, a failure's message): known
+ * variables, any JWT-shaped value of any variable, and `extra`.
+ */
 export function secretsOf (env: object, extra: ReadonlyArray<string | undefined> = []): string[] {
-  const kept = keptSecrets(env)
+  const kept = keep(env)
+  for (const value of Object.values(env)) {
+    if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH && looksLikeJwt(value)) kept.add(value)
+  }
   for (const value of extra) kept.add(value)
   return [...kept.list()]
 }
@@ -137,12 +143,23 @@ export interface KeptSecrets {
 }
 
 /**
- * The environment's secrets, computed once: every value is looked at here and never again (a
- * job's 100,000 variables cost once, not at every printed line). Each `list` re-reads only the
- * known secret variables (a dozen names), so secrets issued meanwhile (the role's session) are
- * covered; the sorted list is rebuilt only when the set changed.
+ * The environment's secrets for a run's output, independent of the environment's size: the known
+ * secret variables (a dozen names, re-read at each `list`, so credentials issued meanwhile are
+ * covered) and what is added (the job's token, wherever it was read from). The values of other
+ * variables are not looked at: anything JWT-shaped is described by `redact` wherever it appears
+ * (a job's 100,000 variables cost nothing per line, and nothing up front). The sorted list is
+ * rebuilt only when the set changed. One keeper per environment object.
  */
 export function keptSecrets (env: object): KeptSecrets {
+  let kept = keepers.get(env)
+  if (!kept) keepers.set(env, kept = keep(env))
+  return kept
+}
+
+/** One keeper per environment object: the plugin's hooks and its load-time flow share it. */
+const keepers = new WeakMap<object, KeptSecrets>()
+
+function keep (env: object): KeptSecrets {
   const found = new Set<string>()
   let sorted: string[] = []
   let changed = true
@@ -157,11 +174,6 @@ export function keptSecrets (env: object): KeptSecrets {
     for (const name of SECRET_VARIABLES) add(ownString(env, name))
     const variable = ownString(env, 'ARC_OIDC_TOKEN_VARIABLE')?.trim()
     if (variable) add(ownString(env, variable))
-  }
-  named()
-  for (const name of Object.keys(env)) {
-    const value = ownString(env, name)
-    if (value && looksLikeJwt(value)) add(value)
   }
   return {
     add,
