@@ -54,7 +54,7 @@ const context: ExchangeContext = {
   roleName: 'shop-staging', sessionName: 'gitlab-1-2-3', durationSeconds: 3600, durationSource: 'default 3600', region: 'us-west-2',
   claims: { iss: 'https://gitlab.com', sub: 'project_path:acme/shop:ref_type:branch:ref:main', project_path: 'acme/shop', ref: 'main', ref_type: 'branch' },
   issuer: 'https://gitlab.com', issuerHost: 'gitlab.com', audiences: ['https://gitlab.com'], tokenSource: 'CI variable GITLAB_OIDC_TOKEN',
-  tokenVariable: 'GITLAB_OIDC_TOKEN', origin: 'gitlab',
+  tokenVariable: 'GITLAB_OIDC_TOKEN', origin: 'gitlab', stage: 'staging',
 }
 
 function stsRefusal (message: string): string {

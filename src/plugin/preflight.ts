@@ -8,7 +8,7 @@
  * these two functions, so doctor refuses exactly what a deploy refuses, with the same message.
  * Everything from the world (env, cwd, the clock, the exchange itself) is passed in.
  */
-import type { Invocation } from './detect.ts'
+import type { Invocation, Stage } from './detect.ts'
 import { hasOtherCredentials } from './handover.ts'
 import { ManifestError, readManifest } from './manifest.ts'
 import { SettingsError, resolveSettings, type Settings } from './settings.ts'
@@ -16,6 +16,8 @@ import { chooseStage, type StageChoice } from './stage.ts'
 import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, readTokenFile, type FoundToken } from './token.ts'
 import { runGuards } from './guards.ts'
 import { architectEngines, lowestMajor, satisfies } from './engines.ts'
+import { runWarnings, type Notice } from './warnings.ts'
+import { proxiesOf, proxyEnvOf, supportsProxyEnv } from './proxy.ts'
 import { REFUSALS, type RefusalName } from './refusals.ts'
 import type { IssuedCredentials } from './exchange.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
@@ -46,6 +48,8 @@ export interface Plan {
   request: ExchangeRequest
   /** What an STS failure is explained with. */
   context: ExchangeContext
+  /** What the job should know, though nothing stops it (warnings.ts): `arc` and doctor print them. */
+  warnings: Notice[]
 }
 
 /** What the preflight had learnt when it stopped (doctor shows it next to the refusal). */
@@ -111,12 +115,14 @@ async function steps (invocation: Invocation, world: World, seen: Seen): Promise
   if (refused) throw new Refused(refused.guard, refused.problem)
 
   const sessionName = settings.sessionName?.value ?? (origin === 'gitlab' ? defaultSessionName(claims, env) : webIdentitySessionName(now))
+  const request = exchangeRequest(found.token, role.value, sessionName, settings, env)
   return {
     kind: 'plan',
     plan: {
       origin, choice, settings, role, found, claims, sessionName,
-      request: exchangeRequest(found.token, role.value, sessionName, settings, env),
-      context: exchangeContext({ role, settings, sessionName, claims, found, origin }),
+      request,
+      context: exchangeContext({ role, settings, sessionName, claims, found, origin, stage: choice.stage }),
+      warnings: runWarnings({ settings, role, env, origin, request }),
     },
   }
 }
@@ -181,11 +187,12 @@ export function webIdentitySessionName (now: Date): string {
   return `arc-web-identity-${Math.floor(now.getTime() / 1000)}`
 }
 
-/** The request the exchange sends: the SDK's endpoint variables and AWS_MAX_ATTEMPTS honoured. */
+/** The request the exchange sends: the SDK's endpoint variables, AWS_MAX_ATTEMPTS and the job's proxy honoured. */
 export function exchangeRequest (
   token: string, roleArn: string, sessionName: string, settings: Settings, env: NodeJS.ProcessEnv,
 ): ExchangeRequest {
   const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
+  const proxyEnv = supportsProxyEnv() ? proxyEnvOf(proxiesOf(env)) : undefined
   return {
     token,
     roleArn,
@@ -195,6 +202,7 @@ export function exchangeRequest (
     timeoutMs: settings.timeout.value * 1000,
     maxAttempts: maxAttempts(env),
     ...(endpoint ? { endpoint } : {}),
+    ...(proxyEnv ? { proxyEnv } : {}),
   }
 }
 
@@ -211,10 +219,11 @@ interface ContextInputs {
   claims: Claims
   found: FoundToken
   origin: Origin
+  stage: Stage
 }
 
 /** What an STS failure is explained with, worked out once; the claims without user_email. */
-export function exchangeContext ({ role, settings, sessionName, claims: all, found, origin }: ContextInputs): ExchangeContext {
+export function exchangeContext ({ role, settings, sessionName, claims: all, found, origin, stage }: ContextInputs): ExchangeContext {
   const { user_email: _email, ...claims } = all
   const roleName = role.value.split('/').pop() || '<role>'
   const { partition = DEFAULT_PARTITION, account = '<account>' } = isIamArn(role.value, 'role') ? parseRoleArn(role.value) : looseArnParts(role.value)
@@ -235,6 +244,7 @@ export function exchangeContext ({ role, settings, sessionName, claims: all, fou
     tokenSource: found.source,
     tokenVariable: found.variable ?? DEFAULT_TOKEN_VARIABLE,
     origin,
+    stage,
   }
 }
 

@@ -19,6 +19,8 @@ export interface ExchangeRequest {
   maxAttempts: number
   /** AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, when set. */
   endpoint?: string
+  /** The job's proxy variables as Node's agents take them (`proxyEnv`), when one is set (plugin/proxy.ts). */
+  proxyEnv?: { HTTP_PROXY?: string, HTTPS_PROXY?: string, NO_PROXY?: string }
 }
 
 /** Everything an STS failure is explained with: one shape from the preflight to the message. */
@@ -48,6 +50,8 @@ export interface ExchangeContext {
   tokenVariable: string
   /** A GitLab job's token (GitLab-specific fixes apply), or one from AWS's standard variables elsewhere. */
   origin: Origin
+  /** The stage the role was chosen for: staging's role trusts every branch, production's the default branch. */
+  stage: 'production' | 'staging'
 }
 
 /** What went wrong with one attempt: an AWS error code or a network fault, never a secret. */

@@ -76,6 +76,7 @@ const CASES: Case[] = [
   { refusal: 'notAJwt', what: 'a token that is not a JWT', argv: ['deploy'], mint: { malformed: 'not-a-jwt' } },
   { refusal: 'unusableToken', what: 'an expired token', argv: ['deploy'], mint: { expired: true } },
   { refusal: 'forkMergeRequest', what: 'a merge request from a fork', argv: ['deploy'], env: { CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: 'alice/oidc-example', CI_MERGE_REQUEST_PROJECT_PATH: 'acme/oidc-example' } },
+  { refusal: 'forkMergeRequest', what: 'a fork\'s token (job_project_path, GitLab 18.4) with variables that say nothing of a fork', argv: ['deploy'], claims: { project_path: 'alice/oidc-example', job_project_path: 'acme/oidc-example' } },
   { refusal: 'allowedAccount', what: 'allowed accounts excluding the role\'s', argv: ['deploy', '--production'], env: { ARC_ALLOWED_ACCOUNTS: '222222222222' } },
   { refusal: 'unprotectedProduction', what: 'production from an unprotected branch', argv: ['deploy', '--production'], claims: { ref: 'feature', ref_protected: 'false' } },
   { refusal: 'unprotectedProduction', what: 'production by -p=1, as Architect reads it', argv: ['deploy', '-p=1'], claims: { ref_protected: 'false' } },
@@ -188,14 +189,14 @@ describe('the plan', () => {
     const s = settings()
     const found = { token: 't', source: 'CI variable MY_TOKEN', variable: 'MY_TOKEN', legacy: false }
     const claims = { sub: 'x', iss: 'https://gitlab.example.com/', aud: ['a', 'b'], user_email: 'dev@example.com' }
-    assert.deepEqual(exchangeContext({ found, role: s.role!, settings: s, sessionName: 'n', claims, origin: 'gitlab' }), {
+    assert.deepEqual(exchangeContext({ found, role: s.role!, settings: s, sessionName: 'n', claims, origin: 'gitlab', stage: 'staging' }), {
       roleArn: ROLE, roleSource: 'CI variable ARC_ROLE_ARN', partition: 'aws', account: '111111111111', roleName: 'app-staging',
       sessionName: 'n', durationSeconds: 3600, durationSource: 'default 3600', region: 'us-west-2',
       claims: { sub: 'x', iss: 'https://gitlab.example.com/', aud: ['a', 'b'] }, issuer: 'https://gitlab.example.com/', issuerHost: 'gitlab.example.com',
-      audiences: ['a', 'b'], tokenSource: 'CI variable MY_TOKEN', tokenVariable: 'MY_TOKEN', origin: 'gitlab',
+      audiences: ['a', 'b'], tokenSource: 'CI variable MY_TOKEN', tokenVariable: 'MY_TOKEN', origin: 'gitlab', stage: 'staging',
     })
     const loose = { value: 'arn:aws-cn:iam::12:role/path/r', source: s.role!.source }
-    const fromFile = exchangeContext({ found: { token: 't', source: 'file', legacy: false }, role: loose, settings: s, sessionName: 'n', claims: {}, origin: 'web-identity' })
+    const fromFile = exchangeContext({ found: { token: 't', source: 'file', legacy: false }, role: loose, settings: s, sessionName: 'n', claims: {}, origin: 'web-identity', stage: 'production' })
     assert.deepEqual([fromFile.tokenVariable, fromFile.origin, fromFile.partition, fromFile.account, fromFile.roleName], ['GITLAB_OIDC_TOKEN', 'web-identity', 'aws-cn', '<account>', 'r'])
   })
 

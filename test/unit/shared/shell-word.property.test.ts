@@ -52,7 +52,7 @@ function context (project: string, ref: string, aud: string, iss: string, roleNa
   return {
     roleArn: `arn:aws:iam::111111111111:role/${roleName}`, partition: 'aws', account: '111111111111', roleName,
     issuer: iss, issuerHost: iss.replace(/^https?:\/\//, '').replace(/\/$/, ''), audiences: [aud], claims: claims(project, ref, aud, iss),
-    tokenVariable: 'GITLAB_OIDC_TOKEN', origin: 'gitlab', sessionName: 'gitlab-1-2-3', durationSeconds: 7200,
+    tokenVariable: 'GITLAB_OIDC_TOKEN', origin: 'gitlab', stage: 'production', sessionName: 'gitlab-1-2-3', durationSeconds: 7200,
     durationSource: 'default 3600', region: 'us-east-1', roleSource: 'CI variable ARC_ROLE_ARN', tokenSource: 'CI variable GITLAB_OIDC_TOKEN',
   }
 }
@@ -100,7 +100,7 @@ describe('every printed command gives the shell exactly its intended arguments',
     fc.assert(fc.property(value, value, value, (app, template, url) => {
       const plan: SetupPlan = {
         manifestFile: 'app.arc', appName: app, parameters: [['AppName', app], ['GitLabUrl', url]], stackName: `${app}-gitlab-oidc`,
-        templateFile: template, accounts: {}, gitlabUrl: 'https://gitlab.com', projectPath: 'acme/shop', defaultBranch: 'main', aud: undefined,
+        templateFile: template, accounts: {}, roles: {}, gitlabUrl: 'https://gitlab.com', projectPath: 'acme/shop', defaultBranch: 'main', aud: undefined,
       }
       const text = renderSetup(plan)
       const deploy = text.slice(text.indexOf('aws cloudformation deploy')).split('\n').slice(0, 5).join('\n').replace(/\\\n/g, ' ')
