@@ -9,6 +9,7 @@
  *  - give up on the whole exchange after a bound, whatever the attempts are doing.
  * This module is only imported when the plugin acts, so the SDK never loads on a laptop.
  */
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type * as Sts from '@aws-sdk/client-sts'
 import type * as Retry from '@smithy/core/retry'
@@ -16,11 +17,15 @@ import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types'
 import { ExchangeError, isVerificationKeyFault, type AttemptFailure, type ExchangeRequest } from '../shared/sts.ts'
 import { redact } from '../shared/redact.ts'
 
-// The SDK ships CommonJS. `require` loads it ~10 ms faster than `import`, which first scans
-// every file of it for named exports; on a deploy that is most of what the plugin costs.
+// The packed plugin carries the SDK's STS path as one CommonJS bundle next to this file
+// (scripts/bundle-sdk.ts; it has no SDK dependency); the sources, in unit tests, use the packages.
+// `require`, not `import`: no ESM scan of the module for named exports.
+type Sdk = Pick<typeof Sts, 'STSClient' | 'AssumeRoleWithWebIdentityCommand'> & Pick<typeof Retry, 'StandardRetryStrategy'>
 const require = createRequire(import.meta.url)
-const { AssumeRoleWithWebIdentityCommand, STSClient } = require('@aws-sdk/client-sts') as typeof Sts
-const { StandardRetryStrategy } = require('@smithy/core/retry') as typeof Retry
+const BUNDLE = './sts-sdk.cjs'
+const { AssumeRoleWithWebIdentityCommand, STSClient, StandardRetryStrategy }: Sdk = existsSync(new URL(BUNDLE, import.meta.url))
+  ? require(BUNDLE) as Sdk
+  : { ...require('@aws-sdk/client-sts') as typeof Sts, ...require('@smithy/core/retry') as typeof Retry }
 
 export interface IssuedCredentials {
   accessKeyId: string
