@@ -14,7 +14,9 @@
  *    The stub throws if it ever were.
  *  - Dynamic `import("node:http")` in the SDK's ES sources becomes `require`: an `import()` of a
  *    builtin builds its ES module facade, about 25 ms on the first request.
- *  - CommonJS output: an ES module bundle is loaded through the ESM loader (and was slower; tried).
+ *  - `ReadableStream` is undefined to the bundle (below): touching the global loads web streams.
+ *  - CommonJS output: `require` of one file. An ES module bundle keeps `import("node:http")` (an ES
+ *    module facade of the builtin, about 25 ms on the first request) and took 16% more CPU; tried, dropped.
  */
 import { build, type Metafile, type Plugin } from 'esbuild'
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
@@ -53,6 +55,10 @@ export async function bundleSdk (): Promise<{ bytes: number, packages: string[] 
     // ES module sources first: esbuild drops what the entry does not reach (CommonJS it cannot).
     mainFields: ['module', 'main'],
     supported: { 'dynamic-import': false },
+    // Web streams: the SDK checks `typeof ReadableStream` on each body, and the first touch of that
+    // global makes Node load its web-streams implementation (a few ms). Node's http handler only
+    // ever gives it Node streams, and STS has no event streams, so to the bundle there is none.
+    define: { ReadableStream: 'undefined' },
     minify: true,
     legalComments: 'none',
     // Optional at run time and absent (SigV4a, only for multi-region endpoints): left as a guarded require.
