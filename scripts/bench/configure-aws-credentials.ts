@@ -18,7 +18,7 @@ import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
-import { timed } from './util.ts'
+import { cpuTimed, timed } from './util.ts'
 
 export interface ConfigureAwsCredentials {
   /** The dist/index.js that runs. */
@@ -59,10 +59,11 @@ export function findConfigureAwsCredentials (): ConfigureAwsCredentials | string
   }
 }
 
-/** One run of the action in a fresh process; resolves to its wall time once its result is checked. */
+/** One run of the action in a fresh process; resolves to its wall and CPU times once its result is checked. */
 export async function runConfigureAwsCredentials (
-  node: string, action: ConfigureAwsCredentials, job: { token: string, sessionName: string }, endpoint: string, roleArn: string,
-): Promise<number> {
+  node: string, action: ConfigureAwsCredentials, job: { token: string, sessionName: string },
+  endpoint: string, roleArn: string, cpuProbe: string,
+): Promise<{ wallMs: number, cpuMs: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'arc-bench-caws-run-'))
   try {
     const file = (name: string, text = '') => { writeFileSync(join(dir, name), text); return join(dir, name) }
@@ -83,12 +84,14 @@ export async function runConfigureAwsCredentials (
       'INPUT_ROLE-DURATION-SECONDS': '3600',
       'INPUT_STS-ENDPOINT': endpoint,
     }
-    const r = await timed(node, [action.script], { cwd: dir, env })
+    const c = cpuTimed(cpuProbe, [action.script], env)
+    const r = await timed(node, c.args, { cwd: dir, env: c.env })
+    const cpuMs = c.read()
     const exported = readFileSync(env.GITHUB_ENV!, 'utf8')
     if (r.code !== 0 || !/^AWS_ACCESS_KEY_ID<<\S+\nASIA/m.test(exported) || !/^AWS_SESSION_TOKEN<</m.test(exported)) {
       throw new Error(`configure-aws-credentials (${action.script}) failed (exit ${r.code ?? r.signal})\n${r.stdout}\n${r.stderr}`)
     }
-    return r.wallMs
+    return { wallMs: r.wallMs, cpuMs }
   }
   finally {
     rmSync(dir, { recursive: true, force: true })

@@ -82,6 +82,12 @@ export async function benchLoad (ctx: Context, runs: number): Promise<Row[]> {
   console.log(`   files the import loaded  ${off.files.join(', ') || '(none)'}`)
   console.log(`   @aws-sdk/@smithy loaded  ${off.sdk.length ? off.sdk.join(', ') : 'none'}`)
   console.log(`   control, same import in a simulated job: ${inJob.files.length} files, of them the SDK: ${inJob.sdk.length > 3 ? `${inJob.sdk.length} files from ${sdkPackages(inJob.sdk).size} packages` : inJob.sdk.join(', ')}; credentials in process.env`)
+  const byPackage = new Map<string, number>()
+  for (const f of inJob.files) {
+    const pkg = f.startsWith('dist/') ? 'the plugin' : f.startsWith('/') ? 'node' : f.split('/').slice(0, f.startsWith('@') ? 2 : 1).join('/')
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + 1)
+  }
+  console.log(`   in the job, files by package: ${[...byPackage].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} ${n}`).join(', ')}`)
 
   return [
     {
