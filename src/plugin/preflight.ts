@@ -8,7 +8,7 @@
  * these two functions, so doctor refuses exactly what a deploy refuses, with the same message.
  * Everything from the world (env, cwd, the clock, the exchange itself) is passed in.
  */
-import type { Invocation } from './detect.ts'
+import type { Invocation, Stage } from './detect.ts'
 import { hasOtherCredentials } from './handover.ts'
 import { ManifestError, readManifest } from './manifest.ts'
 import { SettingsError, resolveSettings, type Settings } from './settings.ts'
@@ -117,7 +117,7 @@ async function steps (invocation: Invocation, world: World, seen: Seen): Promise
     plan: {
       origin, choice, settings, role, found, claims, sessionName,
       request,
-      context: exchangeContext({ role, settings, sessionName, claims, found, origin }),
+      context: exchangeContext({ role, settings, sessionName, claims, found, origin, stage: choice.stage }),
       warnings: runWarnings({ settings, role, env, origin, request }),
     },
   }
@@ -207,10 +207,11 @@ interface ContextInputs {
   claims: Claims
   found: FoundToken
   origin: Origin
+  stage: Stage
 }
 
 /** What an STS failure is explained with, worked out once; the claims without user_email. */
-export function exchangeContext ({ role, settings, sessionName, claims: all, found, origin }: ContextInputs): ExchangeContext {
+export function exchangeContext ({ role, settings, sessionName, claims: all, found, origin, stage }: ContextInputs): ExchangeContext {
   const { user_email: _email, ...claims } = all
   const roleName = role.value.split('/').pop() || '<role>'
   const { partition = DEFAULT_PARTITION, account = '<account>' } = isIamArn(role.value, 'role') ? parseRoleArn(role.value) : looseArnParts(role.value)
@@ -231,6 +232,7 @@ export function exchangeContext ({ role, settings, sessionName, claims: all, fou
     tokenSource: found.source,
     tokenVariable: found.variable ?? DEFAULT_TOKEN_VARIABLE,
     origin,
+    stage,
   }
 }
 

@@ -182,14 +182,14 @@ describe('the plan', () => {
     const s = settings()
     const found = { token: 't', source: 'CI variable MY_TOKEN', variable: 'MY_TOKEN', legacy: false }
     const claims = { sub: 'x', iss: 'https://gitlab.example.com/', aud: ['a', 'b'], user_email: 'dev@example.com' }
-    assert.deepEqual(exchangeContext({ found, role: s.role!, settings: s, sessionName: 'n', claims, origin: 'gitlab' }), {
+    assert.deepEqual(exchangeContext({ found, role: s.role!, settings: s, sessionName: 'n', claims, origin: 'gitlab', stage: 'staging' }), {
       roleArn: ROLE, roleSource: 'CI variable ARC_ROLE_ARN', partition: 'aws', account: '111111111111', roleName: 'app-staging',
       sessionName: 'n', durationSeconds: 3600, durationSource: 'default 3600', region: 'us-west-2',
       claims: { sub: 'x', iss: 'https://gitlab.example.com/', aud: ['a', 'b'] }, issuer: 'https://gitlab.example.com/', issuerHost: 'gitlab.example.com',
-      audiences: ['a', 'b'], tokenSource: 'CI variable MY_TOKEN', tokenVariable: 'MY_TOKEN', origin: 'gitlab',
+      audiences: ['a', 'b'], tokenSource: 'CI variable MY_TOKEN', tokenVariable: 'MY_TOKEN', origin: 'gitlab', stage: 'staging',
     })
     const loose = { value: 'arn:aws-cn:iam::12:role/path/r', source: s.role!.source }
-    const fromFile = exchangeContext({ found: { token: 't', source: 'file', legacy: false }, role: loose, settings: s, sessionName: 'n', claims: {}, origin: 'web-identity' })
+    const fromFile = exchangeContext({ found: { token: 't', source: 'file', legacy: false }, role: loose, settings: s, sessionName: 'n', claims: {}, origin: 'web-identity', stage: 'production' })
     assert.deepEqual([fromFile.tokenVariable, fromFile.origin, fromFile.partition, fromFile.account, fromFile.roleName], ['GITLAB_OIDC_TOKEN', 'web-identity', 'aws-cn', '<account>', 'r'])
   })
 
