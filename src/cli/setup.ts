@@ -11,6 +11,7 @@ import { PRAGMA } from '../shared/setting-source.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
 import { DEFAULT_ISSUER, iamArn, isAccountId, isIamArn, parseRoleArn } from '../iam/arns.ts'
 import { BIN, CliError, EXIT_OK, UsageError, parseErrorMessage, readVersion, type CliIo } from './io.ts'
+import { shellWord } from '../shared/shell-word.ts'
 import {
   originDefaultBranch, originUrl, parameterProblem, parseRemote, templateFileFor, templateParameters, toLogicalID,
   type TemplateParameter,
@@ -248,13 +249,13 @@ export function renderSetup (plan: SetupPlan): string {
   for (const stage of STAGES) {
     lines.push('', `# ${stage} account${plan.accounts[stage] ? ` (${plan.accounts[stage]})` : ''}`,
       'aws cloudformation deploy \\',
-      `  --stack-name ${plan.stackName} \\`,
+      `  --stack-name ${shellWord(plan.stackName)} \\`,
       `  --template-file ${shellWord(plan.templateFile)} \\`,
       '  --capabilities CAPABILITY_NAMED_IAM \\',
       `  --parameter-overrides ${pairs(stage)}`)
   }
   lines.push('', '# The stack outputs (in each account) go into your manifest; this prints them:',
-    `aws cloudformation describe-stacks --stack-name ${plan.stackName} --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text`,
+    `aws cloudformation describe-stacks --stack-name ${shellWord(plan.stackName)} --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text`,
     '', `# In ${plan.manifestFile} (list the plugin last under @plugins; other formats take the same keys):`,
     '@plugins', 'arc-plugin-gitlab-oidc', '', '@gitlab-oidc', ...manifestLines(plan))
   lines.push('', ...ciInclude(plan), '')
@@ -271,11 +272,6 @@ function ciInclude (plan: SetupPlan): string[] {
   out.push('include:', `  - component: ${component}`)
   if (plan.aud) out.push('    inputs:', `      aud: ${plan.aud}`)
   return out
-}
-
-/** Quote a value for a POSIX shell only when it needs it. */
-function shellWord (s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }
 
 export async function setup (args: readonly string[], io: CliIo): Promise<number> {

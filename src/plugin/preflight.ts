@@ -15,6 +15,7 @@ import { SettingsError, resolveSettings, type Settings } from './settings.ts'
 import { chooseStage, type StageChoice } from './stage.ts'
 import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, readTokenFile, type FoundToken } from './token.ts'
 import { runGuards } from './guards.ts'
+import { architectEngines, lowestMajor, satisfies } from './engines.ts'
 import { runWarnings, type Notice } from './warnings.ts'
 import { proxiesOf, proxyEnvOf, supportsProxyEnv } from './proxy.ts'
 import { REFUSALS, type RefusalName } from './refusals.ts'
@@ -31,6 +32,8 @@ export interface World {
   now: () => Date
   /** doctor's --token-file: the token is read from this file, the job's variables are not consulted. */
   tokenFile?: string
+  /** The Node.js running `arc` (default this process's). */
+  nodeVersion?: string
 }
 
 /** Everything an exchange needs, checked. */
@@ -89,6 +92,7 @@ export async function preflight (invocation: Invocation, world: World): Promise<
 async function steps (invocation: Invocation, world: World, seen: Seen): Promise<Preflight> {
   const { env } = world
   const origin = seen.origin!
+  nodeFirst(world)
   const choice = seen.choice = chooseStage(invocation, env)
   if (choice.bareProduction) throw new Refused('bareProduction', REFUSALS.bareProduction({ command: invocation.command ?? 'deploy', args: invocation.args }))
   const settings = seen.settings = settingsFor(world, choice, origin)
@@ -120,6 +124,14 @@ async function steps (invocation: Invocation, world: World, seen: Seen): Promise
       context: exchangeContext({ role, settings, sessionName, claims, found, origin, stage: choice.stage }),
       warnings: runWarnings({ settings, role, env, origin, request }),
     },
+  }
+}
+
+/** Node first: a Node older than the installed Architect's engines is refused before anything else. */
+function nodeFirst ({ cwd, nodeVersion = process.versions.node }: World): void {
+  const engines = architectEngines(cwd)
+  if (engines && satisfies(nodeVersion, engines.range) === false) {
+    throw new Refused('nodeTooOld', REFUSALS.nodeTooOld({ node: nodeVersion, architect: engines.version, range: engines.range, major: lowestMajor(engines.range) }))
   }
 }
 

@@ -10,6 +10,7 @@ import type { ExchangeContext } from '../shared/sts.ts'
 import { DEFAULT_ISSUER, iamArn } from '../iam/arns.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, refOptionsFor, subClaimComponentsOf } from '../iam/sub-claims.ts'
 import { conditionForClaims } from '../iam/trust-policy.ts'
+import { shellWord } from '../shared/shell-word.ts'
 
 export interface Explained { title: string, fix: string[] }
 
@@ -45,10 +46,10 @@ function trustPolicyCommand (s: ExchangeContext): string {
   const format = subClaimComponentsOf(claims) ?? DEFAULT_SUB_CLAIM_COMPONENTS
   const ref = s.stage === 'staging' && claims.ref_type !== 'tag' ? '*' : claims.ref
   return [
-    `npx arc-gitlab-oidc trust-policy --project ${claims.project_path ?? '<group/project>'}`,
-    ` ${refOptionsFor(format, claims.ref_type, ref)} --role-arn ${s.roleArn}`,
-    issuer && issuer !== DEFAULT_ISSUER ? ` --issuer ${issuer}` : '',
-    aud && aud !== issuer ? ` --audience ${aud}` : '',
+    `npx arc-gitlab-oidc trust-policy --project ${claims.project_path === undefined ? '<group/project>' : shellWord(claims.project_path)}`,
+    ` ${refOptionsFor(format, claims.ref_type, ref)} --role-arn ${shellWord(s.roleArn)}`,
+    issuer && issuer !== DEFAULT_ISSUER ? ` --issuer ${shellWord(issuer)}` : '',
+    aud && aud !== issuer ? ` --audience ${shellWord(aud)}` : '',
   ].join('')
 }
 
@@ -104,7 +105,7 @@ const noProvider = (s: ExchangeContext): Explained => ({
   title: `AWS account ${s.account} has no IAM OIDC identity provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
   fix: [
     `Create one for this GitLab instance, with the audience your job uses (${s.audiences.join(', ') || 'see id_tokens: aud'}):`,
-    `  aws iam create-open-id-connect-provider --url ${s.issuer ?? DEFAULT_ISSUER} --client-id-list ${s.audiences[0] ?? DEFAULT_ISSUER}`,
+    `  aws iam create-open-id-connect-provider --url ${shellWord(s.issuer ?? DEFAULT_ISSUER)} --client-id-list ${shellWord(s.audiences[0] ?? DEFAULT_ISSUER)}`,
     '(or deploy iam/gitlab-oidc.yaml from this package, which creates it with the roles).',
     'The issuer must be exactly the token\'s `iss`, including any path for self-managed GitLab.',
   ],
@@ -121,7 +122,7 @@ const wrongAudience = (s: ExchangeContext): Explained => ({
         `      aud: <a client ID of the provider, e.g. ${s.issuer ?? DEFAULT_ISSUER}>`,
       ]
       : ['The audience is chosen where the token is issued (your platform\'s OIDC settings). Either make it a client ID of the provider,']),
-    `or add ${s.audiences[0] ?? 'the audience'} to the provider's audiences: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArnFor(s)} --client-id ${s.audiences[0] ?? '<aud>'}`,
+    `or add ${s.audiences[0] ?? 'the audience'} to the provider's audiences: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${shellWord(providerArnFor(s))} --client-id ${s.audiences[0] === undefined ? '<aud>' : shellWord(s.audiences[0])}`,
     'and check the trust policy\'s `<host>:aud` condition names the same audience.',
   ],
 })
@@ -162,7 +163,7 @@ const tooLong = (s: ExchangeContext): Explained => ({
   title: `The requested session of ${s.durationSeconds} s is longer than the role allows (ValidationError)`,
   fix: [
     `Lower \`duration\` in @gitlab-oidc or ARC_ROLE_DURATION (now ${s.durationSeconds}, from ${s.durationSource}),`,
-    `or raise the role's MaxSessionDuration: aws iam update-role --role-name ${s.roleName} --max-session-duration ${s.durationSeconds}`,
+    `or raise the role's MaxSessionDuration: aws iam update-role --role-name ${shellWord(s.roleName)} --max-session-duration ${s.durationSeconds}`,
     `(a role of the plugin's IAM template: update its stack with MaxSessionDuration=${s.durationSeconds}, which \`setup\` prints for this duration).`,
   ],
 })

@@ -27,7 +27,7 @@ export interface Suite {
   /** The Node that runs `arc` when a call does not say (each file runs its scenarios on both). */
   node: NodeName
   /** Run `arc <args>` in a fresh copy of the app, with the given job variables; checks for leaks. */
-  arc (args: string[], opts?: { env?: Record<string, string | undefined>, app?: InstallAppOptions, node?: 'node22' | 'node24', timeoutMs?: number }): Promise<Run>
+  arc (args: string[], opts?: { env?: Record<string, string | undefined>, app?: InstallAppOptions, node?: 'node22' | 'node24' | string, timeoutMs?: number }): Promise<Run>
   /** How many outputs the leak check has examined, and the secrets it looked for. */
   leakChecks: { outputs: number, secretsSeen: Set<string> }
   close (): Promise<void>

@@ -10,7 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stripVTControlCharacters as plain } from 'node:util'
@@ -60,9 +60,12 @@ interface Case {
   /** The app's manifest (app.arc), roles added unless `bare`. */
   arc?: string
   bare?: boolean
+  /** The installed Architect's engines.node (a package in the app's node_modules), when not the repository's. */
+  engines?: string
 }
 
 const CASES: Case[] = [
+  { refusal: 'nodeTooOld', what: 'an installed Architect whose engines need a newer Node than this one', argv: ['deploy'], engines: '>=99.1' },
   { refusal: 'bareProduction', what: 'a boolean flag before the bare word', argv: ['deploy', '--verbose', 'production'] },
   { refusal: 'bareProduction', what: 'destroy with the bare word last', argv: ['destroy', '--app', 'shop', '--force', 'production'] },
   { refusal: 'manifest', what: 'a manifest Architect cannot read', argv: ['deploy'], arc: '@app\nshop\n@gitlab-oidc\nfoo {\n', bare: true },
@@ -82,9 +85,13 @@ const CASES: Case[] = [
   { refusal: 'exchange', what: 'STS refuses the role (AccessDenied)', argv: ['deploy'], claims: { environment: 'staging', deployment_tier: 'staging' } },
 ]
 
-function appDir (c: Pick<Case, 'arc' | 'bare'>): string {
+function appDir (c: Pick<Case, 'arc' | 'bare' | 'engines'>): string {
   const dir = mkdtempSync(join(tmpdir(), 'oidc-parity-'))
   dirs.push(dir)
+  if (c.engines) {
+    mkdirSync(join(dir, 'node_modules', '@architect', 'architect'), { recursive: true })
+    writeFileSync(join(dir, 'node_modules', '@architect', 'architect', 'package.json'), JSON.stringify({ name: '@architect/architect', version: '99.0.0', engines: { node: c.engines } }))
+  }
   const roles = `production-role ${production}\nstaging-role ${staging}\n`
   writeFileSync(join(dir, 'app.arc'), c.bare ? c.arc! : `${c.arc ?? '@app\nshop\n@gitlab-oidc\n'}${roles}`)
   return dir
