@@ -25,6 +25,7 @@ import { conditionForClaims } from '../iam/trust-policy.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
 import { templateSection } from './doctor-template.ts'
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
+import { shellWord } from '../shared/shell-word.ts'
 
 export const DOCTOR_HELP = `Usage: arc-gitlab-oidc doctor [--token-file FILE] [--exchange] [--stage staging|production | -- <arc command>]
 
@@ -204,7 +205,7 @@ function subClaimSection (claims: Claims, io: CliIo): void {
   const note = format === DEFAULT_SUB_CLAIM_COMPONENTS ? ' (GitLab\'s default)' : ' (customised: trust policies must use this format)'
   io.stdout(rows([
     ['sub claim components', `${format}${note}`],
-    ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${String(claims.project_path)} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
+    ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${shellWord(String(claims.project_path))} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
   ]).join('\n'))
 }
 
