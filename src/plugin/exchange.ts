@@ -9,6 +9,7 @@
  *  - give up on the whole exchange after a bound, whatever the attempts are doing.
  * This module is only imported when the plugin acts, so the SDK never loads on a laptop.
  */
+import { existsSync } from 'node:fs'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { createRequire } from 'node:module'
@@ -19,11 +20,15 @@ import { ExchangeError, isVerificationKeyFault, type AttemptFailure, type Exchan
 import { redact } from '../shared/redact.ts'
 import { INVALID_STS_ANSWER, MAX_ANSWER_BYTES, NOT_STS_ANSWER, answerProblem, notStsAnswer } from '../shared/sts-answer.ts'
 
-// The SDK ships CommonJS. `require` loads it ~10 ms faster than `import`, which first scans
-// every file of it for named exports; on a deploy that is most of what the plugin costs.
+// The packed plugin carries the SDK's STS path as one CommonJS bundle next to this file
+// (scripts/bundle-sdk.ts; it has no SDK dependency); the sources, in unit tests, use the packages.
+// `require`, not `import`: no ESM scan of the module for named exports.
+type Sdk = Pick<typeof Sts, 'STSClient' | 'AssumeRoleWithWebIdentityCommand'> & Pick<typeof Retry, 'StandardRetryStrategy'>
 const require = createRequire(import.meta.url)
-const { AssumeRoleWithWebIdentityCommand, STSClient } = require('@aws-sdk/client-sts') as typeof Sts
-const { StandardRetryStrategy } = require('@smithy/core/retry') as typeof Retry
+const BUNDLE = './sts-sdk.cjs'
+const { AssumeRoleWithWebIdentityCommand, STSClient, StandardRetryStrategy }: Sdk = existsSync(new URL(BUNDLE, import.meta.url))
+  ? require(BUNDLE) as Sdk
+  : { ...require('@aws-sdk/client-sts') as typeof Sts, ...require('@smithy/core/retry') as typeof Retry }
 
 export interface IssuedCredentials {
   accessKeyId: string

@@ -13,7 +13,7 @@ import { startStandIns, type StandIns, type StandInsOptions } from '../support/s
 export interface Run extends ArcResult {
   /** stdout and stderr, without colour and cursor codes. */
   output: string
-  /** AWS SDK modules the arc process loaded. */
+  /** AWS SDK modules the arc process loaded: the plugin's bundle (STS_BUNDLE) or @aws-sdk/, @smithy/ files. */
   sdkModules: string[]
   /** The app directory arc ran in (removed when the suite closes). */
   appDir: string
@@ -34,6 +34,8 @@ export interface Suite {
 }
 
 const TRACE = join(import.meta.dirname, 'module-trace.mjs')
+/** The exchange's SDK as the packed plugin has it (scripts/bundle-sdk.ts), as module-trace.mjs names it. */
+export const STS_BUNDLE = 'arc-plugin-gitlab-oidc/dist/plugin/sts-sdk.cjs'
 
 /** Values that must never appear in any output: ID tokens and issued secrets. */
 export function secretsOf (s: StandIns, env: Record<string, string | undefined>): string[] {

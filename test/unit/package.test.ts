@@ -6,7 +6,7 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, posix } from 'node:path'
 import { NODE22, ROOT, packPlugin } from '../support/install.ts'
@@ -78,9 +78,44 @@ test('the IAM template as packed is a TemplateBody CloudFormation takes (at most
 })
 
 test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/[\w-]+\.md|templates\/arc-deploy\.yml|dist\/[\w/-]+\.(js|d\.ts))$/
+  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/[\w-]+\.md|templates\/arc-deploy\.yml|dist\/[\w/-]+\.(js|d\.ts)|dist\/plugin\/sts-sdk\.(cjs|licenses\.txt))$/
   assert.deepEqual(files.filter(f => !allowed.test(f)), [], 'files outside the allow-list')
   assert.deepEqual(files.filter(f => /(^|\/)(test|src|scripts|\.cache|node_modules|\.ci)\//.test(f) || /\.test\.|\.tgz$|\.map$/.test(f)), [])
+})
+
+// Issue 23: the exchange's AWS SDK ships as one bundle (scripts/bundle-sdk.ts) with the licence
+// notices of what it bundles; the package itself depends on no SDK package.
+test('the exchange\'s SDK is one bundle with its licence notices; the package depends on no SDK package', () => {
+  for (const path of ['dist/plugin/sts-sdk.cjs', 'dist/plugin/sts-sdk.licenses.txt']) assert.ok(files.includes(path), `${path} in ${files.join(' ')}`)
+  const manifest = JSON.parse(packed('package.json')) as Record<string, Record<string, string> | undefined>
+  const runtime = ['dependencies', 'peerDependencies', 'optionalDependencies'].flatMap(k => Object.keys(manifest[k] ?? {}))
+  assert.deepEqual(runtime.filter(name => /^@(aws-sdk|smithy)\//.test(name)), [], 'no AWS SDK package among the runtime dependencies')
+  // The bundle needs nothing installed: only Node's builtins (and SigV4a's optional CRT, behind a try).
+  const bundle = packed('dist/plugin/sts-sdk.cjs')
+  const required = [...new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map(m => m[1]!))]
+  assert.deepEqual(required.filter(r => !r.startsWith('node:') && r !== '@aws-sdk/signature-v4-crt'), [], 'the bundle requires only builtins')
+  assert.doesNotMatch(bundle, /\bimport\(/, 'no dynamic import() left (a builtin\'s ES module facade costs ~25 ms)')
+  // Every bundled package's notice: a header `name@version (licence)` followed by its LICENSE text.
+  const notices = packed('dist/plugin/sts-sdk.licenses.txt')
+  const headers = [...notices.matchAll(/^(@?[\w./-]+)@(\d[\w.-]*) \(([^)]+)\)$/gm)]
+  const names = headers.map(h => h[1])
+  for (const name of ['@aws-sdk/client-sts', '@aws-sdk/core', '@smithy/core', '@smithy/node-http-handler']) assert.ok(names.includes(name), `${name} in the notices (${names.join(', ')})`)
+  assert.ok(!names.some(n => n?.startsWith('@aws-sdk/credential-provider')), 'the credential-provider chain is not bundled (the call is unsigned)')
+  const sections = notices.split(/^={78}$/m).slice(1)
+  assert.equal(sections.length, headers.length)
+  for (const section of sections) assert.match(section, /^--- LICENSE/m, section.slice(0, 80))
+  assert.match(notices, /Apache License\s+Version 2\.0, January 2004/)
+  // Loads on its own, from a directory with no node_modules anywhere above it.
+  const alone = mkdtempSync(join(tmpdir(), 'arc-oidc-bundle-'))
+  try {
+    writeFileSync(join(alone, 'sts-sdk.cjs'), bundle)
+    const r = spawnSync(NODE22, ['-e', 'const m = require("./sts-sdk.cjs"); console.log(Object.keys(m).sort().join(" "))'], { cwd: alone, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'AssumeRoleWithWebIdentityCommand STSClient StandardRetryStrategy')
+  }
+  finally {
+    rmSync(alone, { recursive: true, force: true })
+  }
 })
 
 test('dist has no stale modules: each one is built from a source that exists now', () => {

@@ -161,6 +161,8 @@ describe('issue 21: the @gitlab-oidc lines setup prints never break a manifest',
     }
     const parsed = arcParser(snippet)
     assert.deepEqual(parsed.plugins, [ 'arc-plugin-gitlab-oidc' ])
+    // what a bare placeholder did (docs/troubleshooting.md): Architect refuses the manifest
+    assert.throws(() => arcParser(snippet.replace(/^# (staging-role <)/m, '$1')), /unknown character "<"/)
     assert.deepEqual(parsed['gitlab-oidc'] ?? [], [], 'no setting yet')
     writeFileSync(join(dir, 'app.arc'), snippet)
     assert.deepEqual(readManifest(dir)?.arc.app, [ 'oidc-example' ])

@@ -7,7 +7,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { TokenError, checkClaims, decodeToken, findToken, wrongClaims } from '../../../src/plugin/token.ts'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MAX_TOKEN_LENGTH, TokenError, checkClaims, decodeToken, findToken, readTokenFile, wrongClaims } from '../../../src/plugin/token.ts'
 import type { Claims } from '../../../src/shared/id-token.ts'
 import { assertedRows, formatProblem } from '../../../src/report/format.ts'
 import { anyToken, jwt, params } from '../../support/property.ts'
@@ -129,4 +132,31 @@ test('example: inherited names read as unset variables', () => {
     const named = { value: name, source: { kind: 'variable' as const, name: 'ARC_OIDC_TOKEN_VARIABLE' } }
     assert.equal(findToken({}, named), undefined)
   }
+})
+
+test('a token file of any size and content: its token when it fits STS\'s 20,000 characters, else one TokenError naming the length', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-token-file-property-'))
+  const file = join(dir, 'token')
+  const near = fc.integer({ min: MAX_TOKEN_LENGTH - 4, max: MAX_TOKEN_LENGTH + 4 })
+  const sizes = fc.oneof(fc.integer({ min: 0, max: 64 }), near, fc.integer({ min: 0, max: 30_000 }))
+  const endings = fc.constantFrom('', '\n', '\r\n', '\n\n\n', ' ')
+  try {
+    fc.assert(fc.property(sizes, endings, fc.constantFrom('a', 'é', '.'), (n, ending, unit) => {
+      const text = unit.repeat(n) + ending
+      writeFileSync(file, text)
+      const bytes = Buffer.byteLength(text)
+      const trimmed = text.trim()
+      let token: string | undefined
+      try { token = readTokenFile(file, 'AWS_WEB_IDENTITY_TOKEN_FILE').token }
+      catch (err) {
+        assert.ok(err instanceof TokenError, String(err))
+        if (trimmed && bytes > MAX_TOKEN_LENGTH + 2) assert.match(err.message, /is longer than the 20,000 characters STS takes for a token/)
+        assert.ok(!trimmed || trimmed.length > MAX_TOKEN_LENGTH || bytes > MAX_TOKEN_LENGTH + 2, `refused: ${err.message}`)
+        return
+      }
+      assert.equal(token, trimmed)
+      assert.ok(trimmed.length <= MAX_TOKEN_LENGTH && bytes <= MAX_TOKEN_LENGTH + 2)
+    }), params(60))
+  }
+  finally { rmSync(dir, { recursive: true, force: true }) }
 })
