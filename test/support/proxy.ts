@@ -19,14 +19,17 @@ export interface TestProxy {
   url: string
   /** Every request forwarded (plain) or tunnelled (CONNECT), in order. */
   forwarded: Forwarded[]
-  /** Local ports of the connections it opened upstream (a stand-in sees them as the remote port). */
-  upstreamPorts: Set<number>
+  /**
+   * Local ports of the connections it opened upstream (a stand-in sees them as the remote port), in
+   * order: compare a test's own slice only, as the system reuses ephemeral ports once closed.
+   */
+  upstreamPorts: number[]
   close (): Promise<void>
 }
 
 export async function startProxy (): Promise<TestProxy> {
   const forwarded: Forwarded[] = []
-  const upstreamPorts = new Set<number>()
+  const upstreamPorts: number[] = []
   const sockets = new Set<Socket>()
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     let target: URL
@@ -42,7 +45,7 @@ export async function startProxy (): Promise<TestProxy> {
       res.writeHead(answer.statusCode ?? 502, answer.headers)
       answer.pipe(res)
     })
-    up.on('socket', s => s.once('connect', () => { if (s.localPort) upstreamPorts.add(s.localPort) }))
+    up.on('socket', s => s.once('connect', () => { if (s.localPort) upstreamPorts.push(s.localPort) }))
     up.on('error', () => { if (!res.headersSent) res.writeHead(502); res.end() })
     req.pipe(up)
   })
@@ -50,7 +53,7 @@ export async function startProxy (): Promise<TestProxy> {
     forwarded.push({ method: 'CONNECT', target: req.url ?? '' })
     const [host = '', port = '443'] = (req.url ?? '').split(/:(?=\d+$)/)
     const up = connect(Number(port), host, () => {
-      if (up.localPort) upstreamPorts.add(up.localPort)
+      if (up.localPort) upstreamPorts.push(up.localPort)
       client.write('HTTP/1.1 200 Connection Established\r\n\r\n')
       if (head.length) up.write(head)
       up.pipe(client)
@@ -87,8 +90,8 @@ export interface TlsFront {
   url: string
   /** Remote ports of the TLS connections it accepted (a proxy's upstream ports, when tunnelled). */
   acceptedFrom: number[]
-  /** Local ports of its connections to the target (the target sees them as remote ports). */
-  upstreamPorts: Set<number>
+  /** Local ports of its connections to the target (the target sees them as remote ports), in order. */
+  upstreamPorts: number[]
   close (): Promise<void>
 }
 
@@ -96,12 +99,12 @@ export interface TlsFront {
 export async function startTlsFront (target: string): Promise<TlsFront> {
   const to = new URL(target)
   const acceptedFrom: number[] = []
-  const upstreamPorts = new Set<number>()
+  const upstreamPorts: number[] = []
   const sockets = new Set<Socket>()
   const server = createTlsServer({ key: readFileSync(LOOPBACK_KEY), cert: readFileSync(LOOPBACK_CERT) }, client => {
     if (client.remotePort) acceptedFrom.push(client.remotePort)
     const up = connect(Number(to.port), to.hostname, () => {
-      if (up.localPort) upstreamPorts.add(up.localPort)
+      if (up.localPort) upstreamPorts.push(up.localPort)
       up.pipe(client)
       client.pipe(up)
     })
