@@ -230,7 +230,8 @@ export function buildTrustPolicy (opts: TrustPolicyOptions): TrustPolicy {
 
 /**
  * The exact minimal condition that lets the job holding these claims assume
- * a role: StringEquals on `<issuer host>:sub` and `<issuer host>:aud`.
+ * a role: StringEquals on `<issuer host>:sub` and `<issuer host>:aud` (and, for gitlab.com,
+ * `gitlab.com:project_id`).
  * `issuer` (when given and non-empty) overrides the token's own `iss`.
  */
 export function conditionForClaims (claims: Claims, issuer?: string): TrustCondition {
@@ -250,10 +251,13 @@ export function conditionForClaims (claims: Claims, issuer?: string): TrustCondi
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no aud claim')
   }
   const audValue: ConditionValue = typeof claims.aud === 'string' ? escapePolicyValue(claims.aud) : one(auds.map(escapePolicyValue))
+  // gitlab.com: STS also sees the project ID, which pins the project where its path cannot
+  const pin = host === GITLAB_COM_HOST && typeof claims.project_id === 'string' && /^[0-9]+$/.test(claims.project_id)
   return {
     StringEquals: {
       [`${host}:aud`]: audValue,
       [`${host}:sub`]: escapePolicyValue(claims.sub),
+      ...(pin ? { [`${GITLAB_COM_HOST}:project_id`]: claims.project_id as string } : {}),
     },
   }
 }

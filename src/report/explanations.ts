@@ -45,6 +45,7 @@ function trustPolicyCommand (s: ExchangeContext): string {
     ` ${refOptionsFor(format, claims.ref_type, claims.ref)} --role-arn ${s.roleArn}`,
     issuer && issuer !== DEFAULT_ISSUER ? ` --issuer ${issuer}` : '',
     aud && aud !== issuer ? ` --audience ${aud}` : '',
+    typeof claims.project_id === 'string' && /^[0-9]+$/.test(claims.project_id) ? ` --project-id ${claims.project_id}` : '',
   ].join('')
 }
 

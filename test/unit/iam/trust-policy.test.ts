@@ -375,6 +375,16 @@ describe('pinned to what AWS can check (issue 24)', () => {
     assert.equal(sts(forged, t({ ref: 'feature/x' })), false)
   })
 
+  it('the condition matching a gitlab.com job pins its project ID too; a self-managed job\'s does not (AWS would not see it)', () => {
+    const c = token()
+    assert.deepEqual(conditionForClaims(c as unknown as Claims).StringEquals, { 'gitlab.com:aud': 'https://gitlab.com', 'gitlab.com:sub': c.sub, 'gitlab.com:project_id': ID })
+    const policy = { Version: '2012-10-17', Statement: [ { Effect: 'Allow', Principal: { Federated: gitlabProvider }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: conditionForClaims(c as unknown as Claims) } ] } as unknown as TrustPolicy
+    assert.equal(sts(policy, c), true)
+    assert.equal(sts(policy, { ...c, project_id: '9999' }), false)
+    const selfManaged = token({ iss: 'https://git.example.com', aud: 'https://git.example.com' })
+    assert.deepEqual(Object.keys(conditionForClaims(selfManaged as unknown as Claims).StringEquals), [ 'git.example.com:aud', 'git.example.com:sub' ])
+  })
+
   it('deployment_tier and environment_protected are matched with *; a project_id subject needs the ID', () => {
     const format = 'project_path,ref_type,ref,deployment_tier,environment_protected'
     const policy = buildTrustPolicy({ project, branches: [ 'main' ], account, issuer: 'https://git.example.com', subClaimComponents: format })

@@ -68,6 +68,14 @@ describe('the entries', () => {
     assert.match(text, /production-role \/ staging-role/)
   })
 
+  it('AccessDenied for a gitlab.com job: the matching condition and the command pin its project ID', () => {
+    const com = { ...claims, iss: 'https://gitlab.com', aud: 'https://gitlab.com', project_id: '4242' }
+    const e = EXPLANATIONS.find(x => x.code === 'AccessDenied')!.explain(situation({ claims: com, issuer: com.iss, issuerHost: 'gitlab.com', audiences: [ com.aud ] }))
+    const text = e.fix.join('\n') + '\n'
+    assert.ok(text.includes('"gitlab.com:project_id": "4242"'), text)
+    assert.ok(text.includes('trust-policy --project acme/shop --branch main --role-arn arn:aws-cn:iam::222222222222:role/deploy/shop-production --project-id 4242\n'), text)
+  })
+
   it('AccessDenied outside GitLab: no GitLab command, another role through AWS_ROLE_ARN', () => {
     const { text } = explain('AccessDenied', 'Not authorized', { origin: 'web-identity' })
     assert.ok(!text.includes('arc-gitlab-oidc trust-policy'))
