@@ -12,6 +12,8 @@ import { detect, type Invocation, type Stage } from '../plugin/detect.ts'
 import { exchange, preflight, type Plan, type Seen } from '../plugin/preflight.ts'
 import type { Settings } from '../plugin/settings.ts'
 import { actionOf } from '../plugin/refusals.ts'
+import { describeProxy, proxiesOf } from '../plugin/proxy.ts'
+import { stsEndpoint } from '../plugin/warnings.ts'
 import { wrongClaims } from '../plugin/token.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
 import type { Claims } from '../shared/id-token.ts'
@@ -73,7 +75,11 @@ export async function doctor (args: readonly string[], io: CliIo): Promise<numbe
   }
   else {
     const { plan } = result
-    io.stdout(`\n${done(`${capitalised(actionOf(plan.choice))} would assume ${plan.role.value}`, [['session', plan.sessionName], ['duration', `${plan.request.durationSeconds} s`], ['region', plan.request.region]])}`)
+    io.stdout(`\n${done(`${capitalised(actionOf(plan.choice))} would assume ${plan.role.value}`, [
+      ['session', plan.sessionName], ['duration', `${plan.request.durationSeconds} s`], ['region', plan.request.region],
+      ['proxy', describeProxy(new URL(stsEndpoint(plan.request)), proxiesOf(env))],
+    ])}`)
+    for (const notice of plan.warnings) io.stdout(`\n! ${notice.title}\n${notice.lines.map(l => `  ${l}`).join('\n')}`)
     if (options.exchange) problems += await exchangeSection(plan, io, secrets)
   }
   io.stdout(problems ? `\n${problems} problem${problems === 1 ? '' : 's'} found.` : '\nNo problems found.')

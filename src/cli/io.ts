@@ -20,6 +20,8 @@ export interface CliIo {
   stdout: (s: string) => void
   stderr: (s: string) => void
   now: () => Date
+  /** Ends this process with a signal (exec: a command killed by a signal kills exec the same way); absent in tests. */
+  raise?: (signal: NodeJS.Signals) => void
 }
 
 /** A command that cannot go on: its one message, its supporting lines, and the exit code. */

@@ -5,6 +5,7 @@
  *   arc-gitlab-oidc trust-policy --project acme/shop --branch main --account 123456789012
  *   arc-gitlab-oidc doctor
  *   arc-gitlab-oidc setup
+ *   arc-gitlab-oidc exec --stage production -- aws s3 sync public s3://my-bucket
  *
  * JSON goes to stdout (pipe it to a file or to `aws iam`), everything else to
  * stderr in the style of Architect's own CLI. Exit codes: 0 ok, 1 failure,
@@ -29,6 +30,8 @@ Commands:
   doctor         Check a job's OIDC setup and say what would fail, and why
   setup          Print the AWS and GitLab setup for the app in this directory:
                  the IAM template command per account, @gitlab-oidc lines, CI include
+  exec           Run a command with the deploy role's credentials (the deploy's own
+                 checks and exchange): exec [--stage production] -- aws s3 sync ...
   help [command] Show help for a command
 
 Options:
@@ -43,12 +46,20 @@ async function runDoctor (args: readonly string[], io: CliIo): Promise<number> {
   return doctor([ ...args ], io)
 }
 
+async function runExec (args: readonly string[], io: CliIo): Promise<number> {
+  const { exec, exitCodeOf } = await import('./exec.ts')
+  const result = await exec(args, io)
+  if (typeof result === 'number') return result
+  if (result.signal) io.raise?.(result.signal)
+  return exitCodeOf(result)
+}
+
 async function runSetup (args: readonly string[], io: CliIo): Promise<number> {
   const { setup } = await import('./setup.ts')
   return setup(args, io)
 }
 
-const COMMANDS = [ 'setup', 'trust-policy', 'doctor', 'help' ] as const
+const COMMANDS = [ 'setup', 'trust-policy', 'doctor', 'exec', 'help' ] as const
 
 function helpFor (command: string | undefined): string | undefined {
   if (command === undefined) return MAIN_HELP
@@ -73,6 +84,7 @@ export async function main (argv: readonly string[], given: CliIo): Promise<numb
       case 'setup': return await runSetup(rest, io)
       case 'trust-policy': return await trustPolicy(rest, io)
       case 'doctor': return await runDoctor(rest, io)
+      case 'exec': return await runExec(rest, io)
       case 'help': return await help(rest[0], io)
       default: throw new UsageError(`Unknown command: ${bare(first)}${suggest(first)}`)
     }
@@ -107,6 +119,7 @@ async function options (argv: readonly string[], io: CliIo): Promise<number> {
 async function help (topic: string | undefined, io: CliIo): Promise<number> {
   if (topic === 'doctor') return runDoctor([ '--help' ], io)
   if (topic === 'setup') return runSetup([ '--help' ], io)
+  if (topic === 'exec') return runExec([ '--help' ], io)
   const text = helpFor(topic)
   if (text === undefined) throw new UsageError(`Unknown command: ${bare(topic ?? '')}`)
   io.stdout(text)
@@ -141,5 +154,6 @@ if (isDirectRun()) {
     stdout: s => { process.stdout.write(s.endsWith('\n') ? s : `${s}\n`) },
     stderr: s => { process.stderr.write(s.endsWith('\n') ? s : `${s}\n`) },
     now: () => new Date(),
+    raise: signal => { process.kill(process.pid, signal) },
   })
 }

@@ -27,6 +27,9 @@ export interface TemplateParameter {
   allowedPattern?: string
   allowedValues?: string[]
   constraint?: string
+  /** A Number parameter's bounds. */
+  minValue?: number
+  maxValue?: number
 }
 
 interface YamlLoad { load (text: string): unknown }
@@ -52,6 +55,8 @@ export function templateParameters (path: string = TEMPLATE_PATH): TemplateParam
     allowedPattern: typeof p.AllowedPattern === 'string' ? p.AllowedPattern : undefined,
     allowedValues: Array.isArray(p.AllowedValues) ? p.AllowedValues.map(String) : undefined,
     constraint: typeof p.ConstraintDescription === 'string' ? p.ConstraintDescription.trim() : undefined,
+    ...(typeof p.MinValue === 'number' ? { minValue: p.MinValue } : {}),
+    ...(typeof p.MaxValue === 'number' ? { maxValue: p.MaxValue } : {}),
   }))
 }
 
@@ -59,6 +64,11 @@ export function templateParameters (path: string = TEMPLATE_PATH): TemplateParam
 export function parameterProblem (p: TemplateParameter, value: string): string | undefined {
   if (p.allowedValues && !p.allowedValues.includes(value)) return `one of ${p.allowedValues.join(', ')}`
   if (p.allowedPattern && !new RegExp(p.allowedPattern).test(value)) return p.constraint ?? `matching ${p.allowedPattern}`
+  if (p.minValue !== undefined || p.maxValue !== undefined) {
+    const n = Number(value)
+    const min = p.minValue ?? -Infinity, max = p.maxValue ?? Infinity
+    if (!/^\d+$/.test(value) || n < min || n > max) return `a whole number from ${min} to ${max}`
+  }
   return undefined
 }
 

@@ -6,7 +6,8 @@
  */
 import { parseArgs } from 'node:util'
 
-import { ManifestError, readManifest } from '../plugin/manifest.ts'
+import { ManifestError, pragmaEntries, readManifest, type Manifest } from '../plugin/manifest.ts'
+import { PRAGMA } from '../shared/setting-source.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
 import { DEFAULT_ISSUER, iamArn, isAccountId } from '../iam/arns.ts'
 import { decodeToken } from '../plugin/token.ts'
@@ -141,6 +142,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
     if (name === 'Stages') throw new UsageError('--parameter Stages: setup prints one command per account, Stages=staging and Stages=production', 'setup')
     computed[name] = rest.join('=')
   }
+  sessionMaximum(manifest, template, computed)
   const parameters = parametersFor(template, computed, missing)
   if (missing.length) throw new UsageError('setup cannot determine, and does not guess:', 'setup', missing)
   return {
@@ -172,6 +174,27 @@ function jobIssuer (env: NodeJS.ProcessEnv): string | undefined {
     return typeof iss === 'string' && iss ? iss.replace(/\/+$/, '') : undefined
   }
   catch { return undefined }
+}
+
+/**
+ * The roles' MaxSessionDuration against the session the manifest asks for (`duration`): a longer
+ * session than the roles allow is refused by STS on every deploy. Not given, the maximum is set
+ * to the duration (when the template's default is shorter); given shorter, setup says so.
+ */
+function sessionMaximum (manifest: Manifest, template: TemplateParameter[], computed: Record<string, string | undefined>): void {
+  const declared = template.find(p => p.name === 'MaxSessionDuration')
+  const duration = pragmaEntries(manifest.arc, PRAGMA).get('duration')?.[0]
+  if (!declared || duration === undefined || !/^\d+$/.test(duration)) return
+  const given = computed.MaxSessionDuration
+  const maximum = Number(given ?? declared.default)
+  if (Number(duration) <= maximum) return
+  if (given === undefined) {
+    computed.MaxSessionDuration = duration
+    return
+  }
+  throw new UsageError(`--parameter MaxSessionDuration=${given} is shorter than \`duration\` ${duration} in @${PRAGMA} (${manifest.file}): STS would refuse every exchange (ValidationError)`, 'setup', [
+    `Give --parameter MaxSessionDuration=${duration} (at most 43200), or lower \`duration\` in ${manifest.file}.`,
+  ])
 }
 
 /** The template's parameters with the values computed for them; Stages is added per account. */

@@ -10,6 +10,8 @@
 import type { Invocation, Stage } from './detect.ts'
 import { exchange, preflight, type Send } from './preflight.ts'
 import { handOver } from './handover.ts'
+import { proxiesOf, proxyEnvOf, proxyFor, routeAgentsThroughProxy, shownProxy, supportsProxyEnv } from './proxy.ts'
+import { stsEndpoint } from './warnings.ts'
 import type { Settings } from './settings.ts'
 import { describeSource } from '../shared/setting-source.ts'
 import type { Claims, Origin } from '../shared/id-token.ts'
@@ -62,17 +64,21 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
         token = result.seen.found?.token
         throw new PluginError(result.problem)
       case 'existing-credentials':
+        proxyArchitect(io.env)
         out(status(`No role configured for ${result.choice.stage}: using the AWS credentials already in this job`))
         return { kind: 'existing-credentials', stage: result.choice.stage, settings: result.settings }
     }
     const { plan } = result
     token = plan.found.token
+    const proxy = proxyArchitect(io.env) ? proxyFor(new URL(stsEndpoint(plan.request)), proxiesOf(io.env)) : undefined
     out(status(`Assuming ${plan.role.value} for ${plan.choice.stage}`, [
       ['role from', describeSource(plan.role.source)],
       ['token from', plan.found.source],
       ['subject', plan.claims.sub ?? '?'],
+      ...(proxy ? [['proxy', `${shownProxy(proxy.value)} (${proxy.variable})`] as [string, string]] : []),
     ]))
     if (plan.found.legacy) err(warning('CI_JOB_JWT_V2 was removed in GitLab 17.0: declare an ID token with id_tokens: instead.'))
+    for (const notice of plan.warnings) err(warning(notice.title, notice.lines))
     const creds = await exchange(plan, io.exchange)
     handOver(io.env, creds, plan.sessionName, { out, err })
     return {
@@ -91,4 +97,9 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
     if (error instanceof PluginError) error.problem.secrets = secrets()
     throw error
   }
+}
+
+/** Architect's own calls through the job's proxy too (plugin/proxy.ts); whether a proxy is in use. */
+function proxyArchitect (env: NodeJS.ProcessEnv): boolean {
+  return supportsProxyEnv() && routeAgentsThroughProxy(proxyEnvOf(proxiesOf(env)))
 }

@@ -9,6 +9,8 @@
  *  - give up on the whole exchange after a bound, whatever the attempts are doing.
  * This module is only imported when the plugin acts, so the SDK never loads on a laptop.
  */
+import { Agent as HttpAgent } from 'node:http'
+import { Agent as HttpsAgent } from 'node:https'
 import { createRequire } from 'node:module'
 import type * as Sts from '@aws-sdk/client-sts'
 import type * as Retry from '@smithy/core/retry'
@@ -59,7 +61,7 @@ export async function assumeRole (request: ExchangeRequest): Promise<IssuedCrede
     region: request.region,
     ...(request.endpoint ? { endpoint: request.endpoint } : {}),
     retryStrategy,
-    requestHandler: { ...attemptTimeouts(request.timeoutMs), throwOnRequestTimeout: true },
+    requestHandler: { ...attemptTimeouts(request.timeoutMs), throwOnRequestTimeout: true, ...proxyAgents(request.proxyEnv) },
     // AssumeRoleWithWebIdentity is unsigned: no credentials are looked up or needed.
     credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
   })
@@ -106,6 +108,14 @@ export async function assumeRole (request: ExchangeRequest): Promise<IssuedCrede
     clearTimeout(timer)
     client.destroy()
   }
+}
+
+/** Agents that go through the job's proxy (Node's `proxyEnv`: HTTPS_PROXY, HTTP_PROXY, NO_PROXY), when one is set. */
+function proxyAgents (proxyEnv: ExchangeRequest['proxyEnv']): { httpAgent?: HttpAgent, httpsAgent?: HttpsAgent } {
+  if (!proxyEnv) return {}
+  // @types/node does not list proxyEnv yet (Node 22.21 / 24.5 take it): the options go in as a variable.
+  const options = { keepAlive: true, proxyEnv }
+  return { httpAgent: new HttpAgent(options), httpsAgent: new HttpsAgent(options) }
 }
 
 function describeFailure (error: unknown): AttemptFailure {

@@ -35,14 +35,29 @@ export interface Guard {
  * A merge request pipeline from a fork: since GitLab 18.2.2 its token's project_* claims (and
  * sub) name the fork even when the pipeline runs in the parent project; the merge request
  * variables name the source project. Either way this project's roles must not be used.
+ * Since GitLab 18.4 (backported to 18.3) the token also names the project the job runs in
+ * (job_project_path, job_project_id): a token whose job project differs from its project is a
+ * fork's, whatever the CI variables say (variables a job can override; the token it cannot).
  */
 export function forkOf (claims: Claims, env: NodeJS.ProcessEnv): Fork | undefined {
+  const fromToken = forkInToken(claims)
+  if (fromToken) return fromToken
   const token = typeof claims.project_path === 'string' ? claims.project_path : undefined
   const { CI_PROJECT_PATH: job, CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: srcPath, CI_MERGE_REQUEST_PROJECT_PATH: tgtPath } = env
   const { CI_MERGE_REQUEST_SOURCE_PROJECT_ID: srcId, CI_MERGE_REQUEST_PROJECT_ID: tgtId } = env
   if (srcPath && tgtPath && srcPath !== tgtPath) return { source: srcPath, target: tgtPath }
   if (srcId && tgtId && srcId !== tgtId) return { source: srcPath || `project ${srcId}`, target: tgtPath || job || `project ${tgtId}` }
   if (token && job && token !== job) return { source: token, target: job }
+  return undefined
+}
+
+/** The token's own word: its project (the fork's, since 18.2.2) against the job's project (18.4). */
+function forkInToken (claims: Claims): Fork | undefined {
+  const text = (v: unknown) => typeof v === 'string' || typeof v === 'number' ? String(v) : undefined
+  const path = text(claims.project_path), jobPath = text(claims.job_project_path)
+  const id = text(claims.project_id), jobId = text(claims.job_project_id)
+  if (path && jobPath && path !== jobPath) return { source: path, target: jobPath }
+  if (id && jobId && id !== jobId) return { source: path ?? `project ${id}`, target: jobPath ?? `project ${jobId}` }
   return undefined
 }
 

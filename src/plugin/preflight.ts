@@ -15,6 +15,8 @@ import { SettingsError, resolveSettings, type Settings } from './settings.ts'
 import { chooseStage, type StageChoice } from './stage.ts'
 import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, readTokenFile, type FoundToken } from './token.ts'
 import { runGuards } from './guards.ts'
+import { runWarnings, type Notice } from './warnings.ts'
+import { proxiesOf, proxyEnvOf, supportsProxyEnv } from './proxy.ts'
 import { REFUSALS, type RefusalName } from './refusals.ts'
 import type { IssuedCredentials } from './exchange.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
@@ -43,6 +45,8 @@ export interface Plan {
   request: ExchangeRequest
   /** What an STS failure is explained with. */
   context: ExchangeContext
+  /** What the job should know, though nothing stops it (warnings.ts): `arc` and doctor print them. */
+  warnings: Notice[]
 }
 
 /** What the preflight had learnt when it stopped (doctor shows it next to the refusal). */
@@ -107,12 +111,14 @@ async function steps (invocation: Invocation, world: World, seen: Seen): Promise
   if (refused) throw new Refused(refused.guard, refused.problem)
 
   const sessionName = settings.sessionName?.value ?? (origin === 'gitlab' ? defaultSessionName(claims, env) : webIdentitySessionName(now))
+  const request = exchangeRequest(found.token, role.value, sessionName, settings, env)
   return {
     kind: 'plan',
     plan: {
       origin, choice, settings, role, found, claims, sessionName,
-      request: exchangeRequest(found.token, role.value, sessionName, settings, env),
+      request,
       context: exchangeContext({ role, settings, sessionName, claims, found, origin }),
+      warnings: runWarnings({ settings, role, env, origin, request }),
     },
   }
 }
@@ -169,11 +175,12 @@ export function webIdentitySessionName (now: Date): string {
   return `arc-web-identity-${Math.floor(now.getTime() / 1000)}`
 }
 
-/** The request the exchange sends: the SDK's endpoint variables and AWS_MAX_ATTEMPTS honoured. */
+/** The request the exchange sends: the SDK's endpoint variables, AWS_MAX_ATTEMPTS and the job's proxy honoured. */
 export function exchangeRequest (
   token: string, roleArn: string, sessionName: string, settings: Settings, env: NodeJS.ProcessEnv,
 ): ExchangeRequest {
   const endpoint = env.AWS_ENDPOINT_URL_STS || env.AWS_ENDPOINT_URL || undefined
+  const proxyEnv = supportsProxyEnv() ? proxyEnvOf(proxiesOf(env)) : undefined
   return {
     token,
     roleArn,
@@ -183,6 +190,7 @@ export function exchangeRequest (
     timeoutMs: settings.timeout.value * 1000,
     maxAttempts: maxAttempts(env),
     ...(endpoint ? { endpoint } : {}),
+    ...(proxyEnv ? { proxyEnv } : {}),
   }
 }
 

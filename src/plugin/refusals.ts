@@ -165,7 +165,7 @@ export const REFUSALS = {
   forkMergeRequest: ({ fork, claims, env }: { fork: Fork, claims: Claims, env: NodeJS.ProcessEnv }): Problem => ({
     title: `This pipeline is for a merge request from a fork (${fork.source} into ${fork.target}): forks never deploy with this project's roles`,
     facts: [
-      ['token project', String(claims.project_path ?? '?')], ['job project', env.CI_PROJECT_PATH ?? '?'],
+      ['token project', String(claims.project_path ?? '?')], ['job project', String(claims.job_project_path ?? env.CI_PROJECT_PATH ?? '?')],
       ...(env.CI_MERGE_REQUEST_IID ? [['merge request', `!${env.CI_MERGE_REQUEST_IID}`] as Row] : []),
     ],
     claims,

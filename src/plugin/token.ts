@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs'
 import { fileVariable } from './setting-sources.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
 import { bare, describeSecret, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
-import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE, audiences, type Claims } from '../shared/id-token.ts'
+import { DEFAULT_TOKEN_VARIABLE, GITLAB_AWS_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE, audiences, type Claims } from '../shared/id-token.ts'
 import { humanDuration } from '../report/format.ts'
 
 /** Clock skew tolerated on `exp`, `nbf` and `iat`, as AWS and most verifiers do. */
@@ -46,7 +46,8 @@ function tokenIn (env: NodeJS.ProcessEnv, name: string, fileExists: (path: strin
 
 /**
  * The variable named by `token-variable` / ARC_OIDC_TOKEN_VARIABLE; otherwise GITLAB_OIDC_TOKEN;
- * otherwise the file named by AWS_WEB_IDENTITY_TOKEN_FILE; otherwise the legacy CI_JOB_JWT_V2.
+ * otherwise AWS_ID_TOKEN (GitLab's AWS integration's default name); otherwise the file named by
+ * AWS_WEB_IDENTITY_TOKEN_FILE; otherwise the legacy CI_JOB_JWT_V2.
  * A variable the user named explicitly is not silently replaced by another one.
  */
 export function findToken (
@@ -60,6 +61,8 @@ export function findToken (
   }
   const token = tokenIn(env, DEFAULT_TOKEN_VARIABLE, fileExists)
   if (token) return { token, source: `CI variable ${DEFAULT_TOKEN_VARIABLE}`, variable: DEFAULT_TOKEN_VARIABLE, legacy: false }
+  const integration = tokenIn(env, GITLAB_AWS_TOKEN_VARIABLE, fileExists)
+  if (integration) return { token: integration, source: `CI variable ${GITLAB_AWS_TOKEN_VARIABLE} (GitLab's AWS integration's name)`, variable: GITLAB_AWS_TOKEN_VARIABLE, legacy: false }
 
   const fromFile = findWebIdentityToken(env, readFile)
   if (fromFile) return fromFile
@@ -132,7 +135,7 @@ function shapeProblem (token: string): string | undefined {
 
 /** Claims GitLab sets as strings: shown and compared as text, so anything but a string or number is a problem. */
 export const TEXT_CLAIMS = [
-  'iss', 'sub', 'project_path', 'project_id', 'namespace_path', 'namespace_id', 'pipeline_id', 'pipeline_source',
+  'iss', 'sub', 'project_path', 'project_id', 'namespace_path', 'namespace_id', 'job_project_path', 'job_project_id', 'pipeline_id', 'pipeline_source',
   'job_id', 'ref', 'ref_type', 'ref_path', 'ref_protected', 'environment', 'environment_protected', 'deployment_tier', 'user_login', 'user_id',
 ] as const
 const TIME_CLAIMS = ['exp', 'nbf', 'iat'] as const

@@ -135,6 +135,7 @@ const tooLong = (s: ExchangeContext): Explained => ({
   fix: [
     `Lower \`duration\` in @gitlab-oidc or ARC_ROLE_DURATION (now ${s.durationSeconds}, from ${s.durationSource}),`,
     `or raise the role's MaxSessionDuration: aws iam update-role --role-name ${s.roleName} --max-session-duration ${s.durationSeconds}`,
+    `(a role of the plugin's IAM template: update its stack with MaxSessionDuration=${s.durationSeconds}, which \`setup\` prints for this duration).`,
   ],
 })
 

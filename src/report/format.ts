@@ -39,6 +39,7 @@ export function assertedRows (claims: Claims): Row[] {
   add('audience', audiences(claims).join(', '))
   add('subject', claims.sub)
   add('project', claims.project_path)
+  if (claimText(claims.job_project_path) !== claimText(claims.project_path)) add('job project', claims.job_project_path)
   add('ref', claims.ref)
   add('ref type', claims.ref_type)
   add('ref protected', claims.ref_protected)

@@ -20,6 +20,11 @@ export function assertedBy (origin: Origin): string {
 /** The CI variables a GitLab job's ID token is looked for in (the README's id_tokens: name, and GitLab's legacy one). */
 export const DEFAULT_TOKEN_VARIABLE = 'GITLAB_OIDC_TOKEN'
 export const LEGACY_TOKEN_VARIABLE = 'CI_JOB_JWT_V2'
+/**
+ * The token variable GitLab's own AWS integration (`secrets:` with `aws_secrets_manager`, GitLab
+ * 18.3, Premium) reads by default, next to `AWS_ROLE_ARN`: looked for after the plugin's own names.
+ */
+export const GITLAB_AWS_TOKEN_VARIABLE = 'AWS_ID_TOKEN'
 
 /** The claims GitLab puts in an ID token (all optional: a token is untrusted input). */
 export interface Claims {
@@ -32,6 +37,9 @@ export interface Claims {
   project_path?: string
   project_id?: string
   namespace_path?: string
+  /** The project the job runs in (GitLab 18.4; a fork's merge request pipeline runs in the parent). */
+  job_project_path?: string
+  job_project_id?: string
   pipeline_id?: string
   job_id?: string
   ref?: string

@@ -7,11 +7,11 @@
  * A leaf module: it imports nothing but shared/ (the token variables' names), so plugin/, report/,
  * hooks/ and cli/ can all use it.
  */
-import { DEFAULT_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from './id-token.ts'
+import { DEFAULT_TOKEN_VARIABLE, GITLAB_AWS_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE } from './id-token.ts'
 
 /** Variables that carry a token or a secret, whatever their value looks like. */
 export const SECRET_VARIABLES = [
-  DEFAULT_TOKEN_VARIABLE, 'CI_JOB_JWT', 'CI_JOB_JWT_V1', LEGACY_TOKEN_VARIABLE, 'CI_JOB_TOKEN',
+  DEFAULT_TOKEN_VARIABLE, GITLAB_AWS_TOKEN_VARIABLE, 'CI_JOB_JWT', 'CI_JOB_JWT_V1', LEGACY_TOKEN_VARIABLE, 'CI_JOB_TOKEN',
   'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN',
   'CI_REGISTRY_PASSWORD', 'CI_DEPLOY_PASSWORD', 'CI_DEPENDENCY_PROXY_PASSWORD',
 ] as const

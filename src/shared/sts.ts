@@ -19,6 +19,8 @@ export interface ExchangeRequest {
   maxAttempts: number
   /** AWS_ENDPOINT_URL_STS / AWS_ENDPOINT_URL, when set. */
   endpoint?: string
+  /** The job's proxy variables as Node's agents take them (`proxyEnv`), when one is set (plugin/proxy.ts). */
+  proxyEnv?: { HTTP_PROXY?: string, HTTPS_PROXY?: string, NO_PROXY?: string }
 }
 
 /** Everything an STS failure is explained with: one shape from the preflight to the message. */

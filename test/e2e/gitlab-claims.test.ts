@@ -112,4 +112,22 @@ describe('merge requests from forks', () => {
     assert.equal(stsCallsSince(s, from).length, 0, 'no exchange')
     assert.equal(awsCallsSince(s, from).length, 0)
   })
+
+  test('the token alone (GitLab 18.4: job_project_path names the parent, project_path the fork), whatever the CI variables say', async () => {
+    const { s } = suite
+    // A fork's merge request pipeline running in the parent; its variables claim a plain branch pipeline of the fork.
+    const fork = s.job({ project_path: 'alice/oidc-example', project_id: '200', job_project_path: PROJECT, job_project_id: '100', ref: 'fix-typo', ref_protected: 'false', environment: 'review/fix-typo' })
+    const env = { ...fork.env, CI_PROJECT_PATH: 'alice/oidc-example', CI_PIPELINE_SOURCE: 'push', CI_MERGE_REQUEST_IID: undefined }
+    const from = lastSeq(s)
+    const r = await suite.arc([ 'deploy', '--dry-run' ], { env })
+    assert.equal(r.code, 1, r.output)
+    assert.match(r.output, /merge request from a fork \(alice\/oidc-example into acme\/oidc-example\)/)
+    assert.match(r.output, /job project \.+ acme\/oidc-example/)
+    assert.equal(stsCallsSince(s, from).length, 0, 'no exchange')
+    assert.equal(awsCallsSince(s, from).length, 0)
+    // Architect's own use: the parent's own branch pipeline (job project = project) deploys.
+    const own = s.job({ ref: 'fix-typo', ref_protected: 'false', environment: 'staging' })
+    const ok = await suite.arc([ 'deploy', '--dry-run' ], { env: own.env })
+    assert.equal(ok.code, 0, ok.output)
+  })
 })

@@ -274,7 +274,16 @@ export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opt
   }
   // An environment named without a tier gets the tier GitLab guesses from its name.
   const tier = typeof overrides.environment === 'string' && overrides.deployment_tier === undefined ? { deployment_tier: guessTier(overrides.environment) } : {}
-  const claims = { ...base, ...tier, ...overrides } as GitLabClaims
+  const merged = { ...base, ...tier, ...overrides } as GitLabClaims
+  // GitLab 18.4 (gitlab-org/gitlab!202241, backported to 18.3) adds the project the job runs in:
+  // the token's own project for every pipeline but a fork's merge request (override them for that).
+  const claims = {
+    ...merged,
+    job_project_path: overrides.job_project_path ?? merged.project_path,
+    job_project_id: overrides.job_project_id ?? merged.project_id,
+    job_namespace_path: overrides.job_namespace_path ?? merged.namespace_path,
+    job_namespace_id: overrides.job_namespace_id ?? merged.namespace_id,
+  } as GitLabClaims
   if (overrides.sub === undefined) claims.sub = gitlabSub(opts.subClaimComponents ?? SUB_CLAIM_FORMATS[0]!, claims)
   for (const name of opts.omit ?? []) delete claims[name]
   return claims

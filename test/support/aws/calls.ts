@@ -33,6 +33,10 @@ export interface CallRecord {
   fault?: string
   params: Record<string, string>
   durationMs: number
+  /** The `Via` header, which a forwarding proxy adds (RFC 9110, 7.6.3). */
+  via?: string
+  /** The TCP port the request came from (a proxy's or a TLS front's upstream connection). */
+  remotePort?: number
 }
 
 /** What a record says of the STS session a call used or issued (never its secrets). */
@@ -56,6 +60,8 @@ export function newRecord (req: IncomingMessage, rawPath: string, seq: number, s
     status: 0,
     params: {},
     durationMs: 0,
+    ...(typeof req.headers.via === 'string' ? { via: req.headers.via } : {}),
+    ...(req.socket.remotePort ? { remotePort: req.socket.remotePort } : {}),
   }
   return record
 }

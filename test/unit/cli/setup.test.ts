@@ -253,6 +253,42 @@ describe('setup reads the project from the git remote', () => {
   })
 })
 
+describe('the roles\' MaxSessionDuration against `duration` (long deploys)', () => {
+  const arc = (duration?: number) => `@app\nshop\n${duration === undefined ? '' : `@gitlab-oidc\nduration ${duration}\n`}`
+  const remote = { remote: 'https://gitlab.com/acme/shop.git', defaultBranch: 'main' }
+
+  it('a duration the template\'s default covers prints no MaxSessionDuration (the template\'s 7200 applies)', async () => {
+    for (const text of [arc(), arc(7200)]) {
+      const r = await setup(appRepo({ arc: text, ...remote }))
+      assert.equal(r.code, EXIT_OK, r.stderr)
+      assert.equal(deploys(r.stdout).staging!.MaxSessionDuration, undefined)
+    }
+  })
+
+  it('a longer duration: the printed deploys set MaxSessionDuration to it, and the roles get it', async () => {
+    const r = await setup(appRepo({ arc: arc(14400), ...remote }))
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    const d = deploys(r.stdout)
+    assert.equal(d.staging!.MaxSessionDuration, '14400')
+    assert.equal(d.production!.MaxSessionDuration, '14400')
+    const stack = assertTemplateTakes(d.staging!)
+    assert.equal(Number(get(stack.resource('StagingDeployRole'), 'Properties', 'MaxSessionDuration')), 14400)
+  })
+
+  it('a MaxSessionDuration given shorter than the duration, or outside IAM\'s 3600..43200: a usage error saying why', async () => {
+    const short = await setup(appRepo({ arc: arc(14400), ...remote }), ['--parameter', 'MaxSessionDuration=7200'])
+    assert.equal(short.code, EXIT_USAGE)
+    assert.match(short.stderr, /--parameter MaxSessionDuration=7200 is shorter than `duration` 14400 in @gitlab-oidc \(app\.arc\): STS would refuse every exchange \(ValidationError\)/)
+    assert.match(short.stderr, /Give --parameter MaxSessionDuration=14400 \(at most 43200\), or lower `duration` in app\.arc/)
+    const ok = await setup(appRepo({ arc: arc(14400), ...remote }), ['--parameter', 'MaxSessionDuration=43200'])
+    assert.equal(ok.code, EXIT_OK, ok.stderr)
+    assert.equal(deploys(ok.stdout).staging!.MaxSessionDuration, '43200')
+    const outside = await setup(appRepo({ arc: arc(), ...remote }), ['--parameter', 'MaxSessionDuration=60'])
+    assert.notEqual(outside.code, EXIT_OK)
+    assert.match(outside.stderr, /MaxSessionDuration=60 is refused by the template: a whole number from 3600 to 43200/)
+  })
+})
+
 describe('setup in a GitLab job', () => {
   const jobEnv = { GITLAB_CI: 'true', CI_PROJECT_PATH: 'acme/web/shop', CI_DEFAULT_BRANCH: 'trunk', CI_SERVER_URL: 'https://gitlab.example.com' }
   it('takes the project, default branch and GitLab URL from the job, not from the remote', async () => {

@@ -281,10 +281,18 @@ describe('iam/gitlab-oidc.yaml', () => {
       assert.equal(stack.eval(get(template, 'Outputs', `${Stage}RoleArn`, 'Value') ?? null), roles[`${stage}-role`])
       // The boundary settings, once app.arc names them, must be the outputs too.
       if (roles[`${stage}-permissions-boundary`] !== undefined) assert.equal(stack.outputs()[`${Stage}BoundaryArn`], roles[`${stage}-permissions-boundary`], stage)
-      const max = get(stack.resource(`${Stage}DeployRole`), 'Properties', 'MaxSessionDuration')
-      assert.equal(typeof max, 'number')
-      assert.ok((max as number) >= DEFAULTS.duration && (max as number) <= 43200, `${Stage}DeployRole MaxSessionDuration ${String(max)}`)
+      // A Number parameter reaches CloudFormation as its text: MaxSessionDuration is the parameter's value.
+      const max = Number(get(stack.resource(`${Stage}DeployRole`), 'Properties', 'MaxSessionDuration'))
+      assert.ok(Number.isInteger(max) && max >= DEFAULTS.duration && max <= 43200, `${Stage}DeployRole MaxSessionDuration ${String(max)}`)
     }
+  })
+
+  it('MaxSessionDuration is a parameter: IAM\'s bounds (3600 to 43200 s), both roles get the value given', () => {
+    const decl = get(template, 'Parameters', 'MaxSessionDuration') as JsonObject
+    assert.deepEqual([decl.Type, decl.MinValue, decl.MaxValue], ['Number', 3600, 43200])
+    assert.ok(Number(decl.Default) >= DEFAULTS.duration, 'the default covers the plugin\'s default duration')
+    const stack = new Stack({ account: '111111111111', partition: 'aws', params: { ...app, ProjectPath: 'acme/shop', GitLabProjectId: '4242', Stages: 'both', MaxSessionDuration: '43200' } })
+    for (const role of ['ProductionDeployRole', 'StagingDeployRole']) assert.equal(Number(get(stack.resource(role), 'Properties', 'MaxSessionDuration')), 43200, role)
   })
 
   it('ProjectPath AllowedPattern agrees with validateProjectPath', () => {

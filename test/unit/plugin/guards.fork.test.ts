@@ -35,6 +35,25 @@ describe('fork merge requests', () => {
     assert.deepEqual(forkOf({ project_path: 'acme/shop' }, { ...mrEnv, CI_MERGE_REQUEST_PROJECT_PATH: '', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '200' }), { source: 'project 200', target: 'acme/shop' })
   })
 
+  it('the token alone (GitLab 18.4\'s job_project_*): a job project other than the token\'s project is a fork\'s, whatever the variables say', () => {
+    const claims: Claims = { ...fromFork, project_id: '200', job_project_path: 'acme/shop', job_project_id: '100' }
+    // variables that say "same project, no merge request": the token still wins
+    assert.deepEqual(forkOf(claims, { CI_PROJECT_PATH: 'alice/shop', CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: 'alice/shop', CI_MERGE_REQUEST_PROJECT_PATH: 'alice/shop' }), { source: 'alice/shop', target: 'acme/shop' })
+    assert.deepEqual(forkOf(claims, {}), { source: 'alice/shop', target: 'acme/shop' })
+    // only the IDs differ (a renamed project keeps its ID; paths alone do not decide)
+    assert.deepEqual(forkOf({ project_id: '200', job_project_id: '100' }, {}), { source: 'project 200', target: 'project 100' })
+    const text = guard(claims, {})
+    assert.ok(text)
+    assert.match(text, /merge request from a fork \(alice\/shop into acme\/shop\)/)
+    assert.match(text, /job project \.+ acme\/shop/)
+  })
+
+  it('a token whose job project is its own project is no fork (GitLab 18.4, branch pipeline)', () => {
+    const own: Claims = { project_path: 'acme/shop', project_id: '100', job_project_path: 'acme/shop', job_project_id: '100' }
+    assert.equal(forkOf(own, { CI_PROJECT_PATH: 'acme/shop' }), undefined)
+    assert.equal(guard({ ...fromFork, ...own }, { CI_PROJECT_PATH: 'acme/shop' }), undefined)
+  })
+
   it('a merge request within the project, and a branch pipeline, are no fork', () => {
     assert.equal(forkOf({ project_path: 'acme/shop' }, { ...mrEnv, CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: 'acme/shop', CI_MERGE_REQUEST_SOURCE_PROJECT_ID: '100' }), undefined)
     assert.equal(forkOf({ project_path: 'acme/shop' }, { CI_PROJECT_PATH: 'acme/shop' }), undefined)

@@ -73,6 +73,7 @@ const CASES: Case[] = [
   { refusal: 'notAJwt', what: 'a token that is not a JWT', argv: ['deploy'], mint: { malformed: 'not-a-jwt' } },
   { refusal: 'unusableToken', what: 'an expired token', argv: ['deploy'], mint: { expired: true } },
   { refusal: 'forkMergeRequest', what: 'a merge request from a fork', argv: ['deploy'], env: { CI_MERGE_REQUEST_SOURCE_PROJECT_PATH: 'alice/oidc-example', CI_MERGE_REQUEST_PROJECT_PATH: 'acme/oidc-example' } },
+  { refusal: 'forkMergeRequest', what: 'a fork\'s token (job_project_path, GitLab 18.4) with variables that say nothing of a fork', argv: ['deploy'], claims: { project_path: 'alice/oidc-example', job_project_path: 'acme/oidc-example' } },
   { refusal: 'allowedAccount', what: 'allowed accounts excluding the role\'s', argv: ['deploy', '--production'], env: { ARC_ALLOWED_ACCOUNTS: '222222222222' } },
   { refusal: 'unprotectedProduction', what: 'production from an unprotected branch', argv: ['deploy', '--production'], claims: { ref: 'feature', ref_protected: 'false' } },
   { refusal: 'unprotectedProduction', what: 'production by -p=1, as Architect reads it', argv: ['deploy', '-p=1'], claims: { ref_protected: 'false' } },

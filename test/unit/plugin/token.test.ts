@@ -8,10 +8,16 @@ const now = new Date('2026-11-26T12:00:00Z')
 const t = Math.floor(now.getTime() / 1000)
 const good = { iss: 'https://gitlab.com', sub: 'project_path:g/p:ref_type:branch:ref:main', aud: 'https://gitlab.com', exp: t + 300, nbf: t - 10, iat: t - 10 }
 
-test('token sources in order: named variable, GITLAB_OIDC_TOKEN, token file, CI_JOB_JWT_V2', () => {
+test('token sources in order: named variable, GITLAB_OIDC_TOKEN, AWS_ID_TOKEN (GitLab\'s AWS integration), token file, CI_JOB_JWT_V2', () => {
   const files: Record<string, string> = { '/tmp/tok': 'from-file\n' }
   const read = (p: string) => { const v = files[p]; if (v === undefined) throw Object.assign(new Error('nope'), { code: 'ENOENT' }); return v }
   assert.equal(findToken({ GITLAB_OIDC_TOKEN: 'a', CI_JOB_JWT_V2: 'b' }, undefined, read)?.token, 'a')
+  assert.equal(findToken({ GITLAB_OIDC_TOKEN: 'a', AWS_ID_TOKEN: 'i' }, undefined, read)?.token, 'a', 'our own name first')
+  const integration = findToken({ AWS_ID_TOKEN: 'i', AWS_WEB_IDENTITY_TOKEN_FILE: '/tmp/tok', CI_JOB_JWT_V2: 'b' }, undefined, read)
+  assert.equal(integration?.token, 'i')
+  assert.equal(integration?.variable, 'AWS_ID_TOKEN')
+  assert.match(integration?.source ?? '', /CI variable AWS_ID_TOKEN \(GitLab's AWS integration's name\)/)
+  assert.equal(findToken({ MY_TOKEN: '', AWS_ID_TOKEN: 'i' }, { value: 'MY_TOKEN', source: { kind: 'variable', name: 'ARC_OIDC_TOKEN_VARIABLE' } }, read), undefined, 'a named variable is not replaced by AWS_ID_TOKEN either')
   assert.equal(findToken({ AWS_WEB_IDENTITY_TOKEN_FILE: '/tmp/tok', CI_JOB_JWT_V2: 'b' }, undefined, read)?.token, 'from-file')
   const legacy = findToken({ CI_JOB_JWT_V2: 'b' }, undefined, read)
   assert.equal(legacy?.token, 'b')

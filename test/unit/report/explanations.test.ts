@@ -120,6 +120,7 @@ describe('the entries', () => {
     assert.match(title, /^The requested session of 7200 s is longer than the role allows/)
     assert.ok(text.includes('(now 7200, from ARC_ROLE_DURATION)'))
     assert.ok(text.includes('aws iam update-role --role-name shop-production --max-session-duration 7200'))
+    assert.ok(text.includes('update its stack with MaxSessionDuration=7200, which `setup` prints for this duration'))
   })
 
   it('a refused session name is quoted; region and size problems name what to change', () => {
