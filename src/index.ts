@@ -52,12 +52,14 @@ async function fail (error: unknown, footer?: string): Promise<never> {
 }
 
 if ((invocation.gitlab || invocation.webIdentity) && invocation.awsBound) {
-  const { scrub, secretsOf } = await import('./shared/redact.ts')
-  safe = text => scrub(text, secretsOf(process.env))
+  const { keptSecrets, printableLines, scrub } = await import('./shared/redact.ts')
+  // The environment is read for secrets once (not at every line); the role's session, set later, is re-read by name.
+  const kept = keptSecrets(process.env)
+  safe = text => printableLines(scrub(text, kept.list()))
   const { activate } = await import('./plugin/activate.ts')
   try {
     // activate() scrubs its own output (with the token it found, wherever it read it from).
-    const raw = { out: (text: string) => console.log(text), err: (text: string) => console.error(text) }
+    const raw = { out: (text: string) => console.log(printableLines(text)), err: (text: string) => console.error(printableLines(text)) }
     outcome = await activate(invocation, { env: process.env, cwd: process.cwd(), now: () => new Date(), ...raw })
   }
   catch (error) {

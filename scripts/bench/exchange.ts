@@ -12,6 +12,9 @@
  *    a job pays (inside `arc`, Architect's own modules are already loaded, so slightly less).
  *  - bare: the floor. A plain node:http POST of the same form body to the same endpoint, the
  *    three values picked out of the XML with regular expressions, no checks, no retries.
+ *  - configure-aws-credentials: GitHub's action for the same exchange, its own committed dist
+ *    bundle in a process of its own (./configure-aws-credentials.ts: BENCH_CONFIGURE_AWS_CREDENTIALS
+ *    names a copy; skipped, and said so, without one). Whole process only.
  *  - AWS CLI: `aws sts assume-role-with-web-identity --endpoint-url <stand-in>`, the step of the
  *    shell recipe the plugin replaces (whole process only: there is no "inside" to time). Only
  *    when an `aws` is installed; every distinct one found on PATH is measured
@@ -28,10 +31,15 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { verdict, type Context, type Row } from './context.ts'
-import { describe, interleave, median, ms, probeResult, progress, progressDone, signedMs, timed, type Timed } from './util.ts'
+import { findConfigureAwsCredentials, runConfigureAwsCredentials } from './configure-aws-credentials.ts'
+import { cpuTimed, describe, interleave, median, ms, probeResult, progress, progressDone, signedMs, timed, type Timed } from './util.ts'
 
-const TARGET_ABOVE_BARE_MS = 100
+// Issue 23's goals: in process, the exchange within 70 ms of one round trip; the whole process at
+// least 1.4x faster than configure-aws-credentials' and within 1.5x of the floor (the bare POST).
+const TARGET_ABOVE_BARE_MS = 70
 const TARGET_VS_CLI = 5
+const TARGET_VS_CAWS = 1.4
+const TARGET_VS_FLOOR = 1.5
 
 interface AwsCli { path: string, version: string }
 
@@ -89,6 +97,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   const roleArn = s.roles.production
   const pluginUrl = pathToFileURL(join(ctx.pluginDir, 'dist', 'index.js')).href
   const clis = findAwsClis()
+  const caws = findConfigureAwsCredentials()
 
   // A job (fresh token) for every run; the form body is what the plugin sends, minus SDK headers.
   const newJob = () => {
@@ -114,20 +123,28 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   }
 
   const stsBefore = s.aws.stsCalls().length
-  type Sample = { ms?: number, wallMs: number }
+  type Sample = { ms?: number, wallMs: number, cpuMs?: number }
   const variants: Record<string, () => Promise<Sample>> = {
     plugin: async () => {
       const job = newJob()
-      const r = await timed(ctx.node, [ctx.probes.import, pluginUrl], { cwd: ctx.app.dir, env: job.env })
+      const c = cpuTimed(ctx.probes.cpu, [ctx.probes.import, pluginUrl], job.env)
+      const r = await timed(ctx.node, c.args, { cwd: ctx.app.dir, env: c.env })
       const p = probeResult<ImportProbe>(r, 'the plugin in a simulated job')
       if (!p.credentials) throw new Error(`the plugin left no credentials in process.env\n${r.stdout}\n${r.stderr}`)
-      return { ms: p.ms, wallMs: r.wallMs }
+      return { ms: p.ms, wallMs: r.wallMs, cpuMs: c.read() }
     },
     bare: async () => {
       const job = newJob()
-      const r = await timed(ctx.node, [ctx.probes.post], { env: ctx.devEnv({ BENCH_STS: endpoint, BENCH_FORM: job.form }) })
-      return { ms: probeResult<ImportProbe>(r, 'bare POST').ms, wallMs: r.wallMs }
+      const c = cpuTimed(ctx.probes.cpu, [ctx.probes.post], ctx.devEnv({ BENCH_STS: endpoint, BENCH_FORM: job.form }))
+      const r = await timed(ctx.node, c.args, { env: c.env })
+      return { ms: probeResult<ImportProbe>(r, 'bare POST').ms, wallMs: r.wallMs, cpuMs: c.read() }
     },
+  }
+  if (typeof caws !== 'string') {
+    variants.caws = async () => {
+      const job = newJob()
+      return await runConfigureAwsCredentials(ctx.node, caws, job, endpoint, roleArn, ctx.probes.cpu)
+    }
   }
   for (const cli of clis) {
     variants[`cli:${cli.path}`] = async () => {
@@ -150,12 +167,14 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   }
   finally {
     rmSync(cliHome, { recursive: true, force: true })
+    if (typeof caws !== 'string') caws.remove()
   }
   progressDone()
   const stsCalls = s.aws.stsCalls().slice(stsBefore)
   const failedSts = stsCalls.filter(c => c.status !== 200).length
   const inside = (name: string) => results[name]!.map(r => r.ms!)
   const wall = (name: string) => results[name]!.map(r => r.wallMs)
+  const cpu = (name: string) => median(results[name]!.map(r => r.cpuMs!))
   const above = median(inside('plugin')) - median(inside('bare'))
 
   // Steady state in one process: the SDK's per-call cost with its modules already loaded.
@@ -187,7 +206,17 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   console.log(`   bare POST, inside        ${describe(inside('bare'))}   (node:http POST of the same form, regex, process.env)`)
   console.log(`   plugin above bare        ${signedMs(above)}`)
   console.log(`   plugin, wall             ${describe(wall('plugin'))}`)
-  console.log(`   bare POST, wall          ${describe(wall('bare'))}`)
+  console.log(`   bare POST, wall          ${describe(wall('bare'))}   (the floor)`)
+  console.log(`   plugin ÷ floor, wall     ${(median(wall('plugin')) / median(wall('bare'))).toFixed(2)}x`)
+  if (typeof caws === 'string') console.log(`   configure-aws-credentials ${caws}`)
+  else {
+    console.log(`   configure-aws-credentials ${describe(wall('caws'))}   (${caws.version}, its dist bundle, wall; AssumeRoleWithWebIdentity + its GetCallerIdentity check)`)
+    console.log(`   ${''.padEnd(24)} ÷ plugin process ${(median(wall('caws')) / median(wall('plugin'))).toFixed(2)}x`)
+  }
+  // CPU time (user + system) of the same processes: what a busy machine stretches least.
+  const cpuLine = [`plugin ${ms(cpu('plugin'), 0)}`, `floor ${ms(cpu('bare'), 0)} (plugin ÷ floor ${(cpu('plugin') / cpu('bare')).toFixed(2)}x)`]
+  if (typeof caws !== 'string') cpuLine.push(`configure-aws-credentials ${ms(cpu('caws'), 0)} (÷ plugin ${(cpu('caws') / cpu('plugin')).toFixed(2)}x)`)
+  console.log(`   CPU time, user + system  ${cpuLine.join(', ')}; medians`)
   for (const cli of clis) {
     const cliWall = median(wall(`cli:${cli.path}`))
     console.log(`   ${cli.version.padEnd(24)} ${describe(wall(`cli:${cli.path}`))}   (${cli.path}, wall)`)
@@ -196,14 +225,36 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   if (!clis.length) console.log('   AWS CLI                  not installed: comparison skipped (`apt-get install awscli`, or BENCH_AWS_CLI=/path/to/aws)')
   console.log(`   stand-in STS, per call   ${describe(stsCalls.map(c => c.durationMs), 'ms', 0)} server-side (verify token, issue keys); ${stsCalls.length} calls, ${failedSts} not 200`)
   console.log(`   where the plugin's time goes, inside \`arc\` (fresh process, Architect's modules preloaded; medians of ${breakdownRuns}):`)
-  console.log(`     loading @aws-sdk/client-sts + @smithy/core (exchange.js)       ${ms(part('sdkModules'))}`)
+  console.log(`     (not counted below: Architect's inventory and utils, loaded in \`arc\` before plugins; ${ms(part('architect'))}; the whole-process variant pays it)`)
+  console.log(`     loading the SDK (exchange.js: the bundle dist/plugin/sts-sdk.cjs) ${ms(part('sdkModules'))}`)
   console.log(`     loading the plugin's other modules (activate.js and imports)   ${ms(part('pluginModules'))}`)
   console.log(`     first bothTimes() (report.js, the expiry line)               ${ms(part('firstIntl'))}`)
   console.log(`     activate(): settings, token checks, report, process.env         ${ms(part('activateMs') - part('exchangeMs'))}`)
   console.log(`     exchange(): first SDK call (a bare POST's first, above: ${ms(median(inside('bare')))})  ${ms(part('exchangeMs'))}`)
   console.log(`   in one process after warm-up (${warmRounds} rounds, alternating): exchange() ${describe(warm.sdk)}, bare POST ${describe(warm.bare)}: ${signedMs(warmAbove)} per call; the very first exchange() ${ms(warm.first)}`)
 
+  const pluginWall = median(wall('plugin'))
   const rows: Row[] = [
+    typeof caws === 'string'
+      ? { measure: '2. Whole process vs configure-aws-credentials\' dist bundle', value: caws.replace(/: comparison skipped.*/, ''), target: `≥ ${TARGET_VS_CAWS}x faster`, result: 'skipped' }
+      : {
+        measure: `2. Whole process: configure-aws-credentials ${caws.version} / plugin`,
+        value: `${(median(wall('caws')) / pluginWall).toFixed(2)}x faster (${ms(pluginWall, 0)} vs ${ms(median(wall('caws')), 0)})`,
+        target: `≥ ${TARGET_VS_CAWS}x faster`,
+        result: verdict(median(wall('caws')) / pluginWall >= TARGET_VS_CAWS),
+      },
+    {
+      measure: '2. Whole process: plugin / the floor (bare node:http POST process)',
+      value: `${(pluginWall / median(wall('bare'))).toFixed(2)}x (${ms(pluginWall, 0)} vs ${ms(median(wall('bare')), 0)})`,
+      target: `≤ ${TARGET_VS_FLOOR}x`,
+      result: verdict(pluginWall / median(wall('bare')) <= TARGET_VS_FLOOR),
+    },
+    {
+      measure: '2. Same two ratios in CPU time (user + system; a busy machine stretches it least)',
+      value: `${typeof caws === 'string' ? '' : `${(cpu('caws') / cpu('plugin')).toFixed(2)}x faster than configure-aws-credentials; `}${(cpu('plugin') / cpu('bare')).toFixed(2)}x the floor`,
+      target: '–',
+      result: 'info',
+    },
     {
       measure: '2. Exchange in a job: plugin − bare POST (fresh process, in process)',
       value: `${signedMs(above)} (${ms(median(inside('plugin')))} vs ${ms(median(inside('bare')))})`,

@@ -6,17 +6,22 @@
  *  - arc:           dependencies { @architect/architect }             (the app without the plugin)
  *  - arc + plugin:  dependencies { @architect/architect, <packed plugin tarball> }
  *  - plugin alone:  dependencies { <packed plugin tarball> }
+ *  - before:        arc + plugin + the AWS SDK packages the plugin depended on until issue 23
+ *                   bundled them (@aws-sdk/client-sts, @smithy/core, at the versions of its
+ *                   devDependencies): the install as it was, for the "not larger" target
  * Packages are counted by walking node_modules (every package root, nested ones included);
  * sizes are `du -sb` (apparent bytes) and `du -sB1` (bytes on disk) of node_modules.
  */
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ARCHITECT_VERSION } from '../../test/support/harness.ts'
+import { ARCHITECT_VERSION, ROOT } from '../../test/support/harness.ts'
 import { verdict, type Context, type Row } from './context.ts'
 import { mb, timed } from './util.ts'
 
 const TARGET_MB = 20
+/** What the plugin depended on before its SDK was bundled (issue 23). */
+const FORMER_SDK_DEPENDENCIES = ['@aws-sdk/client-sts', '@smithy/core']
 
 interface Install {
   packages: Map<string, { id: string, bytes: number }>
@@ -79,7 +84,11 @@ async function install (dependencies: Record<string, string>): Promise<Install> 
 export async function benchFootprint (ctx: Context): Promise<Row[]> {
   const architect = { '@architect/architect': ARCHITECT_VERSION }
   const plugin = { 'arc-plugin-gitlab-oidc': `file:${ctx.tarball}` }
-  const [arc, both, alone] = await Promise.all([install(architect), install({ ...architect, ...plugin }), install(plugin)])
+  const dev = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies
+  const formerSdk = Object.fromEntries(FORMER_SDK_DEPENDENCIES.map(name => [name, dev[name]!]))
+  const [arc, both, alone, before] = await Promise.all([
+    install(architect), install({ ...architect, ...plugin }), install(plugin), install({ ...architect, ...plugin, ...formerSdk }),
+  ])
 
   const addedPackages = both.packages.size - arc.packages.size
   const addedApparent = both.apparentBytes - arc.apparentBytes
@@ -102,6 +111,7 @@ export async function benchFootprint (ctx: Context): Promise<Row[]> {
   line('@architect/architect', arc)
   line('architect + plugin', both)
   line('plugin alone', alone)
+  line('before (SDK as a dep.)', before)
   console.log(`   added by the plugin      ${addedPackages} packages, ${mb(addedApparent)} (${mb(addedDisk)} on disk)`)
   console.log(`   new packages (file bytes) ${breakdown}`)
 
@@ -111,6 +121,12 @@ export async function benchFootprint (ctx: Context): Promise<Row[]> {
       value: `+${addedPackages} packages, +${mb(addedApparent)} (${mb(addedDisk)} on disk)`,
       target: `< ${TARGET_MB} MB`,
       result: verdict(Math.max(addedApparent, addedDisk) < TARGET_MB * 1e6),
+    },
+    {
+      measure: `4. Install: added now / before issue 23 (with ${FORMER_SDK_DEPENDENCIES.join(', ')} as dependencies)`,
+      value: `+${addedPackages} vs +${before.packages.size - arc.packages.size} packages, +${mb(addedApparent)} vs +${mb(before.apparentBytes - arc.apparentBytes)}`,
+      target: 'not larger',
+      result: verdict(both.packages.size <= before.packages.size && both.apparentBytes <= before.apparentBytes),
     },
     {
       measure: '4. Install: the plugin alone',

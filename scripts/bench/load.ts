@@ -9,7 +9,8 @@
  * performance.now() around the import, and from outside as the whole process's wall time.
  *
  * Then, untimed: the same imports with module tracing, to list every AWS SDK module
- * (@aws-sdk/*, @smithy/*) the process resolved (test/e2e/module-trace.mjs, the tracer the
+ * (@aws-sdk/*, @smithy/*, and the plugin's own bundle of it, dist/plugin/sts-sdk.cjs) the
+ * process resolved (test/e2e/module-trace.mjs, the tracer the
  * end-to-end tests use) and every file the plugin pulled in. As a control that the tracer
  * sees the SDK at all, the plugin is also imported once in a simulated job, where it must load it.
  */
@@ -80,7 +81,13 @@ export async function benchLoad (ctx: Context, runs: number): Promise<Row[]> {
   console.log(`   whole process (wall)     plugin ${ms(median(pluginWall))}, empty ${ms(median(emptyWall))}: ${signedMs(addedWall)}`)
   console.log(`   files the import loaded  ${off.files.join(', ') || '(none)'}`)
   console.log(`   @aws-sdk/@smithy loaded  ${off.sdk.length ? off.sdk.join(', ') : 'none'}`)
-  console.log(`   control, same import in a simulated job: ${inJob.files.length} files, ${inJob.sdk.length} of them @aws-sdk/@smithy from ${sdkPackages(inJob.sdk).size} packages; credentials in process.env`)
+  console.log(`   control, same import in a simulated job: ${inJob.files.length} files, of them the SDK: ${inJob.sdk.length > 3 ? `${inJob.sdk.length} files from ${sdkPackages(inJob.sdk).size} packages` : inJob.sdk.join(', ')}; credentials in process.env`)
+  const byPackage = new Map<string, number>()
+  for (const f of inJob.files) {
+    const pkg = f.startsWith('dist/') ? 'the plugin' : f.startsWith('/') ? 'node' : f.split('/').slice(0, f.startsWith('@') ? 2 : 1).join('/')
+    byPackage.set(pkg, (byPackage.get(pkg) ?? 0) + 1)
+  }
+  console.log(`   in the job, files by package: ${[...byPackage].sort((a, b) => b[1] - a[1]).map(([p, n]) => `${p} ${n}`).join(', ')}`)
 
   return [
     {

@@ -128,6 +128,18 @@ registerHooks({
 process.on('exit', () => { if (process.env.BENCH_TRACE_ALL) writeFileSync(process.env.BENCH_TRACE_ALL, [...seen].join('\\n')) })
 `
 
+/**
+ * \`--require\`d (CommonJS: no ES module loader started for it): on exit, writes the process's CPU
+ * time, user + system, in ms, to BENCH_CPU_FILE. CPU time is what other load on the machine
+ * changes least, so it is printed next to wall times that a busy machine stretches.
+ */
+const CPU = `
+process.on('exit', () => {
+  const { user, system } = process.cpuUsage()
+  if (process.env.BENCH_CPU_FILE) require('node:fs').writeFileSync(process.env.BENCH_CPU_FILE, String((user + system) / 1000))
+})
+`
+
 export interface Probes {
   dir: string
   import: string
@@ -135,6 +147,7 @@ export interface Probes {
   warm: string
   traceAll: string
   breakdown: string
+  cpu: string
   /** An empty ES module: the baseline for "import cost". */
   empty: string
   remove (): void
@@ -154,6 +167,7 @@ export function writeProbes (): Probes {
     warm: file('probe-warm.mjs', WARM),
     traceAll: file('trace-all.mjs', TRACE_ALL),
     breakdown: file('probe-breakdown.mjs', BREAKDOWN),
+    cpu: file('cpu.cjs', CPU),
     empty: file('empty.mjs', ''),
     remove: () => rmSync(dir, { recursive: true, force: true }),
   }

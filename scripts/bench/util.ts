@@ -5,6 +5,9 @@
  * so a synchronous spawn would block the very server the child is talking to.
  */
 import { spawn } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
 
 // ---------------------------------------------------------------------------- statistics
@@ -82,6 +85,25 @@ export function timed (
       resolve({ code, signal, stdout, stderr, wallMs: performance.now() - started })
     })
   })
+}
+
+/**
+ * Node arguments and environment that make a Node child report its CPU time (probes.ts's cpu.cjs),
+ * and how to read it once the child has exited.
+ */
+export function cpuTimed (
+  cpuProbe: string, args: string[], env: Record<string, string>,
+): { args: string[], env: Record<string, string>, read (): number } {
+  const dir = mkdtempSync(join(tmpdir(), 'arc-bench-cpu-'))
+  const file = join(dir, 'cpu')
+  return {
+    args: [`--require=${cpuProbe}`, ...args],
+    env: { ...env, BENCH_CPU_FILE: file },
+    read: () => {
+      try { return Number(readFileSync(file, 'utf8')) }
+      finally { rmSync(dir, { recursive: true, force: true }) }
+    },
+  }
 }
 
 /** The `BENCH {...}` line a probe prints last (the plugin may print its own lines before). */

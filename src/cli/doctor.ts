@@ -24,6 +24,7 @@ import { DEFAULT_SUB_CLAIM_COMPONENTS, refOptionsFor, subClaimComponentsOf } fro
 import { conditionForClaims } from '../iam/trust-policy.ts'
 import { sharedAccountOf, sharedAccountWarning } from '../iam/account-fence.ts'
 import { CliError, EXIT_FAILURE, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
+import { shellWord } from '../shared/shell-word.ts'
 
 export const DOCTOR_HELP = `Usage: arc-gitlab-oidc doctor [--token-file FILE] [--exchange] [--stage staging|production | -- <arc command>]
 
@@ -203,7 +204,7 @@ function subClaimSection (claims: Claims, io: CliIo): void {
   const id = typeof claims.project_id === 'string' && /^[0-9]+$/.test(claims.project_id) ? ` --project-id ${claims.project_id}` : ''
   const out: Row[] = [
     ['sub claim components', `${format}${note}`],
-    ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${String(claims.project_path)}${id} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
+    ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${shellWord(String(claims.project_path))}${id} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
   ]
   // A path-based subject is what GitLab refuses to issue for a path another project used before.
   if (format.startsWith('project_path')) {

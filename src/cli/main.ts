@@ -17,7 +17,7 @@ import { parseArgs } from 'node:util'
 
 import { BIN, EXIT_OK, UsageError, parseErrorMessage, readVersion, report, type CliIo } from './io.ts'
 import { TRUST_POLICY_HELP, trustPolicy } from './trust-policy.ts'
-import { bare, scrubbing, secretsOf } from '../shared/redact.ts'
+import { bare, keptSecrets, printableLines, scrubbing } from '../shared/redact.ts'
 
 const MAIN_HELP = `Usage: ${BIN} <command> [options]
 
@@ -74,8 +74,13 @@ function helpFor (command: string | undefined): string | undefined {
 export async function main (argv: readonly string[], given: CliIo): Promise<number> {
   // Everything the CLI prints passes through the redaction rule: the token (in a variable or
   // pasted as an argument), secret keys and anything JWT-shaped are described, never shown.
-  const secrets = () => secretsOf(given.env)
-  const io: CliIo = { ...given, stdout: scrubbing(given.stdout, secrets), stderr: scrubbing(given.stderr, secrets) }
+  const secrets = keptSecrets(given.env).list
+  // And every line is made printable (controls, line separators, bidi controls escaped; JSON stays JSON).
+  const io: CliIo = {
+    ...given,
+    stdout: scrubbing(text => given.stdout(printableLines(text)), secrets),
+    stderr: scrubbing(text => given.stderr(printableLines(text)), secrets),
+  }
   const [ first, ...rest ] = argv
   try {
     if (first === undefined) throw new UsageError('Expected a command', undefined, [ `Usage: ${BIN} <command> [options]`, `Commands: ${COMMANDS.join(', ')}` ])

@@ -9,11 +9,12 @@ import { parseArgs } from 'node:util'
 import { ManifestError, pragmaEntries, readManifest, type Manifest } from '../plugin/manifest.ts'
 import { PRAGMA } from '../shared/setting-source.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
-import { DEFAULT_ISSUER, iamArn, isAccountId } from '../iam/arns.ts'
+import { DEFAULT_ISSUER, iamArn, isAccountId, isIamArn, parseRoleArn } from '../iam/arns.ts'
 import { decodeToken } from '../plugin/token.ts'
 import { DEFAULT_TOKEN_VARIABLE } from '../shared/id-token.ts'
 import { warning } from '../report/format.ts'
 import { BIN, CliError, EXIT_OK, UsageError, parseErrorMessage, readVersion, type CliIo } from './io.ts'
+import { shellWord } from '../shared/shell-word.ts'
 import {
   originDefaultBranch, originUrl, parameterProblem, parseRemote, templateFileFor, templateParameters, toLogicalID,
   type TemplateParameter,
@@ -52,6 +53,9 @@ Options:
   --aud <aud>                The aud your jobs' id_tokens request   [default: the GitLab URL]
   --staging-account <id>     12-digit account ID: print the staging ARNs themselves
   --production-account <id>  the same for production
+  --staging-role-arn <arn>   the StagingRoleArn output, once the staging stack exists: the
+                             @gitlab-oidc lines filled in (its boundary in the same account)
+  --production-role-arn <arn>  the same for production
   --parameter <Name=value>   Any other template parameter; repeatable
   -h, --help                 Show this help
 
@@ -69,6 +73,8 @@ const OPTIONS = {
   aud: { type: 'string' },
   'staging-account': { type: 'string' },
   'production-account': { type: 'string' },
+  'staging-role-arn': { type: 'string' },
+  'production-role-arn': { type: 'string' },
   parameter: { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
 } as const
@@ -86,12 +92,14 @@ export interface SetupPlan {
   stackName: string
   templateFile: string
   accounts: Partial<Record<StageName, string>>
+  /** A stage's role ARN as given (--<stage>-role-arn): the stack's output. */
+  roles: Partial<Record<StageName, string>>
   gitlabUrl: string
   projectPath: string
   defaultBranch: string
   aud: string | undefined
   /** The project ID the roles pin, or undefined with --no-project-id. */
-  projectId: string | undefined
+  projectId?: string | undefined
 }
 
 function parse (args: readonly string[]): Values {
@@ -129,12 +137,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
   if (!computed.GitLabProjectId) missing.push(PROJECT_ID_MISSING)
   if (!computed.DefaultBranch) missing.push('the default branch (git does not know origin/HEAD; `git remote set-head origin --auto` sets it): give --branch <name>')
   if (!computed.GitLabUrl) missing.push(`your GitLab's URL (${remote ? `the remote's host ${remote.host} does not say its web address` : 'no HTTPS remote'}): give --gitlab-url https://<host>`)
-  const accounts: SetupPlan['accounts'] = {}
-  for (const stage of STAGES) {
-    const id = v[`${stage}-account`]
-    if (id !== undefined && !isAccountId(id)) throw new UsageError(`--${stage}-account ${id}: an AWS account ID is 12 digits`, 'setup')
-    if (id) accounts[stage] = id
-  }
+  const { accounts, roles } = stageArns(v)
   const template = templateParameters()
   for (const pair of v.parameter ?? []) {
     const [ name = '', ...rest ] = pair.split('=')
@@ -147,7 +150,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>): SetupPlan
   if (missing.length) throw new UsageError('setup cannot determine, and does not guess:', 'setup', missing)
   return {
     manifestFile: manifest.file, appName: app, parameters, stackName: `${app}-gitlab-oidc`,
-    templateFile: templateFileFor(io.cwd), accounts, aud: v.aud,
+    templateFile: templateFileFor(io.cwd), accounts, roles, aud: v.aud,
     gitlabUrl: computed.GitLabUrl!, projectPath: computed.ProjectPath!, defaultBranch: computed.DefaultBranch!,
     projectId: computed.GitLabProjectId === 'none' ? undefined : computed.GitLabProjectId,
   }
@@ -197,6 +200,25 @@ function sessionMaximum (manifest: Manifest, template: TemplateParameter[], comp
   ])
 }
 
+/** Each stage's account (--<stage>-account) and role ARN (--<stage>-role-arn), checked. */
+function stageArns (v: Values): Pick<SetupPlan, 'accounts' | 'roles'> {
+  const accounts: SetupPlan['accounts'] = {}
+  const roles: SetupPlan['roles'] = {}
+  for (const stage of STAGES) {
+    const id = v[`${stage}-account`]
+    if (id !== undefined && !isAccountId(id)) throw new UsageError(`--${stage}-account ${id}: an AWS account ID is 12 digits`, 'setup')
+    if (id) accounts[stage] = id
+    const role = v[`${stage}-role-arn`]
+    if (role === undefined) continue
+    if (!isIamArn(role, 'role')) throw new UsageError(`--${stage}-role-arn ${role}: give the ${cap(stage)}RoleArn output, arn:aws:iam::<12 digits>:role/<name>`, 'setup')
+    const account = parseRoleArn(role).account
+    if (id && id !== account) throw new UsageError(`--${stage}-role-arn ${role} is in account ${account}, --${stage}-account says ${id}: give the ${stage} stack's own output`, 'setup')
+    roles[stage] = role
+    accounts[stage] = account
+  }
+  return { accounts, roles }
+}
+
 /** The template's parameters with the values computed for them; Stages is added per account. */
 function parametersFor (
   template: TemplateParameter[], computed: Record<string, string | undefined>, missing: string[],
@@ -225,13 +247,39 @@ function redact (url: string): string {
 const OUTPUTS: Array<[string, string]> = [ [ 'role', 'RoleArn' ], [ 'permissions-boundary', 'BoundaryArn' ] ]
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1)
 
-/** The ARN the template's output has, for an account given on the command line. */
-function outputValue (plan: SetupPlan, stage: StageName, suffix: string): string {
+/**
+ * The ARN the template's output has, for a role ARN or an account given on the command line
+ * (the boundary in the role's account and partition, named as the template names it); undefined
+ * when neither was given.
+ */
+function outputValue (plan: SetupPlan, stage: StageName, suffix: string): string | undefined {
+  const role = plan.roles[stage]
+  if (role && suffix === 'RoleArn') return role
   const account = plan.accounts[stage]
-  if (!account) return `<${cap(stage)}${suffix} output of the ${stage} account's stack>`
+  if (!account) return undefined
+  const partition = role ? parseRoleArn(role).partition : undefined
   return suffix === 'RoleArn'
-    ? iamArn({ account, resource: 'role', name: `${plan.appName}-${stage}-deploy` })
-    : iamArn({ account, resource: 'policy', name: `${plan.appName}-${stage}-boundary` })
+    ? iamArn({ partition, account, resource: 'role', name: `${plan.appName}-${stage}-deploy` })
+    : iamArn({ partition, account, resource: 'policy', name: `${plan.appName}-${stage}-boundary` })
+}
+
+/**
+ * The @gitlab-oidc lines. A value setup does not know is a comment (`# staging-role <paste ...>`):
+ * pasted before the stacks exist, the manifest still parses (a bare `<` is a parse error in Architect).
+ */
+function manifestLines (plan: SetupPlan): string[] {
+  const lines: string[] = []
+  for (const stage of STAGES) {
+    for (const [ key, suffix ] of OUTPUTS) {
+      const value = outputValue(plan, stage, suffix)
+      lines.push(value ? `${stage}-${key} ${value}` : `# ${stage}-${key} <paste the ${cap(stage)}${suffix} output of the ${stage} account's stack>`)
+    }
+  }
+  if (lines.some(l => l.startsWith('#'))) {
+    lines.unshift(`# Once the stacks exist: uncomment each line with its output pasted, or run ${BIN} setup again`,
+      '# with --staging-role-arn and --production-role-arn (the StagingRoleArn and ProductionRoleArn outputs).')
+  }
+  return lines
 }
 
 export function renderSetup (plan: SetupPlan): string {
@@ -247,18 +295,15 @@ export function renderSetup (plan: SetupPlan): string {
   for (const stage of STAGES) {
     lines.push('', `# ${stage} account${plan.accounts[stage] ? ` (${plan.accounts[stage]})` : ''}`,
       'aws cloudformation deploy \\',
-      `  --stack-name ${plan.stackName} \\`,
+      `  --stack-name ${shellWord(plan.stackName)} \\`,
       `  --template-file ${shellWord(plan.templateFile)} \\`,
       '  --capabilities CAPABILITY_NAMED_IAM \\',
       `  --parameter-overrides ${pairs(stage)}`)
   }
   lines.push('', '# The stack outputs (in each account) go into your manifest; this prints them:',
-    `aws cloudformation describe-stacks --stack-name ${plan.stackName} --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text`,
+    `aws cloudformation describe-stacks --stack-name ${shellWord(plan.stackName)} --query 'Stacks[0].Outputs[].[OutputKey,OutputValue]' --output text`,
     '', `# In ${plan.manifestFile} (list the plugin last under @plugins; other formats take the same keys):`,
-    '@plugins', 'arc-plugin-gitlab-oidc', '', '@gitlab-oidc')
-  for (const stage of STAGES) {
-    for (const [ key, suffix ] of OUTPUTS) lines.push(`${stage}-${key} ${outputValue(plan, stage, suffix)}`)
-  }
+    '@plugins', 'arc-plugin-gitlab-oidc', '', '@gitlab-oidc', ...manifestLines(plan))
   lines.push('', ...ciInclude(plan), '')
   return lines.join('\n')
 }
@@ -273,11 +318,6 @@ function ciInclude (plan: SetupPlan): string[] {
   out.push('include:', `  - component: ${component}`)
   if (plan.aud) out.push('    inputs:', `      aud: ${plan.aud}`)
   return out
-}
-
-/** Quote a value for a POSIX shell only when it needs it. */
-function shellWord (s: string): string {
-  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`
 }
 
 export async function setup (args: readonly string[], io: CliIo): Promise<number> {

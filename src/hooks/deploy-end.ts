@@ -6,12 +6,13 @@
  * itself has finished.
  */
 import { createRequire } from 'node:module'
-import { lstatSync, mkdirSync, writeFileSync } from 'node:fs'
-import { dirname, join, relative, sep } from 'node:path'
+import { execFileSync } from 'node:child_process'
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, writeFileSync } from 'node:fs'
+import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { Outcome } from '../plugin/activate.ts'
 import { done, warning } from '../report/format.ts'
 import { partitionOf } from '../iam/arns.ts'
-import { annotationsReport, deployUrl, dotenvReport, type DeployFacts, type StackOutput } from './reports.ts'
+import { annotationsReport, deployUrl, dotenvReport, reportPathProblem, type DeployFacts, type ReportFiles, type StackOutput } from './reports.ts'
 
 const require = createRequire(import.meta.url)
 /** aws-lite's CloudFormation plugin (an ES module without types): aws-lite takes the import's promise. */
@@ -56,6 +57,15 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
     outputs: stack.Outputs ?? [],
   }
   const { dotenvReport: dotenvFile, annotationsReport: annotationsFile } = outcome.settings
+  const report = (name: string) => ({ name, path: realPath(cwd, name) })
+  const refused = reportPathProblem(report(dotenvFile.value), report(annotationsFile.value), appFiles(cwd))
+  if (refused) {
+    io.err(warning(`Not writing the deploy reports: ${refused}`, [
+      'Name two different files that are not part of the app (ARC_DEPLOY_DOTENV / ARC_DEPLOY_ANNOTATIONS, or dotenv-report / annotations-report in @gitlab-oidc).',
+      'The deploy itself finished.',
+    ]))
+    return
+  }
   try {
     for (const [file, text] of [[dotenvFile.value, dotenvReport(facts)], [annotationsFile.value, annotationsReport(facts)]] as const) {
       refuseLinks(cwd, file)
@@ -69,6 +79,46 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
   }
   const url = deployUrl(facts.outputs)
   io.out(done(`Deployed ${facts.stackName}${url ? ` at ${url}` : ''}`, [['reports', `${dotenvFile.value} (dotenv), ${annotationsFile.value} (annotations)`]]))
+}
+
+/** A report's absolute path, links in its existing part resolved (two names of one file compare equal). */
+function realPath (cwd: string, file: string): string {
+  const path = resolve(cwd, file)
+  try { return realpathSync(path) }
+  catch {
+    try { return join(realpathSync(dirname(path)), path.slice(dirname(path).length + 1)) }
+    catch { return path }
+  }
+}
+
+/** The app as reportPathProblem sees it: what is at a path (a file read at most a report's size, non-blocking), and git's index. */
+function appFiles (cwd: string): ReportFiles {
+  return {
+    at: path => {
+      let fd: number
+      try { fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK) }
+      catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' }
+        if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { kind: 'directory' }
+        throw err
+      }
+      try {
+        const stats = fstatSync(fd)
+        if (stats.isDirectory()) return { kind: 'directory' }
+        if (!stats.isFile()) return { kind: 'file', text: '' }
+        const buffer = Buffer.alloc(8192)
+        return { kind: 'file', text: buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0)) }
+      }
+      finally { closeSync(fd) }
+    },
+    tracked: path => {
+      try {
+        execFileSync('git', ['ls-files', '--error-unmatch', '--', path], { cwd, stdio: 'ignore', timeout: 5000 })
+        return true
+      }
+      catch { return false }
+    },
+  }
 }
 
 /**

@@ -77,3 +77,43 @@ export function annotationsReport (facts: DeployFacts): string {
     ],
   }, null, 2) + '\n'
 }
+
+/** Whether a file's text is a report this plugin wrote (so a later deploy may replace it). */
+export function isOurReport (text: string): boolean {
+  if (/^(?:ARC_(?:DEPLOY_URL|STACK_NAME|STAGE)=[^\n]*\n)+$/.test(text)) return true
+  try {
+    const value: unknown = JSON.parse(text)
+    return value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).join() === 'arc-deploy'
+  }
+  catch { return false }
+}
+
+/** A report as the settings name it, and its absolute path (links resolved). */
+export interface ReportPath { name: string, path: string }
+
+/** What the report-path check reads of the app (node:fs and git in the hook; given in tests). */
+export interface ReportFiles {
+  /** What is at a path: nothing, a directory, or a file and its text (at most a report's size). */
+  at: (path: string) => { kind: 'none' } | { kind: 'directory' } | { kind: 'file', text: string }
+  /** Whether git tracks the file (false outside a repository or without git). */
+  tracked: (path: string) => boolean
+}
+
+/**
+ * Why the reports must not be written at these paths, or undefined: the two are one file (GitLab
+ * then cannot parse the dotenv report); one names a directory; one names an existing file that is
+ * not a report of ours (the manifest, package.json, anything git tracks, anything else). A report
+ * path comes from the manifest or a CI variable, so a branch could otherwise overwrite any file.
+ */
+export function reportPathProblem (dotenv: ReportPath, annotations: ReportPath, files: ReportFiles): string | undefined {
+  if (dotenv.path === annotations.path) return `the dotenv and annotations reports are the same file, ${dotenv.name}`
+  for (const report of [dotenv, annotations]) {
+    const found = report.name.endsWith('/') ? { kind: 'directory' as const } : files.at(report.path)
+    if (found.kind === 'directory') return `${report.name} is a directory`
+    if (found.kind === 'file') {
+      if (files.tracked(report.path)) return `${report.name} is a file git tracks, not a report of a previous deploy`
+      if (!isOurReport(found.text)) return `${report.name} is an existing file that is not a report of a previous deploy`
+    }
+  }
+  return undefined
+}

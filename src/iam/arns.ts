@@ -101,6 +101,21 @@ export function parseRoleArn (arn: string): RoleArn {
   return { partition, account, name }
 }
 
+/** An STS session's ARN taken apart: `arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>`. */
+export interface AssumedRoleArn { partition: string, account: string, roleName: string, sessionName: string }
+
+// STS names the role without its path (up to 64 of [\w+=,.@-]) and the session (2 to 64 of the same).
+const ASSUMED_ROLE_ARN_RE = /^arn:([^:]+):sts::([^:]*):assumed-role\/([\w+=,.@-]{1,64})\/([\w+=,.@-]{2,64})$/
+
+/** Parse the assumed-role ARN STS answers with (AssumedRoleUser.Arn). */
+export function parseAssumedRoleArn (arn: string): AssumedRoleArn {
+  const m = ASSUMED_ROLE_ARN_RE.exec(arn)
+  if (!m) {
+    throw new TrustPolicyError('INVALID_ASSUMED_ROLE_ARN', 'Invalid assumed-role ARN: expected arn:aws:sts::123456789012:assumed-role/<role name>/<session name>')
+  }
+  return { partition: validatePartition(m[1]), account: validateAccount(m[2]), roleName: m[3] as string, sessionName: m[4] as string }
+}
+
 /** Whether IAM would take this as an ARN of this resource type. */
 export function isIamArn (arn: string, resource: IamResource): boolean {
   try {

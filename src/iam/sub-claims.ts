@@ -17,6 +17,7 @@
  * role requires a protected ref; `environment_protected` and `deployment_tier` are matched with `*`.
  */
 import { TrustPolicyError } from './errors.ts'
+import { shellWord } from '../shared/shell-word.ts'
 
 /** The four formats every GitLab with the setting accepts; the default first. */
 export const SUB_CLAIM_COMPONENTS = [
@@ -99,13 +100,13 @@ export function subjectForSpec (format: SubClaimComponents, project: string, spe
   const parts = componentsOf(format)
   const hasType = parts.includes('ref_type')
   const hasRef = parts.includes('ref')
-  const asked = `${OPTION[spec.kind]} '${spec.name}'`
+  const asked = `${OPTION[spec.kind]} ${shellWord(spec.name)}`
   const shown = (refType: 'branch' | 'tag' | '*', ref: string): string => subjectIn(format, project, refType, ref)
   if (!hasType && spec.kind !== 'ref') {
     throw new TrustPolicyError('UNEXPRESSIBLE_REF',
       `${asked} cannot be expressed when the project's sub claim components are ${format}: its sub (${shown(spec.kind, spec.name)}) ` +
       `is the same for a branch and a tag of that name, so a ${spec.kind}-only role would also admit the other. ` +
-      `Use --ref '${spec.name}' (a branch or tag of that name: protect tags of that name in GitLab) or --any-ref, ` +
+      `Use --ref ${shellWord(spec.name)} (a branch or tag of that name: protect tags of that name in GitLab) or --any-ref, ` +
       'or set the project\'s ci_id_token_sub_claim_components to one that includes ref_type.')
   }
   if (!hasRef && spec.name !== '*') {
@@ -160,7 +161,7 @@ export function subClaimComponentsOf (claims: SubClaims): SubClaimComponents | u
 export function refOptionsFor (format: SubClaimComponents, refType: string | undefined, ref: string | undefined): string {
   const kind = refType === 'tag' ? 'tag' : 'branch'
   const components = componentsOf(format)
-  const quote = (s: string | undefined): string => s === undefined ? '<ref>' : /^[A-Za-z0-9._/@+=-]+$/.test(s) ? s : `'${s.replace(/'/g, '\'\\\'\'')}'`
+  const quote = (s: string | undefined): string => s === undefined ? '<ref>' : shellWord(s)
   const refPart = !components.includes('ref_type') ? `--ref ${quote(ref)}`
     : !components.includes('ref') ? `--${kind} '*'`
     : `--${kind} ${quote(ref)}`

@@ -16,7 +16,7 @@ import type { Settings } from './settings.ts'
 import { describeSource } from '../shared/setting-source.ts'
 import type { Claims, Origin } from '../shared/id-token.ts'
 import { PluginError } from '../shared/problem.ts'
-import { scrubbing, secretsOf } from '../shared/redact.ts'
+import { keptSecrets, scrubbing } from '../shared/redact.ts'
 import { status, warning } from '../report/format.ts'
 
 export interface Io {
@@ -53,15 +53,16 @@ export type Outcome =
  * from) and every secret of the environment scrubbed out (src/shared/redact.ts).
  */
 export async function activate (invocation: Invocation, io: Io): Promise<Outcome> {
-  let token: string | undefined
-  const secrets = () => secretsOf(io.env, [token])
+  // The environment's secrets are found once; the token is added when it is found.
+  const kept = keptSecrets(io.env)
+  const secrets = kept.list
   const out = scrubbing(io.out, secrets), err = scrubbing(io.err, secrets)
   try {
     const result = await preflight(invocation, io)
     switch (result.kind) {
       case 'idle': return result
       case 'refused':
-        token = result.seen.found?.token
+        kept.add(result.seen.found?.token)
         throw new PluginError(result.problem)
       case 'existing-credentials':
         proxyArchitect(io.env)
@@ -69,7 +70,7 @@ export async function activate (invocation: Invocation, io: Io): Promise<Outcome
         return { kind: 'existing-credentials', stage: result.choice.stage, settings: result.settings }
     }
     const { plan } = result
-    token = plan.found.token
+    kept.add(plan.found.token)
     const proxy = proxyArchitect(io.env) ? proxyFor(new URL(stsEndpoint(plan.request)), proxiesOf(io.env)) : undefined
     out(status(`Assuming ${plan.role.value} for ${plan.choice.stage}`, [
       ['role from', describeSource(plan.role.source)],

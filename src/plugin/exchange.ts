@@ -9,6 +9,7 @@
  *  - give up on the whole exchange after a bound, whatever the attempts are doing.
  * This module is only imported when the plugin acts, so the SDK never loads on a laptop.
  */
+import { existsSync } from 'node:fs'
 import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { createRequire } from 'node:module'
@@ -17,12 +18,17 @@ import type * as Retry from '@smithy/core/retry'
 import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types'
 import { ExchangeError, isVerificationKeyFault, type AttemptFailure, type ExchangeRequest } from '../shared/sts.ts'
 import { redact } from '../shared/redact.ts'
+import { INVALID_STS_ANSWER, MAX_ANSWER_BYTES, NOT_STS_ANSWER, answerProblem, notStsAnswer } from '../shared/sts-answer.ts'
 
-// The SDK ships CommonJS. `require` loads it ~10 ms faster than `import`, which first scans
-// every file of it for named exports; on a deploy that is most of what the plugin costs.
+// The packed plugin carries the SDK's STS path as one CommonJS bundle next to this file
+// (scripts/bundle-sdk.ts; it has no SDK dependency); the sources, in unit tests, use the packages.
+// `require`, not `import`: no ESM scan of the module for named exports.
+type Sdk = Pick<typeof Sts, 'STSClient' | 'AssumeRoleWithWebIdentityCommand'> & Pick<typeof Retry, 'StandardRetryStrategy'>
 const require = createRequire(import.meta.url)
-const { AssumeRoleWithWebIdentityCommand, STSClient } = require('@aws-sdk/client-sts') as typeof Sts
-const { StandardRetryStrategy } = require('@smithy/core/retry') as typeof Retry
+const BUNDLE = './sts-sdk.cjs'
+const { AssumeRoleWithWebIdentityCommand, STSClient, StandardRetryStrategy }: Sdk = existsSync(new URL(BUNDLE, import.meta.url))
+  ? require(BUNDLE) as Sdk
+  : { ...require('@aws-sdk/client-sts') as typeof Sts, ...require('@smithy/core/retry') as typeof Retry }
 
 export interface IssuedCredentials {
   accessKeyId: string
@@ -43,7 +49,9 @@ class JobRetryStrategy extends StandardRetryStrategy {
   readonly failures: AttemptFailure[] = []
   override async refreshRetryTokenForRetry (token: StandardRetryToken, errorInfo: RetryErrorInfo): Promise<StandardRetryToken> {
     this.failures.push(describeFailure(errorInfo.error))
-    const info: RetryErrorInfo = isVerificationKeyFault(errorInfo.error ?? {}) ? { ...errorInfo, errorType: 'TRANSIENT' } : errorInfo
+    const error = (errorInfo.error ?? {}) as { name?: string, transient?: boolean }
+    const transient = isVerificationKeyFault(error) || (error.name === NOT_STS_ANSWER && error.transient === true)
+    const info: RetryErrorInfo = transient ? { ...errorInfo, errorType: 'TRANSIENT' } : errorInfo
     return super.refreshRetryTokenForRetry(token, info)
   }
 }
@@ -65,6 +73,8 @@ export async function assumeRole (request: ExchangeRequest): Promise<IssuedCrede
     // AssumeRoleWithWebIdentity is unsigned: no credentials are looked up or needed.
     credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
   })
+  // Inside the SDK's deserializer: every answer is STS's own before the SDK reads it (src/shared/sts-answer.ts).
+  client.middlewareStack.add(next => async args => checkAnswer(await next(args)), { step: 'deserialize', priority: 'low', name: 'stsAnswerCheck' })
   const abort = new AbortController()
   const timer = setTimeout(() => abort.abort(), request.timeoutMs)
   try {
@@ -75,15 +85,17 @@ export async function assumeRole (request: ExchangeRequest): Promise<IssuedCrede
       DurationSeconds: request.durationSeconds,
     }), { abortSignal: abort.signal })
     const c = out.Credentials
-    if (!c?.AccessKeyId || !c.SecretAccessKey || !c.SessionToken || !c.Expiration) {
-      throw new ExchangeError('IncompleteResponse', 'STS answered without complete credentials', undefined, retryStrategy.failures, false, Date.now() - started)
+    const answer = {
+      accessKeyId: c?.AccessKeyId ?? '', secretAccessKey: c?.SecretAccessKey ?? '', sessionToken: c?.SessionToken ?? '',
+      expiration: c?.Expiration ?? new Date(NaN), assumedRoleArn: out.AssumedRoleUser?.Arn ?? '',
+    }
+    // Checked before anything of it is printed or handed over; a success that does not check out is not used.
+    const problem = answerProblem(request, answer, new Date())
+    if (problem) {
+      throw new ExchangeError(INVALID_STS_ANSWER, `STS's answer does not check out: ${problem}`, 200, retryStrategy.failures, false, Date.now() - started)
     }
     return {
-      accessKeyId: c.AccessKeyId,
-      secretAccessKey: c.SecretAccessKey,
-      sessionToken: c.SessionToken,
-      expiration: c.Expiration,
-      assumedRoleArn: out.AssumedRoleUser?.Arn ?? request.roleArn,
+      ...answer,
       ...(out.AssumedRoleUser?.AssumedRoleId ? { assumedRoleId: out.AssumedRoleUser.AssumedRoleId } : {}),
       ...(out.SubjectFromWebIdentityToken ? { subject: out.SubjectFromWebIdentityToken } : {}),
       ...(out.Audience ? { audience: out.Audience } : {}),
@@ -108,6 +120,32 @@ export async function assumeRole (request: ExchangeRequest): Promise<IssuedCrede
     clearTimeout(timer)
     client.destroy()
   }
+}
+
+interface RawResponse { statusCode: number, headers: Record<string, string | undefined>, body: unknown }
+
+/** The raw answer read whole (at most MAX_ANSWER_BYTES), given back to the SDK as bytes, or the error naming what it is instead. */
+async function checkAnswer<T extends { response: unknown }> (result: T): Promise<T> {
+  const response = result.response as RawResponse
+  const chunks: Buffer[] = []
+  let size = 0
+  for await (const chunk of (response.body ?? []) as AsyncIterable<Buffer>) {
+    size += chunk.length
+    if (size > MAX_ANSWER_BYTES) {
+      ;(response.body as { destroy?: () => void }).destroy?.()
+      throw notSts({ what: `an answer longer than ${MAX_ANSWER_BYTES / 1024} KiB (HTTP ${response.statusCode})`, transient: false }, response.statusCode)
+    }
+    chunks.push(chunk)
+  }
+  const bytes = Buffer.concat(chunks)
+  response.body = bytes
+  const problem = notStsAnswer(response.statusCode, response.headers['content-type'], bytes.toString('utf8'), response.headers.location)
+  if (problem) throw notSts(problem, response.statusCode)
+  return result
+}
+
+function notSts (problem: { what: string, transient: boolean }, status: number): Error {
+  return Object.assign(new Error(`not an STS answer: ${problem.what}`), { name: NOT_STS_ANSWER, transient: problem.transient, $metadata: { httpStatusCode: status } })
 }
 
 /** Agents that go through the job's proxy (Node's `proxyEnv`: HTTPS_PROXY, HTTP_PROXY, NO_PROXY), when one is set. */

@@ -8,13 +8,14 @@
  * these two functions, so doctor refuses exactly what a deploy refuses, with the same message.
  * Everything from the world (env, cwd, the clock, the exchange itself) is passed in.
  */
-import type { Invocation } from './detect.ts'
+import type { Invocation, Stage } from './detect.ts'
 import { hasOtherCredentials } from './handover.ts'
 import { ManifestError, readManifest } from './manifest.ts'
 import { SettingsError, resolveSettings, type Settings } from './settings.ts'
 import { chooseStage, type StageChoice } from './stage.ts'
 import { TokenError, checkClaims, decodeToken, findToken, findWebIdentityToken, readTokenFile, type FoundToken } from './token.ts'
 import { runGuards } from './guards.ts'
+import { architectEngines, lowestMajor, satisfies } from './engines.ts'
 import { runWarnings, type Notice } from './warnings.ts'
 import { proxiesOf, proxyEnvOf, supportsProxyEnv } from './proxy.ts'
 import { REFUSALS, type RefusalName } from './refusals.ts'
@@ -31,6 +32,8 @@ export interface World {
   now: () => Date
   /** doctor's --token-file: the token is read from this file, the job's variables are not consulted. */
   tokenFile?: string
+  /** The Node.js running `arc` (default this process's). */
+  nodeVersion?: string
 }
 
 /** Everything an exchange needs, checked. */
@@ -89,6 +92,7 @@ export async function preflight (invocation: Invocation, world: World): Promise<
 async function steps (invocation: Invocation, world: World, seen: Seen): Promise<Preflight> {
   const { env } = world
   const origin = seen.origin!
+  nodeFirst(world)
   const choice = seen.choice = chooseStage(invocation, env)
   if (choice.bareProduction) throw new Refused('bareProduction', REFUSALS.bareProduction({ command: invocation.command ?? 'deploy', args: invocation.args }))
   const settings = seen.settings = settingsFor(world, choice, origin)
@@ -117,9 +121,17 @@ async function steps (invocation: Invocation, world: World, seen: Seen): Promise
     plan: {
       origin, choice, settings, role, found, claims, sessionName,
       request,
-      context: exchangeContext({ role, settings, sessionName, claims, found, origin }),
+      context: exchangeContext({ role, settings, sessionName, claims, found, origin, stage: choice.stage }),
       warnings: runWarnings({ settings, role, env, origin, request }),
     },
+  }
+}
+
+/** Node first: a Node older than the installed Architect's engines is refused before anything else. */
+function nodeFirst ({ cwd, nodeVersion = process.versions.node }: World): void {
+  const engines = architectEngines(cwd)
+  if (engines && satisfies(nodeVersion, engines.range) === false) {
+    throw new Refused('nodeTooOld', REFUSALS.nodeTooOld({ node: nodeVersion, architect: engines.version, range: engines.range, major: lowestMajor(engines.range) }))
   }
 }
 
@@ -207,10 +219,11 @@ interface ContextInputs {
   claims: Claims
   found: FoundToken
   origin: Origin
+  stage: Stage
 }
 
 /** What an STS failure is explained with, worked out once; the claims without user_email. */
-export function exchangeContext ({ role, settings, sessionName, claims: all, found, origin }: ContextInputs): ExchangeContext {
+export function exchangeContext ({ role, settings, sessionName, claims: all, found, origin, stage }: ContextInputs): ExchangeContext {
   const { user_email: _email, ...claims } = all
   const roleName = role.value.split('/').pop() || '<role>'
   const { partition = DEFAULT_PARTITION, account = '<account>' } = isIamArn(role.value, 'role') ? parseRoleArn(role.value) : looseArnParts(role.value)
@@ -231,6 +244,7 @@ export function exchangeContext ({ role, settings, sessionName, claims: all, fou
     tokenSource: found.source,
     tokenVariable: found.variable ?? DEFAULT_TOKEN_VARIABLE,
     origin,
+    stage,
   }
 }
 

@@ -40,6 +40,9 @@ export function idTokensBlock (settings: Settings, env: NodeJS.ProcessEnv): stri
   ]
 }
 
+/** The Node.js running `arc`, the installed Architect and the range of its engines, the lowest major it admits. */
+export interface NodeTooOld { node: string, architect: string, range: string, major: number | undefined }
+
 const sourced = (s: Setting<unknown>, value = String(s.value)) => `${value} (from ${describeSource(s.source)})`
 
 /**
@@ -53,6 +56,19 @@ export const REUSED_PATH_FIX = [
 ]
 
 export const REFUSALS = {
+  /** Node older than the installed Architect's engines: Architect would crash after the exchange. */
+  nodeTooOld: ({ node, architect, range, major }: NodeTooOld): Problem => {
+    const image = major === undefined ? `a Node.js image in ${range}` : `the image node:${major}`
+    return {
+      title: `Node.js ${node} is older than Architect ${architect} needs (node ${range}): use ${image}`,
+      facts: [['node', `${node} (this job)`], ['architect', `${architect}, engines node ${range}`]],
+      fix: [
+        `Run the job in ${image} (\`image:\` in .gitlab-ci.yml, or the arc-deploy component's \`image\` input),`,
+        'or install a Node.js that Architect supports before `arc` runs.',
+      ],
+    }
+  },
+
   /** `arc deploy production` (a bare word) would deploy staging. */
   bareProduction: ({ command, args }: { command: string, args: readonly string[] }): Problem => ({
     title: `\`arc ${command} production\` would ${command} the STAGING stack: Architect ignores a bare \`production\` argument`,

@@ -2,10 +2,10 @@
  * Step 3: find the job's ID token and check it before anything is sent to AWS.
  * Only the token's *claims* are ever shown to the user; the token itself never is.
  */
-import { existsSync, readFileSync } from 'node:fs'
+import { closeSync, constants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs'
 import { fileVariable } from './setting-sources.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
-import { bare, describeSecret, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
+import { bare, describeSecret, grouped, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
 import { DEFAULT_TOKEN_VARIABLE, GITLAB_AWS_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE, audiences, type Claims } from '../shared/id-token.ts'
 import { humanDuration } from '../report/format.ts'
 
@@ -31,7 +31,51 @@ export class TokenError extends Error {
 }
 
 export type ReadFile = (path: string) => string
-const readText: ReadFile = path => readFileSync(path, 'utf8')
+
+/**
+ * The longest token STS takes: AssumeRoleWithWebIdentity's WebIdentityToken is 4 to 20,000
+ * characters (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html).
+ * A token file may end with a line break (CRLF at most) besides.
+ */
+export const MAX_TOKEN_LENGTH = 20_000
+const MAX_TOKEN_FILE_BYTES = MAX_TOKEN_LENGTH + 2
+
+/** What a path that is not a regular file is, in the message's words. */
+function kindOf (stats: Stats): string | undefined {
+  if (stats.isFile()) return undefined
+  if (stats.isDirectory()) return 'a directory'
+  if (stats.isFIFO()) return 'a named pipe (FIFO)'
+  if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device (such as /dev/zero, /dev/stdin or a terminal)'
+  if (stats.isSocket()) return 'a socket'
+  return 'something other than a file'
+}
+
+/** Why a token file was not read: one message, for any kind of path. */
+export class TokenFileError extends Error {}
+
+/**
+ * A token file, read only when it is a regular file and at most MAX_TOKEN_FILE_BYTES long: a FIFO
+ * with no writer, /dev/stdin, /dev/zero or a directory is refused before any read. Opened
+ * non-blocking and checked on the open descriptor (a path swapped for a pipe after a check cannot
+ * hang it); read in bounded steps, whatever size the file system reports (/proc reports 0). So it
+ * takes no time that the deadline would have to cover.
+ */
+export const readText: ReadFile = path => {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  try {
+    const kind = kindOf(fstatSync(fd))
+    if (kind) throw new TokenFileError(`is ${kind}, not a regular file: a token is read only from a regular file (a pipe or a device can block forever)`)
+    const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1)
+    let length = 0
+    for (let n = -1; n !== 0 && length < buffer.length;) {
+      n = readSync(fd, buffer, length, buffer.length - length, null)
+      length += n
+    }
+    if (length > MAX_TOKEN_FILE_BYTES) throw new TokenFileError(`is longer than the ${grouped(MAX_TOKEN_LENGTH)} characters STS takes for a token`)
+    return buffer.toString('utf8', 0, length)
+  }
+  finally { closeSync(fd) }
+}
 
 /** A token variable's value, or a TokenError when it is the path GitLab gives for a *File* variable. */
 function tokenIn (env: NodeJS.ProcessEnv, name: string, fileExists: (path: string) => boolean): string | undefined {
@@ -90,11 +134,17 @@ export function readTokenFile (file: string, namedBy: string, readFile: ReadFile
   let text: string
   try { text = readFile(file).trim() }
   catch (err) {
+    if (err instanceof TokenFileError) throw new TokenError(`${namedBy} names ${bare(file)}, which ${err.message}`, FILE_FIX)
     throw new TokenError(`${namedBy} names ${bare(file)}, which cannot be read: ${(err as NodeJS.ErrnoException).code ?? redact((err as Error).message)}`)
+  }
+  if (text.length > MAX_TOKEN_LENGTH) {
+    throw new TokenError(`${namedBy} names ${bare(file)}, which is longer than the ${grouped(MAX_TOKEN_LENGTH)} characters STS takes for a token`, FILE_FIX)
   }
   if (text) return { token: text, source: `file ${bare(file)} (named by ${namedBy})`, legacy: false }
   throw new TokenError(`${namedBy} names ${bare(file)}, which is empty`)
 }
+
+const FILE_FIX = ['Write the token to a regular file (the token alone, at most one line break after it) and name that file; pipes, devices and directories are not read.']
 
 /** Decode a JWT's header and claims. No signature check: STS does that; this is for early, clear errors. */
 export function decodeToken (token: string, source: string): Claims {

@@ -10,6 +10,7 @@ import type { ExchangeContext } from '../shared/sts.ts'
 import { DEFAULT_ISSUER, iamArn } from '../iam/arns.ts'
 import { DEFAULT_SUB_CLAIM_COMPONENTS, refOptionsFor, subClaimComponentsOf } from '../iam/sub-claims.ts'
 import { conditionForClaims } from '../iam/trust-policy.ts'
+import { shellWord } from '../shared/shell-word.ts'
 
 export interface Explained { title: string, fix: string[] }
 
@@ -34,17 +35,21 @@ function trustCondition (claims: Claims): string[] {
   catch { return [] }
 }
 
-/** The CLI command that writes a whole trust policy for this job's project and ref. */
+/**
+ * The CLI command that writes a whole trust policy for this job's project and ref (for staging,
+ * every branch: `--branch '*'` in the token's sub format).
+ */
 function trustPolicyCommand (s: ExchangeContext): string {
   const { claims, issuer } = s
   const aud = s.audiences[0]
   // the project's sub format, read from the token itself (default when it cannot tell)
   const format = subClaimComponentsOf(claims) ?? DEFAULT_SUB_CLAIM_COMPONENTS
+  const ref = s.stage === 'staging' && claims.ref_type !== 'tag' ? '*' : claims.ref
   return [
-    `npx arc-gitlab-oidc trust-policy --project ${claims.project_path ?? '<group/project>'}`,
-    ` ${refOptionsFor(format, claims.ref_type, claims.ref)} --role-arn ${s.roleArn}`,
-    issuer && issuer !== DEFAULT_ISSUER ? ` --issuer ${issuer}` : '',
-    aud && aud !== issuer ? ` --audience ${aud}` : '',
+    `npx arc-gitlab-oidc trust-policy --project ${claims.project_path === undefined ? '<group/project>' : shellWord(claims.project_path)}`,
+    ` ${refOptionsFor(format, claims.ref_type, ref)} --role-arn ${shellWord(s.roleArn)}`,
+    issuer && issuer !== DEFAULT_ISSUER ? ` --issuer ${shellWord(issuer)}` : '',
+    aud && aud !== issuer ? ` --audience ${shellWord(aud)}` : '',
     typeof claims.project_id === 'string' && /^[0-9]+$/.test(claims.project_id) ? ` --project-id ${claims.project_id}` : '',
   ].join('')
 }
@@ -55,7 +60,38 @@ function subFormatNote (claims: Claims): string {
   return format && format !== DEFAULT_SUB_CLAIM_COMPONENTS ? ` (this project's sub claim components are ${format})` : ''
 }
 
-const accessDenied = (s: ExchangeContext): Explained => ({
+/** The IAM template's stack of the app whose role this is (`<app>-<stage>-deploy`), for describe-stacks. */
+function stackNameFor (s: ExchangeContext): string {
+  const app = new RegExp(`^(.+)-${s.stage}-deploy$`).exec(s.roleName)?.[1]
+  return `${app ?? '<app>'}-gitlab-oidc`
+}
+
+/**
+ * Staging's role trusts every branch of the project (the IAM template's, and `trust-policy
+ * --branch '*'`): a branch is not what AWS refused, so the ARN and its account come first.
+ */
+/** For gitlab.com, where STS sees the project ID (gitlab.com:project_id): this job's. */
+function projectIdNote (s: ExchangeContext): string {
+  const id = s.claims.project_id
+  return s.issuerHost === 'gitlab.com' && typeof id === 'string' && /^[0-9]+$/.test(id) ? `, its project ID ${id} (gitlab.com:project_id)` : ''
+}
+
+const stagingAccessDenied = (s: ExchangeContext): Explained => ({
+  title: 'AWS refused to let this job assume the staging role: the role does not exist in that account, or its trust policy does not name this project (AccessDenied)',
+  fix: [
+    `First check the ARN: ${s.roleArn} (from ${s.roleSource}), account ${s.account}. AWS answers AccessDenied for a role that does not exist`,
+    'there, so a wrong account or name looks like this. Compare it with the StagingRoleArn output of the staging account\'s stack:',
+    `  aws cloudformation describe-stacks --stack-name ${stackNameFor(s)} --query 'Stacks[0].Outputs' (with the staging account's credentials)`,
+    'Then the trust policy: a staging role trusts every branch of one project, so check it names this project, issuer and',
+    `audience: this job's sub is ${s.claims.sub ?? '(none)'}, its aud ${s.audiences.join(', ') || '(none)'}${projectIdNote(s)}${subFormatNote(s.claims)};`,
+    `the Principal { "Federated": "${providerArnFor(s)}" }, Action sts:AssumeRoleWithWebIdentity.`,
+    ...(s.origin === 'gitlab' ? [`Generate a whole policy with: ${trustPolicyCommand(s)}`] : []),
+  ],
+})
+
+const accessDenied = (s: ExchangeContext): Explained => s.stage === 'staging' ? stagingAccessDenied(s) : productionAccessDenied(s)
+
+const productionAccessDenied = (s: ExchangeContext): Explained => ({
   title: 'AWS refused to let this job assume the role: the role does not exist, or its trust policy does not match this job (AccessDenied)',
   fix: [
     `Make the trust policy of ${s.roleArn} allow this job. A condition that matches it${subFormatNote(s.claims)}:`,
@@ -67,8 +103,8 @@ const accessDenied = (s: ExchangeContext): Explained => ({
         'Or, if this ref should not deploy with this role, use another role for this stage (production-role / staging-role).',
       ]
       : ['Or, if this token should not deploy with this role, set AWS_ROLE_ARN to another role.']),
-    'Or the role does not exist (AWS answers AccessDenied for a missing role too): compare the ARN with the stack outputs',
-    '(StagingRoleArn / ProductionRoleArn: aws cloudformation describe-stacks --stack-name <app>-gitlab-oidc).',
+    'Or the role does not exist (AWS answers AccessDenied for a missing role too): compare the ARN with the ProductionRoleArn',
+    `output of the production account's stack (aws cloudformation describe-stacks --stack-name ${stackNameFor(s)}).`,
   ],
 })
 
@@ -76,7 +112,7 @@ const noProvider = (s: ExchangeContext): Explained => ({
   title: `AWS account ${s.account} has no IAM OIDC identity provider for ${s.issuer ?? 'this issuer'} (InvalidIdentityToken)`,
   fix: [
     `Create one for this GitLab instance, with the audience your job uses (${s.audiences.join(', ') || 'see id_tokens: aud'}):`,
-    `  aws iam create-open-id-connect-provider --url ${s.issuer ?? DEFAULT_ISSUER} --client-id-list ${s.audiences[0] ?? DEFAULT_ISSUER}`,
+    `  aws iam create-open-id-connect-provider --url ${shellWord(s.issuer ?? DEFAULT_ISSUER)} --client-id-list ${shellWord(s.audiences[0] ?? DEFAULT_ISSUER)}`,
     '(or deploy iam/gitlab-oidc.yaml from this package, which creates it with the roles).',
     'The issuer must be exactly the token\'s `iss`, including any path for self-managed GitLab.',
   ],
@@ -93,7 +129,7 @@ const wrongAudience = (s: ExchangeContext): Explained => ({
         `      aud: <a client ID of the provider, e.g. ${s.issuer ?? DEFAULT_ISSUER}>`,
       ]
       : ['The audience is chosen where the token is issued (your platform\'s OIDC settings). Either make it a client ID of the provider,']),
-    `or add ${s.audiences[0] ?? 'the audience'} to the provider's audiences: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${providerArnFor(s)} --client-id ${s.audiences[0] ?? '<aud>'}`,
+    `or add ${s.audiences[0] ?? 'the audience'} to the provider's audiences: aws iam add-client-id-to-open-id-connect-provider --open-id-connect-provider-arn ${shellWord(providerArnFor(s))} --client-id ${s.audiences[0] === undefined ? '<aud>' : shellWord(s.audiences[0])}`,
     'and check the trust policy\'s `<host>:aud` condition names the same audience.',
   ],
 })
@@ -134,7 +170,7 @@ const tooLong = (s: ExchangeContext): Explained => ({
   title: `The requested session of ${s.durationSeconds} s is longer than the role allows (ValidationError)`,
   fix: [
     `Lower \`duration\` in @gitlab-oidc or ARC_ROLE_DURATION (now ${s.durationSeconds}, from ${s.durationSource}),`,
-    `or raise the role's MaxSessionDuration: aws iam update-role --role-name ${s.roleName} --max-session-duration ${s.durationSeconds}`,
+    `or raise the role's MaxSessionDuration: aws iam update-role --role-name ${shellWord(s.roleName)} --max-session-duration ${s.durationSeconds}`,
     `(a role of the plugin's IAM template: update its stack with MaxSessionDuration=${s.durationSeconds}, which \`setup\` prints for this duration).`,
   ],
 })

@@ -7,7 +7,7 @@
 import { createRequire } from 'node:module'
 import { assertedBy, audiences, type Claims } from '../shared/id-token.ts'
 import type { Problem, Row } from '../shared/problem.ts'
-import { isTime, oneLine, scrub } from '../shared/redact.ts'
+import { MAX_SHOWN, isTime, printable, scrub } from '../shared/redact.ts'
 
 const require = createRequire(import.meta.url)
 
@@ -17,9 +17,14 @@ const chars = require('@architect/utils/chars') as Record<'start' | 'done' | 'wa
 
 export const NAME = 'GitLab OIDC'
 
+/**
+ * Every printed line goes through `printable` (src/shared/redact.ts): controls, separators and
+ * bidi controls escaped, long values cut with their length. Row values are cut at MAX_SHOWN.
+ */
 export function rows (list: Row[], prefix = '  | '): string[] {
-  const width = Math.max(...list.map(([label]) => label.length)) + 2
-  return list.map(([label, value]) => chalk.dim(`${prefix}${oneLine(label)} ${'.'.repeat(width - label.length)} `) + oneLine(value))
+  const labels = list.map(([label]) => printable(label, 64))
+  const width = Math.max(...labels.map(label => label.length)) + 2
+  return list.map(([, value], i) => chalk.dim(`${prefix}${labels[i]!} ${'.'.repeat(width - labels[i]!.length)} `) + printable(value, MAX_SHOWN))
 }
 
 /** A claim as text, when it is a string or a finite number; anything else is not shown (checkClaims names it). */
@@ -52,24 +57,24 @@ export function assertedRows (claims: Claims): Row[] {
 }
 
 export function formatProblem (problem: Problem): string {
-  const out = [`${chars.err} ${chalk.red(`${NAME}:`)} ${oneLine(problem.title)}`]
+  const out = [`${chars.err} ${chalk.red(`${NAME}:`)} ${printable(problem.title)}`]
   if (problem.facts?.length) out.push(...rows(problem.facts))
   if (problem.claims) {
     out.push(chalk.dim(`  | ${assertedBy(problem.origin ?? 'gitlab')} (ID token claims):`))
     out.push(...rows(assertedRows(problem.claims), '  |   '))
   }
   out.push(chalk.dim('  | How to fix:'))
-  for (const line of problem.fix) out.push(...line.split('\n').map(l => `  |   ${oneLine(l)}`))
+  for (const line of problem.fix) out.push(...line.split('\n').map(l => `  |   ${printable(l)}`))
   out.push(chalk.dim(`  | ${problem.footer ?? 'Architect was stopped before any AWS call.'}`))
   return scrub(out.join('\n'), problem.secrets ?? [])
 }
 
 export function status (message: string, facts: Row[] = []): string {
-  return [`${chars.start} ${chalk.grey(NAME)} ${chalk.cyan(message)}`, ...(facts.length ? rows(facts) : [])].join('\n')
+  return [`${chars.start} ${chalk.grey(NAME)} ${chalk.cyan(printable(message))}`, ...(facts.length ? rows(facts) : [])].join('\n')
 }
 
 export function done (message: string, facts: Row[] = []): string {
-  return [`${chars.done} ${chalk.grey(NAME)} ${chalk.cyan(message)}`, ...(facts.length ? rows(facts) : [])].join('\n')
+  return [`${chars.done} ${chalk.grey(NAME)} ${chalk.cyan(printable(message))}`, ...(facts.length ? rows(facts) : [])].join('\n')
 }
 
 /**
@@ -78,11 +83,11 @@ export function done (message: string, facts: Row[] = []): string {
  */
 export function failure (message: string, more: readonly string[] = []): string {
   const [first = '', ...rest] = message.split('\n')
-  return [`${chars.err} ${chalk.red(`${NAME}:`)} ${oneLine(first)}`, ...[...rest, ...more].flatMap(l => l.split('\n')).map(l => `  | ${oneLine(l)}`)].join('\n')
+  return [`${chars.err} ${chalk.red(`${NAME}:`)} ${printable(first)}`, ...[...rest, ...more].flatMap(l => l.split('\n')).map(l => `  | ${printable(l)}`)].join('\n')
 }
 
 export function warning (message: string, more: string[] = []): string {
-  return [`${chars.warn} ${chalk.yellow(`${NAME} warning:`)} ${message}`, ...more.map(l => chalk.dim(`  | ${l}`))].join('\n')
+  return [`${chars.warn} ${chalk.yellow(`${NAME} warning:`)} ${printable(message)}`, ...more.flatMap(l => l.split('\n')).map(l => chalk.dim(`  | ${printable(l)}`))].join('\n')
 }
 
 /**

@@ -19,8 +19,12 @@ export const SECRET_VARIABLES = [
 /** Shorter values are not scrubbed: they would erase ordinary words (and cannot be a real token). */
 const MIN_SECRET_LENGTH = 8
 
-/** Dot-separated runs of base64(url) characters (padding and `+/` tolerated), where a JWT may sit. */
-const DOTTED_RUN = /[A-Za-z0-9_+/=-]+(?:\.[A-Za-z0-9_+/=-]*)+/g
+/**
+ * Runs of base64(url) characters and dots, where a JWT may sit. One character class, so the scan
+ * is linear: a long run without dots is passed over once (a run pattern that demands a dot
+ * retried it from every position: seconds for 100,000 characters).
+ */
+const RUN = /[A-Za-z0-9_+/=.-]+/g
 /** The start of a JWT header (`{"`), even cut short or without dots. */
 const HEADER_START = /eyJ[A-Za-z0-9_+/=-]{12,}(?:\.[A-Za-z0-9_+/=-]*)*/g
 
@@ -70,13 +74,20 @@ export function describeSecret (value: string): string {
   return `${looksLikeJwt(value) ? 'a JWT' : 'a secret value'}, ${grouped(value.length)} character${value.length === 1 ? '' : 's'}`
 }
 
+/** Where the trailing run of base64url characters of `part` starts (-1 when it has none). */
+function base64urlTail (part: string): number {
+  let at = part.length
+  while (at > 0 && /[A-Za-z0-9_-]/.test(part[at - 1] as string)) at--
+  return at === part.length ? -1 : at
+}
+
 /** A dotted run with every JWT in it (after any prefix, even glued to `=` or `/`) described. */
 function redactRun (run: string): string {
   const parts = run.split('.')
   const out: string[] = []
   for (let i = 0; i < parts.length; i++) {
     const part = parts[i] as string
-    const glued = part.search(/[A-Za-z0-9_-]+$/)
+    const glued = base64urlTail(part)
     const at = [0, glued].find(a => a >= 0 && i + 2 < parts.length && headerKind(part.slice(a)) !== undefined)
     if (at === undefined) {
       out.push(part)
@@ -93,7 +104,7 @@ function redactRun (run: string): string {
 /** Every JWT-shaped run in free text replaced by its description. */
 export function redact (text: string): string {
   return text
-    .replace(DOTTED_RUN, redactRun)
+    .replace(RUN, run => run.includes('.') ? redactRun(run) : run)
     .replace(HEADER_START, match => `[${describeSecret(match)}]`)
 }
 
@@ -107,42 +118,73 @@ export function shown (value: string): string {
 
 /** As `shown`, unquoted (for paths and names in running text). */
 export function bare (value: string): string {
-  return looksLikeJwt(value) ? describeSecret(value) : redact(oneLine(value))
+  return looksLikeJwt(value) ? describeSecret(value) : redact(printable(value, MAX_SHOWN))
 }
 
 /**
- * looksLikeJwt of every environment value is asked at each line printed (the scrubbing output
- * functions ask secretsOf each time, so secrets issued meanwhile are covered); a job's ~150
- * values are the same each time, so the answers are kept (~1 ms a line otherwise). Bounded.
+ * The secret values in an environment, once (doctor's report, a failure's message): known
+ * variables, any JWT-shaped value of any variable, and `extra`.
  */
-const jwtAnswers = new Map<string, boolean>()
-function looksLikeJwtKept (value: string): boolean {
-  let answer = jwtAnswers.get(value)
-  if (answer === undefined) {
-    answer = looksLikeJwt(value)
-    if (jwtAnswers.size >= 4096) jwtAnswers.clear()
-    jwtAnswers.set(value, answer)
+export function secretsOf (env: object, extra: ReadonlyArray<string | undefined> = []): string[] {
+  const kept = keep(env)
+  for (const value of Object.values(env)) {
+    if (typeof value === 'string' && value.length >= MIN_SECRET_LENGTH && looksLikeJwt(value)) kept.add(value)
   }
-  return answer
+  for (const value of extra) kept.add(value)
+  return [...kept.list()]
 }
 
-/** The secret values in an environment: known variables, any JWT-shaped value, and `extra`. */
-export function secretsOf (env: object, extra: ReadonlyArray<string | undefined> = []): string[] {
+/** A secret set kept for a run: `list` is what every printed line is scrubbed with. */
+export interface KeptSecrets {
+  /** A secret found later (the job's token, wherever it was read from). */
+  add: (value: string | undefined) => void
+  /** The secrets, longest first; the known variables re-read (credentials issued meanwhile). */
+  list: () => readonly string[]
+}
+
+/**
+ * The environment's secrets for a run's output, independent of the environment's size: the known
+ * secret variables (a dozen names, re-read at each `list`, so credentials issued meanwhile are
+ * covered) and what is added (the job's token, wherever it was read from). The values of other
+ * variables are not looked at: anything JWT-shaped is described by `redact` wherever it appears
+ * (a job's 100,000 variables cost nothing per line, and nothing up front). The sorted list is
+ * rebuilt only when the set changed. One keeper per environment object.
+ */
+export function keptSecrets (env: object): KeptSecrets {
+  let kept = keepers.get(env)
+  if (!kept) keepers.set(env, kept = keep(env))
+  return kept
+}
+
+/** One keeper per environment object: the plugin's hooks and its load-time flow share it. */
+const keepers = new WeakMap<object, KeptSecrets>()
+
+function keep (env: object): KeptSecrets {
   const found = new Set<string>()
+  let sorted: string[] = []
+  let changed = true
   const add = (value: string | undefined) => {
     const v = value?.trim()
-    if (v && v.length >= MIN_SECRET_LENGTH) found.add(v)
+    if (v && v.length >= MIN_SECRET_LENGTH && !found.has(v)) {
+      found.add(v)
+      changed = true
+    }
   }
-  for (const name of SECRET_VARIABLES) add(ownString(env, name))
-  const named = ownString(env, 'ARC_OIDC_TOKEN_VARIABLE')?.trim()
-  if (named) add(ownString(env, named))
-  for (const name of Object.keys(env)) {
-    const value = ownString(env, name)
-    if (value && looksLikeJwtKept(value)) add(value)
+  const named = () => {
+    for (const name of SECRET_VARIABLES) add(ownString(env, name))
+    const variable = ownString(env, 'ARC_OIDC_TOKEN_VARIABLE')?.trim()
+    if (variable) add(ownString(env, variable))
   }
-  for (const value of extra) add(value)
-  // Longest first, so a secret that contains another is scrubbed whole.
-  return [...found].sort((a, b) => b.length - a.length)
+  return {
+    add,
+    list: () => {
+      named()
+      // Longest first, so a secret that contains another is scrubbed whole.
+      if (changed) sorted = [...found].sort((x, y) => y.length - x.length)
+      changed = false
+      return sorted
+    },
+  }
 }
 
 /** Text with every secret (and everything JWT-shaped) replaced by its description. */
@@ -151,18 +193,74 @@ export function scrub (text: string, secrets: readonly string[]): string {
   for (const secret of secrets) {
     if (out.includes(secret)) out = out.split(secret).join(`[${describeSecret(secret)}]`)
   }
+  if (secrets.length && out.includes(CUT_MARK)) out = scrubCutTails(out, secrets)
   return redact(out)
 }
 
-/** An output function that scrubs what passes through it; `secrets` is asked at each call. */
+/** What `clip` puts after a cut value. */
+const CUT_MARK = '… ['
+const CUT = /(… \[[\d,]+ characters, cut\])/
+
+/** The start of a secret left just before a cut (`clip` cut a value inside it) is scrubbed too. */
+function scrubCutTails (text: string, secrets: readonly string[]): string {
+  const pieces = text.split(CUT)
+  for (let i = 0; i + 1 < pieces.length; i += 2) {
+    for (const secret of secrets) {
+      const piece = pieces[i] as string
+      const tail = piece.slice(-secret.length)
+      let at = tail.indexOf(secret.slice(0, MIN_SECRET_LENGTH))
+      while (at >= 0 && !secret.startsWith(tail.slice(at))) at = tail.indexOf(secret.slice(0, MIN_SECRET_LENGTH), at + 1)
+      if (at >= 0) pieces[i] = `${piece.slice(0, piece.length - tail.length + at)}[${describeSecret(secret)}]`
+    }
+  }
+  return pieces.join('')
+}
+
+/** An output function that scrubs what passes through it; `secrets` is asked at each call (keep it cheap: keptSecrets). */
 export function scrubbing (write: (text: string) => void, secrets: () => readonly string[]): (text: string) => void {
   return text => write(scrub(text, secrets()))
 }
 
-/** Text on one line: line breaks and other control characters escaped (a value cannot forge lines of a message). */
+/**
+ * What a terminal must not be handed raw: C0 controls and DEL (line breaks, escape sequences), C1
+ * controls (U+0080–U+009F, NEL U+0085 among them: a line break to some terminals and editors),
+ * the Unicode line and paragraph separators, and the bidirectional controls (U+061C, U+200E/F,
+ * U+202A–U+202E, U+2066–U+2069), which reorder what a reader sees (a "Trojan Source" line).
+ */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g
+
+/** Text on one line: line breaks and other control characters escaped (a value cannot forge lines of a message, or reorder them). */
 export function oneLine (text: string): string {
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, c => c === '\t' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+  return text.replace(UNPRINTABLE, c => c === '\t' ? ' ' : `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)
+}
+
+/** Colour sequences (SGR, as chalk writes them): the only escape sequences `printableLines` passes. */
+const SGR_OR_UNPRINTABLE = new RegExp(`\\u001b\\[[0-9;]{0,16}m|${UNPRINTABLE.source}`, 'g')
+
+/**
+ * Whole output, line by line (the last pass before a terminal: the plugin's and the CLI's every
+ * write): each line's unprintable characters escaped as `oneLine` does, colour sequences kept.
+ */
+export function printableLines (text: string): string {
+  return text.split('\n').map(line => line.replace(SGR_OR_UNPRINTABLE, c => c.length > 1 ? c : oneLine(c))).join('\n')
+}
+
+/** Values longer than this are shown cut, with their length (a 1 MB argument is not echoed whole). */
+export const MAX_SHOWN = 512
+/** A printed line longer than this (its values already cut) is cut too. */
+export const MAX_LINE = 4096
+
+/** Text cut to `max` characters (never inside a surrogate pair), saying how long it was. */
+export function clip (text: string, max = MAX_SHOWN): string {
+  if (text.length <= max) return text
+  const at = /[\ud800-\udbff]/.test(text[max - 1] as string) ? max - 1 : max
+  return `${text.slice(0, at)}… [${grouped(text.length)} characters, cut]`
+}
+
+/** The one escaping rule for a printed line (titles, rows, warnings, status lines, the CLI's): cut, then made one line. */
+export function printable (text: string, max = MAX_LINE): string {
+  return oneLine(clip(text, max))
 }
 
 /** A time claim a message can show: a finite number of seconds that a Date can hold (±8.64e12). */

@@ -50,6 +50,8 @@ export interface ExchangeContext {
   tokenVariable: string
   /** A GitLab job's token (GitLab-specific fixes apply), or one from AWS's standard variables elsewhere. */
   origin: Origin
+  /** The stage the role was chosen for: staging's role trusts every branch, production's the default branch. */
+  stage: 'production' | 'staging'
 }
 
 /** What went wrong with one attempt: an AWS error code or a network fault, never a secret. */

@@ -8,7 +8,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { ARCHITECT11_VERSION } from '../support/harness.ts'
-import { NODES, assertIdle, assertSignedBySession, lastSeq, sessionOf, startSuite, type Run, type Suite } from './e2e.ts'
+import { NODES, STS_BUNDLE, assertIdle, assertSignedBySession, lastSeq, sessionOf, startSuite, type Run, type Suite } from './e2e.ts'
 
 let suite: Suite
 before(async () => { suite = await startSuite() })
@@ -41,7 +41,7 @@ for (const node of NODES) {
       assert.ok(names.includes('cloudformation:DescribeStackResources'), `the dry run asked CloudFormation: ${names.join(' ')}`)
       assert.match(r.output, /GitLab OIDC Assumed arn:aws:sts::111111111111:assumed-role\/oidc-example-production-deploy\/gitlab-/)
       assert.match(r.output, /GitLab OIDC Deploying production \(OidcExampleProduction\) \[dry-run\] as arn:aws:sts::/)
-      assert.ok(r.sdkModules.some(m => m.startsWith('@aws-sdk/client-sts')), 'the exchange used the AWS SDK')
+      assert.deepEqual(r.sdkModules, [STS_BUNDLE], 'the exchange used the AWS SDK: the plugin\'s bundle, nothing from node_modules/@aws-sdk or @smithy')
     })
 
     test('arc deploy --dry-run from a branch: the staging role', async () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { EXAMPLE_APP, stripPragmas } from '../support/harness.ts'
-import { NODES, assertIdle, assertSignedBySession, lastSeq, sessionOf, startSuite, stsCallsSince, type Suite } from './e2e.ts'
+import { NODES, STS_BUNDLE, assertIdle, assertSignedBySession, lastSeq, sessionOf, startSuite, stsCallsSince, type Suite } from './e2e.ts'
 
 let suite: Suite
 before(async () => { suite = await startSuite() })
@@ -46,7 +46,7 @@ for (const node of NODES) {
         assert.match(r.output, /GitLab OIDC Assumed arn:aws:sts::111111111111:assumed-role\/oidc-example-production-deploy\/gitlab-/)
         assert.match(r.output, /GitLab OIDC Deploying production \(OidcExampleProduction\) \[dry-run\] as arn:aws:sts::/)
         assert.match(r.output, /expires \.+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d \(UTC \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/)
-        assert.ok(r.sdkModules.some(m => m.startsWith('@aws-sdk/client-sts')), 'the exchange used the AWS SDK')
+        assert.deepEqual(r.sdkModules, [STS_BUNDLE], 'the exchange used the AWS SDK: the plugin\'s bundle, nothing from node_modules/@aws-sdk or @smithy')
       })
 
       test('a full arc deploy --production creates the production stack', async () => {

@@ -13,7 +13,7 @@ import { startStandIns, type StandIns, type StandInsOptions } from '../support/s
 export interface Run extends ArcResult {
   /** stdout and stderr, without colour and cursor codes. */
   output: string
-  /** AWS SDK modules the arc process loaded. */
+  /** AWS SDK modules the arc process loaded: the plugin's bundle (STS_BUNDLE) or @aws-sdk/, @smithy/ files. */
   sdkModules: string[]
   /** The app directory arc ran in (removed when the suite closes). */
   appDir: string
@@ -27,13 +27,15 @@ export interface Suite {
   /** The Node that runs `arc` when a call does not say (each file runs its scenarios on both). */
   node: NodeName
   /** Run `arc <args>` in a fresh copy of the app, with the given job variables; checks for leaks. */
-  arc (args: string[], opts?: { env?: Record<string, string | undefined>, app?: InstallAppOptions, node?: 'node22' | 'node24', timeoutMs?: number }): Promise<Run>
+  arc (args: string[], opts?: { env?: Record<string, string | undefined>, app?: InstallAppOptions, node?: 'node22' | 'node24' | string, timeoutMs?: number }): Promise<Run>
   /** How many outputs the leak check has examined, and the secrets it looked for. */
   leakChecks: { outputs: number, secretsSeen: Set<string> }
   close (): Promise<void>
 }
 
 const TRACE = join(import.meta.dirname, 'module-trace.mjs')
+/** The exchange's SDK as the packed plugin has it (scripts/bundle-sdk.ts), as module-trace.mjs names it. */
+export const STS_BUNDLE = 'arc-plugin-gitlab-oidc/dist/plugin/sts-sdk.cjs'
 
 /** Values that must never appear in any output: ID tokens and issued secrets. */
 export function secretsOf (s: StandIns, env: Record<string, string | undefined>): string[] {

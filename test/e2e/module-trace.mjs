@@ -1,15 +1,18 @@
 // Preloaded into `arc` by the end-to-end tests (NODE_OPTIONS=--import): records every AWS SDK
 // module the process resolves, whether by import or require, and writes the list on exit to
 // the file named by ARC_E2E_MODULE_TRACE. Architect itself uses aws-lite, never the AWS SDK,
-// so any @aws-sdk/ or @smithy/ module in the list was loaded by the plugin.
+// so any @aws-sdk/ or @smithy/ module in the list was loaded by the plugin; so was the plugin's
+// own bundle of the SDK (dist/plugin/sts-sdk.cjs, scripts/bundle-sdk.ts), which the list names
+// as `arc-plugin-gitlab-oidc/dist/plugin/sts-sdk.cjs`.
 import { registerHooks } from 'node:module'
 import { writeFileSync } from 'node:fs'
 
+const SDK = /[\\/]node_modules[\\/](@(aws-sdk|smithy)[\\/]|arc-plugin-gitlab-oidc[\\/]dist[\\/]plugin[\\/]sts-sdk\.cjs$)/
 const seen = new Set()
 registerHooks({
   resolve (specifier, context, nextResolve) {
     const result = nextResolve(specifier, context)
-    if (/[\\/]node_modules[\\/]@(aws-sdk|smithy)[\\/]/.test(result.url)) seen.add(result.url.replace(/^.*node_modules[\\/]/, ''))
+    if (SDK.test(result.url)) seen.add(result.url.replace(/^.*node_modules[\\/]/, ''))
     return result
   },
 })

@@ -70,7 +70,8 @@ describe('gitlab.com: the roles pin the project ID, production a protected ref',
   })
 
   test('another project under the same path (another project ID) is refused by STS, and the explanation names the job\'s project ID', async () => {
-    const cases = [ [ 'production', true, {}, 'main' ], [ 'staging', false, { ref: 'feature/login', ref_protected: 'false', environment: 'staging' }, 'feature/login' ] ] as const
+    // production names the job's branch; a staging role trusts every branch ('*')
+    const cases = [ [ 'production', true, {}, 'main' ], [ 'staging', false, { ref: 'feature/login', ref_protected: 'false', environment: 'staging' }, '\'*\'' ] ] as const
     for (const [ stage, production, claims, branch ] of cases) {
       const other = suite.s.job({ ...claims, project_id: '999001' })
       const { r, sts, aws } = await dryRun(other, production)
@@ -78,8 +79,14 @@ describe('gitlab.com: the roles pin the project ID, production a protected ref',
       assert.equal(sts.length, 1, `${stage}: one exchange`)
       assert.equal(sts[0]?.errorCode, 'AccessDenied', `${stage}: STS said AccessDenied`)
       assert.equal(aws.length, 0, `${stage}: nothing after the refused exchange`)
-      assert.match(r.output, /its trust policy does not match this job \(AccessDenied\)/)
-      assert.match(r.output, /"gitlab\.com:project_id": "999001"/, 'the condition that would match this job names its project ID')
+      if (production) {
+        assert.match(r.output, /its trust policy does not match this job \(AccessDenied\)/)
+        assert.match(r.output, /"gitlab\.com:project_id": "999001"/, 'the condition that would match this job names its project ID')
+      }
+      else {
+        assert.match(r.output, /its trust policy does not name this project \(AccessDenied\)/)
+        assert.match(r.output, /its project ID 999001 \(gitlab\.com:project_id\)/, 'the explanation names the job\'s project ID')
+      }
       assert.ok(r.output.includes(`trust-policy --project acme/oidc-example --branch ${branch} --role-arn ${suite.s.roles[stage]} --project-id 999001`), r.output)
     }
   })

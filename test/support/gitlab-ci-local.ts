@@ -64,6 +64,12 @@ export interface GitlabCiLocalOptions {
   unset?: string[]
   /** Environment of gitlab-ci-local (jobs inherit it) on top of the clean base. */
   env?: Record<string, string>
+  /**
+   * The jobs use this machine's network, CA and npm settings (its PATH after ours, proxies, CA
+   * bundles, npm_config_*, the user's ~/.npmrc and npm cache: HOME is empty), for a job's own
+   * install. Default: offline npm, nothing of the machine's.
+   */
+  machine?: NodeJS.ProcessEnv
   timeoutMs?: number
 }
 
@@ -86,6 +92,24 @@ function glclHome (): string {
   return home
 }
 
+/** What of the machine's environment a job's install needs (see GitlabCiLocalOptions.machine). */
+export function machineSettings (env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const [ name, value ] of Object.entries(env)) {
+    if (value === undefined) continue
+    if (/^(https?_proxy|no_proxy|all_proxy)$/i.test(name) || /^npm_config_/i.test(name)
+      || /^(NODE_EXTRA_CA_CERTS|NODE_USE_SYSTEM_CA|SSL_CERT_FILE|SSL_CERT_DIR)$/.test(name)) out[name] = value
+  }
+  if (env.HOME) {
+    out.npm_config_userconfig ??= join(env.HOME, '.npmrc')
+    out.npm_config_cache ??= join(env.HOME, '.npm')
+  }
+  return out
+}
+
+/** The machine's PATH without any node_modules/.bin (an npm script's): a job finds only its own install's binaries. */
+const machinePath = (path: string): string => path.split(':').filter(p => p && !/(^|\/)node_modules\/\.bin\/?$/.test(p)).join(':')
+
 /** The command line and environment of one gitlab-ci-local run. */
 export function gitlabCiLocalCommand (args: string[], opts: GitlabCiLocalOptions = {}): { argv: string[], env: Record<string, string> } {
   const node = realpathSync(NODE22)
@@ -97,15 +121,16 @@ export function gitlabCiLocalCommand (args: string[], opts: GitlabCiLocalOptions
     ...variables, ...(opts.unset ?? []).flatMap(name => [ '--unset-variable', name ]), ...args,
   ]
   const env: Record<string, string> = {
-    PATH: `${RSYNC_DIR}:${dirname(node)}:/usr/local/bin:/usr/bin:/bin`,
+    PATH: `${RSYNC_DIR}:${dirname(node)}:${opts.machine?.PATH ? machinePath(opts.machine.PATH) : '/usr/local/bin:/usr/bin:/bin'}`,
     HOME: glclHome(),
     TMPDIR: tmpdir(),
     LANG: 'C.UTF-8',
     NO_COLOR: '1',
     FORCE_COLOR: '0',
     NO_UPDATE_NOTIFIER: '1',
-    npm_config_offline: 'true',
+    ...(opts.machine ? {} : { npm_config_offline: 'true' }),
     npm_config_update_notifier: 'false',
+    ...(opts.machine ? machineSettings(opts.machine) : {}),
     ...opts.env,
   }
   return { argv, env }

@@ -6,9 +6,9 @@
 import { before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs'
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { join, posix } from 'node:path'
 import { NODE22, ROOT, packPlugin } from '../support/install.ts'
 import { TEMPLATE_BODY_MAX_BYTES, checkTemplateBody } from '../support/aws/cloudformation.ts'
 
@@ -78,9 +78,44 @@ test('the IAM template as packed is a TemplateBody CloudFormation takes (at most
 })
 
 test('nothing else: no tests, sources, scripts, caches, example app or source maps', () => {
-  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/[\w-]+\.md|templates\/arc-deploy\.yml|dist\/[\w/-]+\.(js|d\.ts))$/
+  const allowed = /^(package\.json|README\.md|LICENSE|CHANGELOG\.md|iam\/gitlab-oidc\.yaml|docs\/[\w-]+\.md|templates\/arc-deploy\.yml|dist\/[\w/-]+\.(js|d\.ts)|dist\/plugin\/sts-sdk\.(cjs|licenses\.txt))$/
   assert.deepEqual(files.filter(f => !allowed.test(f)), [], 'files outside the allow-list')
   assert.deepEqual(files.filter(f => /(^|\/)(test|src|scripts|\.cache|node_modules|\.ci)\//.test(f) || /\.test\.|\.tgz$|\.map$/.test(f)), [])
+})
+
+// Issue 23: the exchange's AWS SDK ships as one bundle (scripts/bundle-sdk.ts) with the licence
+// notices of what it bundles; the package itself depends on no SDK package.
+test('the exchange\'s SDK is one bundle with its licence notices; the package depends on no SDK package', () => {
+  for (const path of ['dist/plugin/sts-sdk.cjs', 'dist/plugin/sts-sdk.licenses.txt']) assert.ok(files.includes(path), `${path} in ${files.join(' ')}`)
+  const manifest = JSON.parse(packed('package.json')) as Record<string, Record<string, string> | undefined>
+  const runtime = ['dependencies', 'peerDependencies', 'optionalDependencies'].flatMap(k => Object.keys(manifest[k] ?? {}))
+  assert.deepEqual(runtime.filter(name => /^@(aws-sdk|smithy)\//.test(name)), [], 'no AWS SDK package among the runtime dependencies')
+  // The bundle needs nothing installed: only Node's builtins (and SigV4a's optional CRT, behind a try).
+  const bundle = packed('dist/plugin/sts-sdk.cjs')
+  const required = [...new Set([...bundle.matchAll(/\brequire\("([^"]+)"\)/g)].map(m => m[1]!))]
+  assert.deepEqual(required.filter(r => !r.startsWith('node:') && r !== '@aws-sdk/signature-v4-crt'), [], 'the bundle requires only builtins')
+  assert.doesNotMatch(bundle, /\bimport\(/, 'no dynamic import() left (a builtin\'s ES module facade costs ~25 ms)')
+  // Every bundled package's notice: a header `name@version (licence)` followed by its LICENSE text.
+  const notices = packed('dist/plugin/sts-sdk.licenses.txt')
+  const headers = [...notices.matchAll(/^(@?[\w./-]+)@(\d[\w.-]*) \(([^)]+)\)$/gm)]
+  const names = headers.map(h => h[1])
+  for (const name of ['@aws-sdk/client-sts', '@aws-sdk/core', '@smithy/core', '@smithy/node-http-handler']) assert.ok(names.includes(name), `${name} in the notices (${names.join(', ')})`)
+  assert.ok(!names.some(n => n?.startsWith('@aws-sdk/credential-provider')), 'the credential-provider chain is not bundled (the call is unsigned)')
+  const sections = notices.split(/^={78}$/m).slice(1)
+  assert.equal(sections.length, headers.length)
+  for (const section of sections) assert.match(section, /^--- LICENSE/m, section.slice(0, 80))
+  assert.match(notices, /Apache License\s+Version 2\.0, January 2004/)
+  // Loads on its own, from a directory with no node_modules anywhere above it.
+  const alone = mkdtempSync(join(tmpdir(), 'arc-oidc-bundle-'))
+  try {
+    writeFileSync(join(alone, 'sts-sdk.cjs'), bundle)
+    const r = spawnSync(NODE22, ['-e', 'const m = require("./sts-sdk.cjs"); console.log(Object.keys(m).sort().join(" "))'], { cwd: alone, encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } })
+    assert.equal(r.status, 0, r.stderr)
+    assert.equal(r.stdout.trim(), 'AssumeRoleWithWebIdentityCommand STSClient StandardRetryStrategy')
+  }
+  finally {
+    rmSync(alone, { recursive: true, force: true })
+  }
 })
 
 test('dist has no stale modules: each one is built from a source that exists now', () => {
@@ -193,4 +228,70 @@ test('the tarball holds what the README promises: each node_modules/arc-plugin-g
   const manifest = JSON.parse(packed('package.json')) as Manifest
   assert.ok(README.includes('npx arc-gitlab-oidc setup') && manifest.bin['arc-gitlab-oidc'], 'npx arc-gitlab-oidc is the package\'s bin')
   assert.ok(files.includes('dist/cli/setup.js'), 'setup is built into the package')
+})
+
+/* Issue 21: docs that work from the tarball. Every shipped Markdown file, as npm ships it. */
+
+/** The Markdown files the package ships (README, CHANGELOG, docs/). */
+const shippedDocs = () => files.filter(f => f.endsWith('.md'))
+/** Text without fenced code blocks. */
+const prose = (md: string) => md.replace(/^```[\s\S]*?^```/gm, '')
+/** GitLab's (and npm's) heading anchors: lower case, punctuation but - and _ dropped, spaces to -. */
+const slug = (h: string) => h.trim().toLowerCase().replace(/`/g, '').replace(/[^\w\- ]/g, '').replace(/ /g, '-')
+const anchorsOf = (md: string) => new Set([ ...prose(md).matchAll(/^#{1,6} (.+)$/gm) ].map(m => slug(m[1]!)))
+/** Paths of this repository that npm does not ship: a user has none of them. */
+const UNSHIPPED = /(?<![\w@./-])(?:(?:test|example-app|scripts|src)\/[\w./*-]*|CONTRIBUTING\.md)/g
+
+test('every relative link in a shipped doc resolves inside the tarball, and every #anchor to a heading of its target', () => {
+  const docs = shippedDocs()
+  assert.ok(docs.includes('README.md') && docs.includes('docs/aws-setup.md') && docs.includes('CHANGELOG.md'), docs.join(' '))
+  const broken: string[] = []
+  let checked = 0
+  for (const doc of docs) {
+    for (const [ , target ] of prose(packed(doc)).matchAll(/\]\(([^)\s]+)(?:\s+"[^"]*")?\)/g)) {
+      if (/^[a-z][a-z0-9+.-]*:/i.test(target!)) continue
+      checked++
+      const [ path = '', anchor ] = target!.split('#')
+      const resolved = path ? posix.normalize(posix.join(posix.dirname(doc), path)) : doc
+      if (resolved.startsWith('../') || !files.includes(resolved)) { broken.push(`${doc}: ${target} (${resolved} is not in the package)`); continue }
+      if (anchor && resolved.endsWith('.md') && !anchorsOf(packed(resolved)).has(anchor)) broken.push(`${doc}: ${target} (no heading #${anchor} in ${resolved})`)
+    }
+  }
+  assert.ok(checked >= 20, `${checked} relative links checked`)
+  assert.deepEqual(broken, [], 'link them at ' + `${PROJECT_URL}/-/blob/main/<path>, or ship them`)
+})
+
+test('no shipped doc sends users to files they do not have (test/, example-app/, scripts/, src/, CONTRIBUTING.md) but by the repository\'s URL', () => {
+  const found: string[] = []
+  for (const doc of shippedDocs()) {
+    // a link to the repository (its text may name the file) is how users reach them
+    const text = packed(doc).replace(/\[[^\]]*\]\(https:\/\/gitlab\.com\/arc-gitlab-oidc\/arc-plugin-gitlab-oidc\/[^)]*\)/g, 'LINK')
+      .replace(/https?:\/\/[^\s)>\]]+/g, 'URL')
+    // The CHANGELOG records changes to the repository (tests, scripts) in its words; it still may
+    // not send anyone there: no command runs one of them, no link points at one.
+    const lines = doc === 'CHANGELOG.md' ? text.split('\n').filter(l => /\b(node|npx|cd|cat|cp)\s+(?:\.\/)?(test|example-app|scripts|src)\//.test(l)) : text.split('\n')
+    for (const line of lines) for (const m of line.matchAll(UNSHIPPED)) found.push(`${doc}: ${m[0]} in "${line.trim().slice(0, 100)}"`)
+  }
+  assert.deepEqual(found, [])
+})
+
+test('every command in a shipped doc runs from the app\'s directory: the package\'s files by node_modules/arc-plugin-gitlab-oidc/, which are in the tarball', () => {
+  const SHIPPED_DIRS = /(?<![\w./-])(?:iam|templates|docs|dist)\/[\w./-]*\w/g
+  const wrong: string[] = []
+  let commands = 0
+  for (const doc of shippedDocs()) {
+    const md = packed(doc)
+    const blocks = [ ...md.matchAll(/^```(?:sh|shell|bash|console)?\n([\s\S]*?)^```/gm) ].flatMap(m => m[1]!.split('\n'))
+    const spans = [ ...prose(md).matchAll(/`([^`\n]+)`/g) ].map(m => m[1]!)
+    for (const line of [ ...blocks, ...spans ].filter(l => /^\s*(?:\$ )?(aws|npx|npm|node|cp|cmp|cat|cd|diff)\s/.test(l))) {
+      commands++
+      for (const m of line.replace(/https?:\/\/\S+/g, 'URL').matchAll(SHIPPED_DIRS)) wrong.push(`${doc}: ${m[0]} in "${line.trim()}" (write node_modules/arc-plugin-gitlab-oidc/${m[0]})`)
+      if (/^\s*cd\s/.test(line) && !/^\s*cd\s+(\.\.?|~|-|\$\w+)?\s*$/.test(line)) wrong.push(`${doc}: "${line.trim()}" (commands run from the app's directory)`)
+    }
+    for (const m of md.matchAll(/node_modules\/arc-plugin-gitlab-oidc\/(\w[\w./-]*\w)/g)) {
+      if (!files.includes(m[1]!)) wrong.push(`${doc}: node_modules/arc-plugin-gitlab-oidc/${m[1]} is not in the package`)
+    }
+  }
+  assert.ok(commands >= 10, `${commands} commands checked`)
+  assert.deepEqual(wrong, [])
 })

@@ -57,3 +57,30 @@ describe('README.md', () => {
     assert.match(CONTRIBUTING, /^## Which test proves which promise$/m)
   })
 })
+
+describe('one recommended CI path (issue 21)', () => {
+  const GITLAB_CI = readFileSync(join(ROOT, 'docs', 'gitlab-ci.md'), 'utf8')
+  const yamlBlocks = (md: string) => [ ...md.matchAll(/```ya?ml\n([\s\S]*?)```/g) ].map(m => m[1]!)
+
+  it('the README\'s quick start includes the component and writes no job out; the written-out jobs are the alternative in docs/gitlab-ci.md', () => {
+    const blocks = yamlBlocks(section('Quick start'))
+    assert.ok(blocks.length >= 1)
+    for (const block of blocks) assert.match(block, /^include:\n {2}- component: gitlab\.com\/arc-gitlab-oidc\/arc-plugin-gitlab-oidc\/arc-deploy@/, block)
+    for (const block of [ ...README.matchAll(/```\w*\n([\s\S]*?)```/g) ].map(m => m[1]!)) {
+      assert.doesNotMatch(block, /^\s*(id_tokens|script|rules):/m, 'no job written out in the README')
+    }
+    assert.match(README, /\(docs\/gitlab-ci\.md\)/)
+    assert.match(GITLAB_CI, /\*\*the CI\/CD component\*\* \(recommended[^)]*\) or \[the same jobs written out\]\(#the-jobs-written-out\)/)
+  })
+
+  it('each job written out in docs/gitlab-ci.md collects both reports the plugin writes, and its URL', () => {
+    const written = GITLAB_CI.slice(GITLAB_CI.indexOf('## The jobs written out'))
+    const jobs = yamlBlocks(written)[0]!.split(/\n(?=\S)/).filter(j => /^[\w-]+:\n/.test(j))
+    assert.deepEqual(jobs.map(j => j.split(':')[0]), [ 'deploy-staging', 'deploy-production' ])
+    for (const job of jobs) {
+      assert.match(job, /\n {2}artifacts:\n {4}reports:\n {6}dotenv: arc-deploy\.env\n {6}annotations: arc-deploy-annotations\.json\n/, job)
+      assert.match(job, /\n {4}url: \$ARC_DEPLOY_URL\n/, job)
+      assert.match(job, /\n {2}id_tokens:\n {4}GITLAB_OIDC_TOKEN:\n {6}aud: \$CI_SERVER_URL\n/, job)
+    }
+  })
+})

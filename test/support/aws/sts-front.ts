@@ -8,7 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { sessionOf, type CallRecord } from './calls.ts'
 import type { HttpResult } from './protocol.ts'
 import type { AwsState } from './state.ts'
-import { describeFault, faultError, StsService, type StsFault } from './sts.ts'
+import { describeFault, faultError, foreignAnswer, StsService, tamperedAnswer, type StsFault } from './sts.ts'
 
 export class StsFront {
   readonly sts: StsService
@@ -45,11 +45,13 @@ export class StsFront {
       }
       const err = faultError(fault, this.accountId)
       if (err) throw err
+      const foreign = foreignAnswer(fault)
+      if (foreign) return foreign
     }
     const outcome = await this.sts.assumeRoleWithWebIdentity(params, requestId, Date.now(), o => {
       record.assume = { ...record.assume, ...Object.fromEntries(Object.entries(o).filter(([ , v ]) => v !== undefined)) }
     })
     record.session = sessionOf(outcome.session!)
-    return outcome.result
+    return fault ? tamperedAnswer(fault, outcome.result) : outcome.result
   }
 }

@@ -20,10 +20,54 @@ export type StsFault =
   | 'reset' //              destroy the connection without answering
   | { delayMs: number } //  answer normally, but only after delayMs
   | { status: number, code: string, message: string, type?: 'Sender' | 'Receiver' }
+  // Answers that are not STS's, as something between the runner and AWS gives them:
+  | 'proxy-html' //         502 text/html: a proxy's or gateway's error page
+  | 'redirect' //           302 to a login page: a captive portal or an authenticating proxy
+  | 'not-xml' //            200 application/json: something else listening where STS should be
+  | 'malformed' //          200 text/xml whose elements do not nest
+  | 'truncated' //          STS's own answer, cut in the middle (a connection dropped by a middlebox)
+  // A 200 whose content does not check out (a tampering middlebox, an impostor endpoint):
+  | { answer: AnswerTamper }
+
+/** How a `{ answer }` fault changes the real answer's XML. */
+export type AnswerTamper = 'expired' | 'late-expiry' | 'other-account' | 'other-role' | 'empty-arn' | 'escape-arn' | 'key-newline'
+
+/** The not-STS answers of the fault modes above, or undefined for a fault that is not one. */
+export function foreignAnswer (fault: StsFault): HttpResult | undefined {
+  const html = (title: string) => `<html><head><title>${title}</title></head><body><center><h1>${title}</h1></center><hr><center>nginx</center></body></html>\n`
+  switch (fault) {
+    case 'proxy-html': return { status: 502, headers: { 'content-type': 'text/html' }, body: html('502 Bad Gateway') }
+    case 'redirect': return { status: 302, headers: { 'content-type': 'text/html', location: 'https://login.proxy.example/?next=sts' }, body: html('302 Found') }
+    case 'not-xml': return { status: 200, headers: { 'content-type': 'application/json' }, body: '{"ok":true}' }
+    case 'malformed': return {
+      status: 200, headers: { 'content-type': 'text/xml' },
+      body: `<AssumeRoleWithWebIdentityResponse xmlns="${STS_XMLNS}"><AssumeRoleWithWebIdentityResult><Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`,
+    }
+    default: return undefined
+  }
+}
+
+/** The real answer changed as a fault asks: cut in the middle, or one field tampered with. */
+export function tamperedAnswer (fault: StsFault, result: HttpResult): HttpResult {
+  const body = String(result.body ?? '')
+  if (fault === 'truncated') return { ...result, body: body.slice(0, Math.floor(body.length / 2)) }
+  if (typeof fault !== 'object' || !('answer' in fault)) return result
+  const field = (name: string, change: (value: string) => string) => body.replace(new RegExp(`<${name}>([^<]*)</${name}>`), (_, v: string) => `<${name}>${change(v)}</${name}>`)
+  const changed = {
+    expired: () => field('Expiration', () => '1970-01-01T00:00:00Z'),
+    'late-expiry': () => field('Expiration', v => new Date(Date.parse(v) + 86_400_000).toISOString()),
+    'other-account': () => field('Arn', v => v.replace(/:sts::\d{12}:/, ':sts::999999999999:')),
+    'other-role': () => field('Arn', v => v.replace(/:assumed-role\/[^/]+\//, ':assumed-role/another-role/')),
+    'empty-arn': () => field('Arn', () => ''),
+    'escape-arn': () => field('Arn', v => `${v}\u001b[2K\r\u2713 GitLab OIDC Assumed arn:aws:iam::111111111111:role/admin\u202e`),
+    'key-newline': () => field('AccessKeyId', v => `${v}\nX`),
+  }[fault.answer]()
+  return { ...result, body: changed }
+}
 
 export function faultError (fault: StsFault, accountId: string): AwsError | undefined {
   if (typeof fault === 'object') {
-    return 'code' in fault ? new AwsError(fault.code, fault.message, fault.status, fault.type ?? (fault.status >= 500 ? 'Receiver' : 'Sender')) : undefined
+    return 'code' in fault && 'status' in fault ? new AwsError(fault.code, fault.message, fault.status, fault.type ?? (fault.status >= 500 ? 'Receiver' : 'Sender')) : undefined
   }
   switch (fault) {
     case 'unavailable': return new AwsError('ServiceUnavailable', 'Service is unable to handle request.', 503, 'Receiver')
@@ -36,7 +80,7 @@ export function faultError (fault: StsFault, accountId: string): AwsError | unde
   }
 }
 
-export const describeFault = (f: StsFault): string => typeof f === 'string' ? f : 'delayMs' in f ? `delay ${f.delayMs}ms` : f.code
+export const describeFault = (f: StsFault): string => typeof f === 'string' ? f : 'delayMs' in f ? `delay ${f.delayMs}ms` : 'answer' in f ? `answer ${f.answer}` : f.code
 
 export interface AssumeOutcome {
   result: HttpResult

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { main } from '../../../src/cli/main.ts'
 import { EXIT_OK, EXIT_USAGE, type CliIo } from '../../../src/cli/io.ts'
 import { TEMPLATE_PATH } from '../../../src/cli/setup-sources.ts'
+import { readManifest } from '../../../src/plugin/manifest.ts'
 import { Stack, appDir, get, template, templatePath, type JsonObject } from '../../support/cfn-template.ts'
 import { createSigningKey, signJwt } from '../../support/jwt.ts'
 
@@ -109,7 +110,7 @@ describe('setup on example-app with an HTTPS remote', () => {
     assert.deepEqual(stackNameOf(r.stdout), [ 'oidc-example-gitlab-oidc', 'oidc-example-gitlab-oidc' ])
     assert.ok(r.stdout.includes(`--template-file ${TEMPLATE_PATH} \\`), 'not installed here: the template setup read')
     assert.equal(TEMPLATE_PATH, templatePath)
-    assert.match(r.stdout, /^@plugins\narc-plugin-gitlab-oidc\n\n@gitlab-oidc\nstaging-role <StagingRoleArn output of the staging account's stack>$/m)
+    assert.match(r.stdout, /^@plugins\narc-plugin-gitlab-oidc\n\n@gitlab-oidc\n(# .*\n)*# staging-role <paste the StagingRoleArn output of the staging account's stack>$/m)
     assert.match(r.stdout, /^ {2}- component: gitlab\.com\/arc-gitlab-oidc\/arc-plugin-gitlab-oidc\/arc-deploy@\d+\.\d+\.\d+/m)
     assert.match(r.stdout, /describe-stacks --stack-name oidc-example-gitlab-oidc/)
   })
@@ -138,6 +139,74 @@ describe('setup on example-app with an HTTPS remote', () => {
       `production-permissions-boundary ${production.ProductionBoundaryArn}`,
     ])
     assert.equal((await setup(dir, [ '--staging-account', '1234' ])).code, EXIT_USAGE)
+  })
+})
+
+/** The manifest lines setup printed (from `@plugins` to the blank line before the CI include), after an app's own `@app`. */
+function manifestSnippet (out: string): string {
+  const start = out.indexOf('@plugins\n')
+  const end = out.indexOf('\n\n# .gitlab-ci.yml')
+  assert.ok(start > 0 && end > start, out)
+  return `@app\noidc-example\n\n@http\nget /\n\n${out.slice(start, end)}\n`
+}
+/** Architect's own parser, the one @architect/inventory (a dependency of ours) loads. */
+const arcParser = createRequire(require.resolve('@architect/inventory'))('@architect/parser') as (text: string) => Record<string, unknown>
+
+describe('issue 21: the @gitlab-oidc lines setup prints never break a manifest', () => {
+  const remote = { remote: 'https://gitlab.com/acme/oidc-example.git', defaultBranch: 'main' }
+
+  it('before the stacks exist: the lines are comments, and the manifest parses (Architect\'s parser and the plugin\'s reader)', async () => {
+    const dir = appRepo(remote)
+    const r = await setup(dir)
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    const snippet = manifestSnippet(r.stdout)
+    assert.doesNotMatch(snippet, /^[^#\n]*</m, 'every placeholder is inside a comment')
+    for (const key of [ 'staging-role', 'staging-permissions-boundary', 'production-role', 'production-permissions-boundary' ]) {
+      assert.match(snippet, new RegExp(`^# ${key} <paste the \\w+ output of the (staging|production) account's stack>$`, 'm'))
+    }
+    const parsed = arcParser(snippet)
+    assert.deepEqual(parsed.plugins, [ 'arc-plugin-gitlab-oidc' ])
+    assert.deepEqual(parsed['gitlab-oidc'] ?? [], [], 'no setting yet')
+    writeFileSync(join(dir, 'app.arc'), snippet)
+    assert.deepEqual(readManifest(dir)?.arc.app, [ 'oidc-example' ])
+  })
+
+  it('with --staging-role-arn and --production-role-arn: the four settings filled, each boundary in its role\'s account, and the manifest parses', async () => {
+    const dir = appRepo(remote)
+    const staging = 'arn:aws:iam::222222222222:role/oidc-example-staging-deploy'
+    const production = 'arn:aws-us-gov:iam::111111111111:role/oidc-example-production-deploy'
+    const r = await setup(dir, [ '--staging-role-arn', staging, '--production-role-arn', production ])
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    const snippet = manifestSnippet(r.stdout)
+    assert.doesNotMatch(snippet, /^#/m, 'nothing left to paste')
+    assert.deepEqual(arcParser(snippet)['gitlab-oidc'], [
+      [ 'staging-role', staging ],
+      [ 'staging-permissions-boundary', 'arn:aws:iam::222222222222:policy/oidc-example-staging-boundary' ],
+      [ 'production-role', production ],
+      [ 'production-permissions-boundary', 'arn:aws-us-gov:iam::111111111111:policy/oidc-example-production-boundary' ],
+    ])
+    // the boundary is what the template's own output is for that account
+    const outputs = assertTemplateTakes(deploys(r.stdout).staging!, '222222222222').outputs()
+    assert.match(snippet, new RegExp(`^staging-permissions-boundary ${outputs.StagingBoundaryArn}$`, 'm'))
+    assert.match(r.stdout, /^# staging account \(222222222222\)$/m)
+  })
+
+  it('one stage given: its lines filled, the other stage\'s commented; the manifest parses', async () => {
+    const r = await setup(appRepo(remote), [ '--staging-role-arn', 'arn:aws:iam::222222222222:role/oidc-example-staging-deploy' ])
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    const parsed = arcParser(manifestSnippet(r.stdout))
+    assert.deepEqual((parsed['gitlab-oidc'] as string[][]).map(([ k ]) => k), [ 'staging-role', 'staging-permissions-boundary' ])
+    assert.match(r.stdout, /^# production-role <paste/m)
+  })
+
+  it('a role ARN that is not one, or in another account than --<stage>-account: exit 2, naming the flag', async () => {
+    const dir = appRepo(remote)
+    const bad = await setup(dir, [ '--staging-role-arn', 'arn:aws:iam::2222:role/x' ])
+    assert.equal(bad.code, EXIT_USAGE)
+    assert.match(bad.stderr, /--staging-role-arn arn:aws:iam::2222:role\/x: give the StagingRoleArn output/)
+    const other = await setup(dir, [ '--production-account', '111111111111', '--production-role-arn', 'arn:aws:iam::333333333333:role/r' ])
+    assert.equal(other.code, EXIT_USAGE)
+    assert.match(other.stderr, /is in account 333333333333, --production-account says 111111111111/)
   })
 })
 

@@ -5,7 +5,8 @@
  */
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs'
+import { execFileSync } from 'node:child_process'
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stripVTControlCharacters as plain } from 'node:util'
@@ -142,7 +143,47 @@ test('reports that cannot be written: a warning, the deploy is not failed', asyn
   const h = harness()
   await deployEnd(assumed('production'), params(dir), h.io)
   assert.equal(h.err.length, 1)
-  assert.match(h.err[0]!, /warning: Could not write the deploy reports: EISDIR/)
+  assert.match(h.err[0]!, /warning: Not writing the deploy reports: arc-deploy\.env is a directory\n/)
   assert.deepEqual(h.out, [])
   assert.deepEqual(readdirSync(dir), ['arc-deploy.env'])
+})
+
+test('report paths that could hurt are refused with a warning, and neither report is written', async () => {
+  const cases: Array<{ what: string, env: NodeJS.ProcessEnv, files?: Record<string, string>, git?: string[], warns: RegExp }> = [
+    { what: 'the same file', env: { ARC_DEPLOY_DOTENV: 'out/r.txt', ARC_DEPLOY_ANNOTATIONS: './out/r.txt' }, warns: /the dotenv and annotations reports are the same file, out\/r\.txt/ },
+    { what: 'the same file through a link', env: { ARC_DEPLOY_DOTENV: 'r.env', ARC_DEPLOY_ANNOTATIONS: 'link/r.env' }, warns: /are the same file/ },
+    { what: 'the manifest', env: { ARC_DEPLOY_DOTENV: 'app.arc' }, files: { 'app.arc': '@app\nshop\n' }, warns: /app\.arc is an existing file that is not a report of a previous deploy/ },
+    { what: 'package.json', env: { ARC_DEPLOY_ANNOTATIONS: 'package.json' }, files: { 'package.json': '{"name":"shop"}' }, warns: /package\.json is an existing file that is not a report/ },
+    { what: 'a file git tracks, even one shaped like a report', env: {}, files: { 'arc-deploy.env': 'ARC_STAGE=production\n' }, git: ['arc-deploy.env'], warns: /arc-deploy\.env is a file git tracks/ },
+    { what: 'a directory named with a slash', env: { ARC_DEPLOY_ANNOTATIONS: 'reports/' }, warns: /reports\/ is a directory/ },
+  ]
+  for (const c of cases) {
+    const dir = appDir()
+    mkdirSync(join(dir, 'out'))
+    symlinkSync('.', join(dir, 'link'))
+    for (const [name, text] of Object.entries(c.files ?? {})) writeFileSync(join(dir, name), text)
+    if (c.git) {
+      execFileSync('git', ['init', '-q'], { cwd: dir })
+      execFileSync('git', ['add', ...c.git], { cwd: dir })
+    }
+    const before = Object.fromEntries(Object.keys(c.files ?? {}).map(f => [f, read(dir, f)]))
+    const h = harness()
+    await deployEnd(assumed('production', { env: c.env }), params(dir), h.io)
+    assert.equal(h.err.length, 1, c.what)
+    assert.match(h.err[0]!, c.warns, c.what)
+    assert.match(h.err[0]!, /The deploy itself finished/)
+    assert.deepEqual(h.out, [], c.what)
+    for (const [name, text] of Object.entries(before)) assert.equal(read(dir, name), text, `${c.what}: ${name} unchanged`)
+    for (const report of ['arc-deploy-annotations.json', 'r.env', 'out/r.txt']) assert.ok(!existsSync(join(dir, report)), `${c.what}: ${report} not written`)
+  }
+})
+
+test('a report of a previous deploy is replaced', async () => {
+  const dir = appDir()
+  const h1 = harness()
+  await deployEnd(assumed('production'), params(dir), h1.io)
+  const h2 = harness({ StackId: STACK_ID, Outputs: [] })
+  await deployEnd(assumed('production'), params(dir), h2.io)
+  assert.deepEqual(h2.err, [])
+  assert.doesNotMatch(read(dir, 'arc-deploy.env'), /ARC_DEPLOY_URL/)
 })

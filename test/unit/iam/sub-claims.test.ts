@@ -44,7 +44,7 @@ describe('sub claim components', () => {
   it('refuses what a format cannot express, with the reason and what to do instead', () => {
     const refuse = (f: string, spec: Parameters<typeof subjectForSpec>[2], why: RegExp, instead: RegExp) =>
       assert.throws(() => subjectForSpec(parseSubClaimComponents(f), P, spec), (e: unknown) => e instanceof TrustPolicyError && e.code === 'UNEXPRESSIBLE_REF' && why.test(e.message) && instead.test(e.message))
-    refuse('project_path,ref', { kind: 'branch', name: 'main' }, /same for a branch and a tag/, /--ref 'main'.*--any-ref/)
+    refuse('project_path,ref', { kind: 'branch', name: 'main' }, /same for a branch and a tag/, /--ref main.*--any-ref/)
     refuse('project_path,ref', { kind: 'tag', name: 'v*' }, /same for a branch and a tag/, /includes ref_type/)
     refuse('project_path,ref_type', { kind: 'branch', name: 'main' }, /names no branch or tag/, /--branch '\*'/)
     refuse('project_path,ref_type', { kind: 'ref', name: 'main' }, /names no branch or tag/, /--any-ref/)
@@ -89,7 +89,7 @@ describe('arc-gitlab-oidc trust-policy --sub-claim-components', () => {
     const r = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,ref_type' ])
     assert.equal(r.code, EXIT_USAGE)
     assert.equal(r.stdout, '', 'no policy printed')
-    assert.match(r.stderr, /--branch 'main' cannot be expressed .* Use --branch '\*'/)
+    assert.match(r.stderr, /--branch main cannot be expressed .* Use --branch '\*'/)
     const bad = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,environment' ])
     assert.equal(bad.code, EXIT_USAGE)
     assert.match(bad.stderr, /GitLab accepts project_path,ref_type,ref \| project_path,ref,ref_type \| project_path,ref \| project_path,ref_type/)

@@ -210,7 +210,7 @@ test('web identity: a missing, unreadable or empty token file is refused, naming
   assert.match(text, /OIDC token your platform issues/)
   assert.match(text, /unset AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN/)
   const dir = mkdtempSync(join(tmpdir(), 'oidc-web-identity-dir-'))
-  assert.match(await problem(standard({ AWS_WEB_IDENTITY_TOKEN_FILE: dir }), ['deploy']), /AWS_WEB_IDENTITY_TOKEN_FILE names .*, which cannot be read: EISDIR/)
+  assert.match(await problem(standard({ AWS_WEB_IDENTITY_TOKEN_FILE: dir }), ['deploy']), /AWS_WEB_IDENTITY_TOKEN_FILE names .*, which is a directory, not a regular file/)
   const empty = join(dir, 'empty')
   writeFileSync(empty, '\n')
   assert.match(await problem(standard({ AWS_WEB_IDENTITY_TOKEN_FILE: empty }), ['deploy']), /AWS_WEB_IDENTITY_TOKEN_FILE names .*empty, which is empty/)

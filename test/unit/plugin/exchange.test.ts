@@ -15,12 +15,14 @@ const error = (status: number, code: string, message: string): Step => res => {
   res.writeHead(status, { 'content-type': 'text/xml' })
   res.end(`<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Type>Sender</Type><Code>${code}</Code><Message>${message}</Message></Error><RequestId>r-1</RequestId></ErrorResponse>`)
 }
+/** STS's answer for request(): the session of role deploy named gitlab-1-2-3, expiring in 15 min (whole seconds). */
+const EXPIRES = () => new Date(Math.floor(Date.now() / 1000) * 1000 + 900_000).toISOString().replace(/\.\d{3}Z$/, 'Z')
 const ok: Step = res => {
   res.writeHead(200, { 'content-type': 'text/xml' })
   res.end(`<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>
 <SubjectFromWebIdentityToken>project_path:g/p:ref_type:branch:ref:main</SubjectFromWebIdentityToken><Audience>https://gitlab.com</Audience>
-<AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/deploy/s</Arn><AssumedRoleId>AROAEXAMPLE:s</AssumedRoleId></AssumedRoleUser>
-<Credentials><AccessKeyId>ASIAEXAMPLE</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>session</SessionToken><Expiration>2030-01-01T00:00:00Z</Expiration></Credentials>
+<AssumedRoleUser><Arn>arn:aws:sts::111111111111:assumed-role/deploy/gitlab-1-2-3</Arn><AssumedRoleId>AROAEXAMPLE:gitlab-1-2-3</AssumedRoleId></AssumedRoleUser>
+<Credentials><AccessKeyId>ASIAEXAMPLEEXAMPLE12</AccessKeyId><SecretAccessKey>wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY</SecretAccessKey><SessionToken>IQoJb3JpZ2luX2VjEXAMPLE+session/token==</SessionToken><Expiration>${EXPIRES()}</Expiration></Credentials>
 <Provider>https://gitlab.com</Provider></AssumeRoleWithWebIdentityResult><ResponseMetadata><RequestId>r-2</RequestId></ResponseMetadata></AssumeRoleWithWebIdentityResponse>`)
 }
 const hang: Step = () => {}
@@ -49,9 +51,9 @@ test('sends AssumeRoleWithWebIdentity and returns the credentials and assumed ro
   const s = await sts([ok])
   try {
     const c = await exchange(request(s.endpoint))
-    assert.equal(c.accessKeyId, 'ASIAEXAMPLE')
-    assert.equal(c.assumedRoleArn, 'arn:aws:sts::111111111111:assumed-role/deploy/s')
-    assert.equal(c.expiration.toISOString(), '2030-01-01T00:00:00.000Z')
+    assert.equal(c.accessKeyId, 'ASIAEXAMPLEEXAMPLE12')
+    assert.equal(c.assumedRoleArn, 'arn:aws:sts::111111111111:assumed-role/deploy/gitlab-1-2-3')
+    assert.ok(c.expiration.getTime() > Date.now() && c.expiration.getTime() <= Date.now() + 900_000)
     assert.equal(c.attempts, 1)
     const form = new URLSearchParams(s.bodies[0])
     assert.equal(form.get('Action'), 'AssumeRoleWithWebIdentity')
@@ -127,4 +129,59 @@ test('persistent faults end after the attempts run out, saying why', async () =>
 test('per-attempt timeouts leave room for retries inside the bound', () => {
   assert.deepEqual(attemptTimeouts(60_000), { connectionTimeout: 3_000, requestTimeout: 10_000 })
   assert.deepEqual(attemptTimeouts(6_000), { connectionTimeout: 1_500, requestTimeout: 1_500 })
+})
+
+const page = (status: number, headers: Record<string, string> = {}): Step => res => {
+  res.writeHead(status, { 'content-type': 'text/html', ...headers })
+  res.end('<html><body><h1>Bad Gateway</h1></body></html>')
+}
+
+test('answers that are not STS\'s are named so: a proxy\'s HTML 5xx and a cut-off body retried, a redirect not; never taken for STS\'s refusal', async () => {
+  const cut: Step = res => {
+    res.writeHead(200, { 'content-type': 'text/xml' })
+    res.end('<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult><Credentials>')
+  }
+  const s1 = await sts([page(502), cut, ok])
+  try {
+    const c = await exchange(request(s1.endpoint))
+    assert.equal(c.attempts, 3, 'the gateway page and the cut-off answer were retried')
+  }
+  finally { s1.close() }
+  for (const [step, pattern, attempts] of [
+    [page(302, { location: 'https://login.example/' }), /^not an STS answer: a redirect \(HTTP 302 to login\.example\)$/, 1],
+    [page(502), /^not an STS answer: an HTML page \(HTTP 502\)$/, 5],
+    [page(403), /^not an STS answer: an HTML page \(HTTP 403\)$/, 1],
+  ] as const) {
+    const s = await sts([step])
+    try {
+      await assert.rejects(exchange(request(s.endpoint)), (e: unknown) => {
+        assert.ok(e instanceof ExchangeError)
+        assert.equal(e.code, 'NotAnStsAnswer')
+        assert.match(e.message, pattern)
+        assert.equal(s.bodies.length, attempts)
+        return true
+      })
+    }
+    finally { s.close() }
+  }
+})
+
+test('a success that does not check out is not returned (fail closed, one error)', async () => {
+  const tampered = (from: string, to: string): Step => res => {
+    const body: string[] = []
+    ok({ writeHead: () => {}, end: (b: string) => { body.push(b) } } as unknown as ServerResponse)
+    res.writeHead(200, { 'content-type': 'text/xml' })
+    res.end(body[0]!.replace(from, to))
+  }
+  for (const [from, to, pattern] of [
+    ['111111111111:assumed-role', '999999999999:assumed-role', /session is in account 999999999999/],
+    ['assumed-role/deploy/', 'assumed-role/admin/', /session is of role admin, not deploy/],
+    ['<AccessKeyId>ASIAEXAMPLEEXAMPLE12', '<AccessKeyId>AKIAEXAMPLEEXAMPLE12', /access key ID does not have the shape/],
+  ] as const) {
+    const s = await sts([tampered(from, to)])
+    try {
+      await assert.rejects(exchange(request(s.endpoint)), (e: unknown) => e instanceof ExchangeError && e.code === 'InvalidStsAnswer' && pattern.test(e.message))
+    }
+    finally { s.close() }
+  }
 })

@@ -10,7 +10,7 @@
  */
 import { after, before, describe, it } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { stripVTControlCharacters as plain } from 'node:util'
@@ -60,9 +60,12 @@ interface Case {
   /** The app's manifest (app.arc), roles added unless `bare`. */
   arc?: string
   bare?: boolean
+  /** The installed Architect's engines.node (a package in the app's node_modules), when not the repository's. */
+  engines?: string
 }
 
 const CASES: Case[] = [
+  { refusal: 'nodeTooOld', what: 'an installed Architect whose engines need a newer Node than this one', argv: ['deploy'], engines: '>=99.1' },
   { refusal: 'bareProduction', what: 'a boolean flag before the bare word', argv: ['deploy', '--verbose', 'production'] },
   { refusal: 'bareProduction', what: 'destroy with the bare word last', argv: ['destroy', '--app', 'shop', '--force', 'production'] },
   { refusal: 'manifest', what: 'a manifest Architect cannot read', argv: ['deploy'], arc: '@app\nshop\n@gitlab-oidc\nfoo {\n', bare: true },
@@ -82,9 +85,13 @@ const CASES: Case[] = [
   { refusal: 'exchange', what: 'STS refuses the role (AccessDenied)', argv: ['deploy'], claims: { environment: 'staging', deployment_tier: 'staging' } },
 ]
 
-function appDir (c: Pick<Case, 'arc' | 'bare'>): string {
+function appDir (c: Pick<Case, 'arc' | 'bare' | 'engines'>): string {
   const dir = mkdtempSync(join(tmpdir(), 'oidc-parity-'))
   dirs.push(dir)
+  if (c.engines) {
+    mkdirSync(join(dir, 'node_modules', '@architect', 'architect'), { recursive: true })
+    writeFileSync(join(dir, 'node_modules', '@architect', 'architect', 'package.json'), JSON.stringify({ name: '@architect/architect', version: '99.0.0', engines: { node: c.engines } }))
+  }
   const roles = `production-role ${production}\nstaging-role ${staging}\n`
   writeFileSync(join(dir, 'app.arc'), c.bare ? c.arc! : `${c.arc ?? '@app\nshop\n@gitlab-oidc\n'}${roles}`)
   return dir
@@ -182,14 +189,14 @@ describe('the plan', () => {
     const s = settings()
     const found = { token: 't', source: 'CI variable MY_TOKEN', variable: 'MY_TOKEN', legacy: false }
     const claims = { sub: 'x', iss: 'https://gitlab.example.com/', aud: ['a', 'b'], user_email: 'dev@example.com' }
-    assert.deepEqual(exchangeContext({ found, role: s.role!, settings: s, sessionName: 'n', claims, origin: 'gitlab' }), {
+    assert.deepEqual(exchangeContext({ found, role: s.role!, settings: s, sessionName: 'n', claims, origin: 'gitlab', stage: 'staging' }), {
       roleArn: ROLE, roleSource: 'CI variable ARC_ROLE_ARN', partition: 'aws', account: '111111111111', roleName: 'app-staging',
       sessionName: 'n', durationSeconds: 3600, durationSource: 'default 3600', region: 'us-west-2',
       claims: { sub: 'x', iss: 'https://gitlab.example.com/', aud: ['a', 'b'] }, issuer: 'https://gitlab.example.com/', issuerHost: 'gitlab.example.com',
-      audiences: ['a', 'b'], tokenSource: 'CI variable MY_TOKEN', tokenVariable: 'MY_TOKEN', origin: 'gitlab',
+      audiences: ['a', 'b'], tokenSource: 'CI variable MY_TOKEN', tokenVariable: 'MY_TOKEN', origin: 'gitlab', stage: 'staging',
     })
     const loose = { value: 'arn:aws-cn:iam::12:role/path/r', source: s.role!.source }
-    const fromFile = exchangeContext({ found: { token: 't', source: 'file', legacy: false }, role: loose, settings: s, sessionName: 'n', claims: {}, origin: 'web-identity' })
+    const fromFile = exchangeContext({ found: { token: 't', source: 'file', legacy: false }, role: loose, settings: s, sessionName: 'n', claims: {}, origin: 'web-identity', stage: 'production' })
     assert.deepEqual([fromFile.tokenVariable, fromFile.origin, fromFile.partition, fromFile.account, fromFile.roleName], ['GITLAB_OIDC_TOKEN', 'web-identity', 'aws-cn', '<account>', 'r'])
   })
 

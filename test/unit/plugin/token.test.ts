@@ -1,6 +1,10 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { checkClaims, decodeToken, findToken, TokenError } from '../../../src/plugin/token.ts'
+import { execFileSync } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MAX_TOKEN_LENGTH, checkClaims, decodeToken, findToken, readText, readTokenFile, TokenError } from '../../../src/plugin/token.ts'
 
 const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
 const jwt = (claims: object) => `${b64({ alg: 'RS256', kid: 'k' })}.${b64(claims)}.c2lnbmF0dXJl`
@@ -45,4 +49,28 @@ test('expiry, not-before and audience are checked with 60 s of skew', () => {
   assert.match(checkClaims({ ...good, aud: undefined }, now).join(), /no audience/)
   assert.match(checkClaims({ ...good, aud: [] }, now).join(), /no audience/)
   assert.match(checkClaims({ ...good, exp: undefined }, now).join(), /no expiry/)
+})
+
+test('a token file is read only when it is a regular file of at most 20,000 characters (and a line break): one message otherwise, never a hang', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'oidc-token-file-'))
+  try {
+    const fifo = join(dir, 'fifo')
+    execFileSync('mkfifo', [fifo])
+    const long = join(dir, 'long')
+    writeFileSync(long, 'a'.repeat(MAX_TOKEN_LENGTH + 1))
+    const longest = join(dir, 'longest')
+    writeFileSync(longest, `${'a'.repeat(MAX_TOKEN_LENGTH)}\r\n`)
+    const refused = (path: string, pattern: RegExp) => assert.throws(() => readTokenFile(path, 'AWS_WEB_IDENTITY_TOKEN_FILE'),
+      (e: Error) => e instanceof TokenError && pattern.test(e.message) && e.message.startsWith(`AWS_WEB_IDENTITY_TOKEN_FILE names ${path}, which `) && e.fix !== undefined, path)
+    refused(fifo, /is a named pipe \(FIFO\), not a regular file/)
+    refused('/dev/zero', /is a device \(such as \/dev\/zero, \/dev\/stdin or a terminal\), not a regular file/)
+    refused(dir, /is a directory, not a regular file/)
+    refused(long, /is longer than the 20,000 characters STS takes for a token/)
+    assert.equal(readTokenFile(longest, 'X').token, 'a'.repeat(MAX_TOKEN_LENGTH), 'the longest token STS takes, with a CRLF')
+    // A file that reports no size (procfs) is read in bounded steps all the same.
+    assert.equal(readText('/proc/self/comm').trim().length > 0, true)
+    // A reader given in (tests, doctor) is held to the same length.
+    assert.throws(() => readTokenFile('/t', 'X', () => 'b'.repeat(MAX_TOKEN_LENGTH + 1)), /longer than the 20,000 characters/)
+  }
+  finally { rmSync(dir, { recursive: true, force: true }) }
 })

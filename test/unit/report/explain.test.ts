@@ -33,6 +33,7 @@ interface Over {
   durationSeconds?: number
   durationSource?: string
   region?: string
+  stage?: 'production' | 'staging'
 }
 function context (over: Over = {}): ExchangeContext {
   const source = (name: string): Source => name.startsWith('CI variable ') ? { kind: 'variable', name: name.slice(12) } : { kind: 'default', name }
@@ -50,6 +51,7 @@ function context (over: Over = {}): ExchangeContext {
       ...('tokenVariable' in over ? (over.tokenVariable ? { variable: over.tokenVariable } : {}) : { variable: 'GITLAB_OIDC_TOKEN' }),
     },
     origin: over.origin ?? 'gitlab',
+    stage: over.stage ?? 'production',
   })
 }
 

@@ -19,7 +19,8 @@ function situation (over: Partial<ExchangeContext> = {}): ExchangeContext {
     roleArn: 'arn:aws-cn:iam::222222222222:role/deploy/shop-production', partition: 'aws-cn', account: '222222222222',
     roleName: 'shop-production', issuer: claims.iss, issuerHost: 'gitlab.example.com/gitlab', audiences: [ claims.aud ],
     claims, tokenVariable: 'MY_ID_TOKEN', origin: 'gitlab', sessionName: 'gitlab-1-2-3', durationSeconds: 7200,
-    durationSource: 'ARC_ROLE_DURATION', region: 'cn-north-1', roleSource: 'CI variable ARC_ROLE_ARN', tokenSource: 'CI variable MY_ID_TOKEN', ...over,
+    durationSource: 'ARC_ROLE_DURATION', region: 'cn-north-1', roleSource: 'CI variable ARC_ROLE_ARN', tokenSource: 'CI variable MY_ID_TOKEN',
+    stage: 'production', ...over,
   }
 }
 
@@ -74,6 +75,37 @@ describe('the entries', () => {
     const text = e.fix.join('\n') + '\n'
     assert.ok(text.includes('"gitlab.com:project_id": "4242"'), text)
     assert.ok(text.includes('trust-policy --project acme/shop --branch main --role-arn arn:aws-cn:iam::222222222222:role/deploy/shop-production --project-id 4242\n'), text)
+    const staging = EXPLANATIONS.find(x => x.code === 'AccessDenied')!.explain(situation({ stage: 'staging', claims: com, issuer: com.iss, issuerHost: 'gitlab.com', audiences: [ com.aud ] })).fix.join('\n')
+    assert.match(staging, /its aud https:\/\/gitlab\.com, its project ID 4242 \(gitlab\.com:project_id\);/)
+    assert.match(staging, /--branch '\*' --role-arn \S+ --project-id 4242/)
+  })
+
+  it('AccessDenied for production: the branch condition first, the ARN against the stack outputs last', () => {
+    const { text } = explain('AccessDenied', 'Not authorized', { roleArn: 'arn:aws:iam::111111111111:role/shop-production-deploy', roleName: 'shop-production-deploy' })
+    const condition = text.indexOf(':ref:main"')
+    const arn = text.indexOf('compare the ARN with the ProductionRoleArn')
+    assert.ok(condition > 0 && arn > condition, text)
+    assert.match(text, /trust-policy --project acme\/shop --branch main /)
+    assert.match(text, /describe-stacks --stack-name shop-gitlab-oidc\)/)
+  })
+
+  it('AccessDenied for staging (a role trusting every branch): the ARN and its account first, no branch of this job as the fix', () => {
+    const staging = { stage: 'staging' as const, roleArn: 'arn:aws:iam::999999999999:role/shop-staging-deploy', roleName: 'shop-staging-deploy', account: '999999999999', partition: 'aws',
+      claims: { ...claims, ref: 'feature/cart', sub: 'project_path:acme/shop:ref_type:branch:ref:feature/cart' } }
+    const { title, fix } = explain('AccessDenied', 'Not authorized', staging)
+    assert.match(title, /staging role: the role does not exist in that account/)
+    assert.match(fix[0]!, /^First check the ARN: arn:aws:iam::999999999999:role\/shop-staging-deploy \(from CI variable ARC_ROLE_ARN\), account 999999999999\./)
+    assert.match(fix.slice(0, 3).join('\n'), /StagingRoleArn output of the staging account's stack:\n {2}aws cloudformation describe-stacks --stack-name shop-gitlab-oidc /)
+    const text = fix.join('\n')
+    assert.doesNotMatch(text, /--branch feature\/cart|"[^"]*:sub": "project_path:acme\/shop:ref_type:branch:ref:feature\/cart"/, 'no branch-only condition or command')
+    assert.match(text, /trust-policy --project acme\/shop --branch '\*' --role-arn arn:aws:iam::999999999999:role\/shop-staging-deploy/)
+    assert.ok(text.indexOf('First check the ARN') < text.indexOf('trust-policy'), 'the ARN before the trust policy')
+    // a role named otherwise: the stack name is left for the user
+    assert.match(explain('AccessDenied', 'x', { stage: 'staging', roleName: 'deployer' }).text, /--stack-name <app>-gitlab-oidc/)
+    // outside GitLab: the same order, no GitLab command
+    const outside = explain('AccessDenied', 'x', { ...staging, origin: 'web-identity' }).text
+    assert.match(outside, /^First check the ARN/m)
+    assert.doesNotMatch(outside, /arc-gitlab-oidc trust-policy/)
   })
 
   it('AccessDenied outside GitLab: no GitLab command, another role through AWS_ROLE_ARN', () => {

@@ -7,7 +7,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { describeSecret, looksLikeJwt, oneLine, redact, scrub, secretsOf, shown } from '../../../src/shared/redact.ts'
+import { MAX_SHOWN, bare, describeSecret, keptSecrets, looksLikeJwt, oneLine, printable, printableLines, redact, scrub, secretsOf, shown } from '../../../src/shared/redact.ts'
 import { INHERITED, jwt, params } from '../../support/property.ts'
 
 const object = fc.dictionary(fc.string(), fc.jsonValue(), { maxKeys: 4 })
@@ -70,4 +70,62 @@ test('example: ordinary text stays as it is', () => {
   for (const text of ['arn:aws:iam::111111111111:role/a.b.c', 'https://gitlab.example.com/acme/shop', 'example.com.au', 'v1.2.3', 'eyes.only.here', 'e30.e30.e30']) {
     assert.equal(redact(text), text)
   }
+})
+
+/** What no printed line may hold raw: C0/C1 controls (NEL among them), DEL, line and paragraph separators, bidi controls. */
+// eslint-disable-next-line no-control-regex
+const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/
+const hostileChar = fc.constantFrom('\n', '\r', '\u001b', '\u0007', '\u0085', '\u009b', '\u2028', '\u2029', '\u202e', '\u2066', '\u200f', '\u061c', '\t', '\u007f', 'a', ' ', 'é')
+const hostileText = fc.oneof(fc.string({ unit: hostileChar, maxLength: 40 }), fc.string({ unit: 'binary', maxLength: 40 }))
+
+test('printable and printableLines: no unprintable character survives, colour sequences pass, line breaks split lines', () => {
+  fc.assert(fc.property(hostileText, hostileText, (a, b) => {
+    assert.doesNotMatch(printable(a), UNPRINTABLE)
+    const out = printableLines(`\u001b[31m${a}\u001b[39m\n${b}`)
+    assert.equal(out.split('\n').length, 2 + (a.split('\n').length - 1) + (b.split('\n').length - 1))
+    // eslint-disable-next-line no-control-regex
+    assert.doesNotMatch(out.replace(/\u001b\[[0-9;]*m/g, '').replace(/\n/g, ''), UNPRINTABLE)
+    assert.ok(out.startsWith('\u001b[31m'))
+  }), params(400))
+})
+
+test('a value longer than the bound is shown cut, with its length; shorter ones whole', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 3 * MAX_SHOWN }), fc.constantFrom('a', 'é', '😀', 'x.y'), (n, unit) => {
+    const value = unit.repeat(n)
+    const out = bare(value)
+    if (value.length <= MAX_SHOWN) assert.equal(out, value)
+    else {
+      assert.ok(out.endsWith(`… [${value.length.toLocaleString('en-US')} characters, cut]`), out)
+      assert.ok(out.length < MAX_SHOWN + 40)
+      assert.ok(!/[\ud800-\udbff]…/.test(out), 'never cut inside a surrogate pair')
+    }
+  }), params(100))
+})
+
+test('a secret cut in the middle by the bound is scrubbed all the same', () => {
+  const key = fc.string({ unit: fc.constantFrom('A', 'b', '7', '/', '+'), minLength: 40, maxLength: 40 })
+  fc.assert(fc.property(fc.integer({ min: 1, max: 60 }), key, (before, secret) => {
+    fc.pre(secret.trim().length === 40)
+    const value = `${'x'.repeat(MAX_SHOWN - before)}${secret}`
+    const out = scrub(bare(value), secretsOf({ AWS_SECRET_ACCESS_KEY: secret }))
+    const shownPart = secret.slice(0, Math.min(before, 40))
+    if (shownPart.length >= 8) assert.ok(!out.includes(shownPart), out)
+  }), params(200))
+})
+
+test('keptSecrets: independent of the environment\'s size, yet the output never shows a secret of it; a token added later and credentials set later are scrubbed', () => {
+  const env = fc.dictionary(fc.string({ maxLength: 8 }), fc.oneof(fc.string(), token))
+  fc.assert(fc.property(env, token, fc.string({ minLength: 8 }), separator, (variables, tok, key, sep) => {
+    fc.pre(key.trim().length >= 8 && !key.includes('\n'))
+    const e: Record<string, string> = { ...variables }
+    const kept = keptSecrets(e)
+    assert.equal(keptSecrets(e), kept, 'one keeper per environment')
+    // Every secret secretsOf finds by looking at every value is scrubbed or described all the same.
+    const text = Object.values(e).join(sep)
+    for (const secret of secretsOf(e)) assert.ok(!scrub(text, kept.list()).includes(secret), `${secret} shown`)
+    kept.add(tok)
+    e.AWS_SECRET_ACCESS_KEY = key
+    assert.ok(kept.list().includes(tok.trim()) && kept.list().includes(key.trim()))
+    assert.ok(!scrub(`x ${key} y ${tok}`, kept.list()).includes(key.trim()))
+  }), params(200))
 })
