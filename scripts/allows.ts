@@ -59,7 +59,7 @@ const SERVICE_NAMESPACES: Record<string, string> = {
   aoss: 'AWS::OpenSearchServerless::', logs: 'AWS::Logs::', states: 'AWS::StepFunctions::', xray: 'AWS::XRay::',
 }
 
-const APP = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'acme/oidc-example', Stages: 'both' }
+const APP = { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'acme/oidc-example', GitLabProjectId: '4242', Stages: 'both' }
 const STAGES = { staging: 'Staging', production: 'Production' } as const
 
 const allows = (statements: Statement[], action: string): boolean => {

@@ -199,14 +199,21 @@ function tokenSection ({ found, claims, origin, settings }: Pick<Plan, 'found' |
 function subClaimSection (claims: Claims, io: CliIo): void {
   const format = subClaimComponentsOf(claims)
   if (!format) {
-    io.stdout(rows([['sub claim', `${String(claims.sub)} is in none of the formats GitLab builds from project_path, ref_type and ref`]]).join('\n'))
+    io.stdout(rows([['sub claim', `${String(claims.sub)} is in none of the formats GitLab builds from project_path or project_id, ref_type and ref`]]).join('\n'))
     return
   }
   const note = format === DEFAULT_SUB_CLAIM_COMPONENTS ? ' (GitLab\'s default)' : ' (customised: trust policies must use this format)'
-  io.stdout(rows([
+  const id = typeof claims.project_id === 'string' && /^[0-9]+$/.test(claims.project_id) ? ` --project-id ${claims.project_id}` : ''
+  const out: Row[] = [
     ['sub claim components', `${format}${note}`],
-    ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${shellWord(String(claims.project_path))} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
-  ]).join('\n'))
+    ['trust policy', `npx arc-gitlab-oidc trust-policy --project ${shellWord(String(claims.project_path))}${id} ${refOptionsFor(format, claims.ref_type, claims.ref)} --account <id>`],
+  ]
+  // A path-based subject is what GitLab refuses to issue for a path another project used before.
+  if (format.startsWith('project_path')) {
+    out.push(['reused path', 'if GitLab ever stops this project\'s jobs with "ID token issuance is disabled", another project used its path before:'],
+      ['', `switch to a project_id subject (${format.replace('project_path', 'project_id')}) and trust it with --sub-claim-components ${format.replace('project_path', 'project_id')}${id}`])
+  }
+  io.stdout(rows(out).join('\n'))
 }
 
 /** The deploy's own exchange (the credentials are reported, never printed); the number of problems. */

@@ -14,6 +14,9 @@ import { checkTemplate, templateProblem } from '../iam/template-check.ts'
 import { appFactsOf, appParameters, type AppFacts } from '../iam/app-parameters.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
 import { DEFAULT_ISSUER, iamArn, isAccountId, isIamArn, parseRoleArn } from '../iam/arns.ts'
+import { decodeToken } from '../plugin/token.ts'
+import { DEFAULT_TOKEN_VARIABLE } from '../shared/id-token.ts'
+import { warning } from '../report/format.ts'
 import { BIN, CliError, EXIT_OK, UsageError, parseErrorMessage, readVersion, type CliIo } from './io.ts'
 import { shellWord } from '../shared/shell-word.ts'
 import {
@@ -32,6 +35,10 @@ Computed from:
   AppName, AppStackPrefix  the manifest's @app, read by Architect's own reader; the prefix
                            is Architect's toLogicalID(@app) (my-shop -> MyShop)
   ProjectPath              $CI_PROJECT_PATH in a job, else the origin remote (HTTPS or SSH)
+  GitLabProjectId          $CI_PROJECT_ID in a job, else --project-id: the number GitLab
+                           shows on the project's overview page, under its name (or
+                           Settings > General). Both roles pin it (gitlab.com checks it;
+                           it survives renames and transfers; a reused path does not get it)
   DefaultBranch            $CI_DEFAULT_BRANCH in a job, else origin/HEAD
   GitLabUrl                $CI_SERVER_URL in a job, else the HTTPS remote's host
                            (an SSH remote says it only for gitlab.com; a GitLab
@@ -40,11 +47,17 @@ Computed from:
                            the manifest's @static <stage> <bucket>, @aws bucket,
                            @aws layers (and config.arc layers), @cdn; then the
                            Name=value pairs of @gitlab-oidc iam-parameters
+  GitLabIssuer             the iss of the job's ID token when it is not the GitLab URL
+                           (an instance with ci_id_tokens_issuer_url), else --issuer
 
 Options:
   --project <path>           GitLab project path, e.g. acme/web/my-shop
+  --project-id <id>          The project's ID (the number on its overview page)
+  --no-project-id            Do not pin the roles to the project ID (not recommended: a
+                             project that later gets this path could assume the roles)
   --branch <name>            The project's default branch (the production branch)
   --gitlab-url <url>         Your GitLab's URL, e.g. https://gitlab.example.com
+  --issuer <url>             The ID tokens' iss, if your instance sets ci_id_tokens_issuer_url
   --aud <aud>                The aud your jobs' id_tokens request   [default: the GitLab URL]
   --staging-account <id>     12-digit account ID: print the staging ARNs themselves
   --production-account <id>  the same for production
@@ -60,6 +73,9 @@ that supplies it) or a flag is wrong; 1 no manifest, or a value the template ref
 
 const OPTIONS = {
   project: { type: 'string' },
+  'project-id': { type: 'string' },
+  'no-project-id': { type: 'boolean' },
+  issuer: { type: 'string' },
   branch: { type: 'string' },
   'gitlab-url': { type: 'string' },
   aud: { type: 'string' },
@@ -94,6 +110,8 @@ export interface SetupPlan {
   projectPath: string
   defaultBranch: string
   aud: string | undefined
+  /** The project ID the roles pin, or undefined with --no-project-id. */
+  projectId?: string | undefined
 }
 
 function parse (args: readonly string[]): Values {
@@ -122,9 +140,13 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>, inv?: unkn
     AppStackPrefix: toLogicalID(app),
     GitLabUrl: v['gitlab-url'] ?? job('CI_SERVER_URL') ?? remote?.gitlabUrl,
     Audience: v.aud,
+    GitLabProjectId: projectId(v, job('CI_PROJECT_ID')),
   }
+  const issuer = v.issuer ?? (inJob ? jobIssuer(io.env) : undefined)
+  if (issuer !== undefined && issuer !== computed.GitLabUrl) computed.GitLabIssuer = issuer
   const missing: string[] = []
   if (!computed.ProjectPath) missing.push(`the GitLab project path (${remoteUrl ? `origin ${redact(remoteUrl)} is not a GitLab project URL` : 'no origin remote'}): give --project <group/project>`)
+  if (!computed.GitLabProjectId) missing.push(PROJECT_ID_MISSING)
   if (!computed.DefaultBranch) missing.push('the default branch (git does not know origin/HEAD; `git remote set-head origin --auto` sets it): give --branch <name>')
   if (!computed.GitLabUrl) missing.push(`your GitLab's URL (${remote ? `the remote's host ${remote.host} does not say its web address` : 'no HTTPS remote'}): give --gitlab-url https://<host>`)
   const { accounts, roles } = stageArns(v)
@@ -154,6 +176,7 @@ export function planSetup (v: Values, io: Pick<CliIo, 'env' | 'cwd'>, inv?: unkn
     manifestFile: manifest.file, appName: app, parameters, appParameters: appParams, notes: notesFor(facts), stackName: `${app}-gitlab-oidc`,
     templateFile: templateFileFor(io.cwd), accounts, roles, aud: v.aud,
     gitlabUrl: computed.GitLabUrl!, projectPath: computed.ProjectPath!, defaultBranch: computed.DefaultBranch!,
+    projectId: computed.GitLabProjectId === 'none' ? undefined : computed.GitLabProjectId,
   }
 }
 
@@ -171,6 +194,29 @@ function manifestFacts (arc: ArcObject): unknown {
 function notesFor (facts: AppFacts): string[] {
   return facts.policies.map(({ fn, policies }) => `${fn}: policies ${policies.map(p => typeof p === 'string' ? p : '<statement>').join(', ')} are capped by the ` +
     'permissions boundary; list the actions the functions call in @gitlab-oidc iam-parameters BoundaryActions=<service:Action,...>')
+}
+
+const PROJECT_ID_MISSING = 'the GitLab project ID (the number on the project\'s overview page, under its name; or Settings > General): ' +
+  'give --project-id <id>, or --no-project-id to leave the roles unpinned'
+
+/** --project-id, CI_PROJECT_ID in a job, or `none` for --no-project-id; both flags at once are refused. */
+function projectId (v: Values, fromJob: string | undefined): string | undefined {
+  if (v['project-id'] !== undefined && v['no-project-id']) throw new UsageError('--project-id and --no-project-id: give one of them', 'setup')
+  const id = v['project-id'] ?? (v['no-project-id'] ? undefined : fromJob)
+  if (id !== undefined && !/^[1-9][0-9]{0,19}$/.test(id)) throw new UsageError(`--project-id ${id}: GitLab's project ID is a number (the project's overview page shows it)`, 'setup')
+  return id ?? (v['no-project-id'] ? 'none' : undefined)
+}
+
+/** The iss of the job's own ID token (no signature check: only what it says is read). */
+function jobIssuer (env: NodeJS.ProcessEnv): string | undefined {
+  const name = env.ARC_OIDC_TOKEN_VARIABLE || DEFAULT_TOKEN_VARIABLE
+  const token = env[name]?.trim()
+  if (!token) return undefined
+  try {
+    const iss = decodeToken(token, `CI variable ${name}`).iss
+    return typeof iss === 'string' && iss ? iss.replace(/\/+$/, '') : undefined
+  }
+  catch { return undefined }
 }
 
 /**
@@ -279,7 +325,7 @@ function manifestLines (plan: SetupPlan): string[] {
 export function renderSetup (plan: SetupPlan): string {
   const pairs = (stage: StageName) => [ ...plan.parameters, ...plan.appParameters[stage], [ 'Stages', stage ] ].map(([ k, v ]) => `${k}=${shellWord(v!)}`).join(' ')
   const lines = [
-    `# ${BIN} setup: app ${plan.appName} (${plan.manifestFile}), GitLab project ${plan.projectPath} on ${plan.gitlabUrl},`,
+    `# ${BIN} setup: app ${plan.appName} (${plan.manifestFile}), GitLab project ${plan.projectPath}${plan.projectId ? ` (ID ${plan.projectId})` : ''} on ${plan.gitlabUrl},`,
     `# production from its default branch ${plan.defaultBranch}; one AWS account for staging, one for production.`,
     '',
     '# AWS, once in each account, with that account\'s administrator credentials: the deploy role,',
@@ -352,5 +398,11 @@ export async function setup (args: readonly string[], io: CliIo): Promise<number
     throw new CliError(err instanceof ManifestError ? `The manifest cannot be read: ${err.message}` : (err as Error).message)
   }
   io.stdout(renderSetup(plan))
+  if (plan.projectId === undefined) {
+    io.stderr(warning(`--no-project-id: the roles are not pinned to the project's ID, only to its path ${plan.projectPath}.`, [
+      'A project that later takes over that path (after a rename, transfer or deletion) could assume them.',
+      'Run setup again with --project-id <id> (the number on the project\'s overview page) and redeploy the stacks.',
+    ]))
+  }
   return EXIT_OK
 }

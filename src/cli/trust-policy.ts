@@ -5,13 +5,13 @@
 import { parseArgs } from 'node:util'
 
 import { done, warning } from '../report/format.ts'
-import { buildTrustPolicy, ENVIRONMENT_EXPLANATION, type TrustPolicy, type TrustPolicyOptions } from '../iam/trust-policy.ts'
+import { buildTrustPolicy, ENVIRONMENT_EXPLANATION, pinnedBy, type TrustPolicy, type TrustPolicyOptions } from '../iam/trust-policy.ts'
 import { DEFAULT_ISSUER, normalizeIssuer } from '../iam/arns.ts'
 import { SUB_CLAIM_COMPONENTS, subClaimComponentsOf } from '../iam/sub-claims.ts'
 import { TrustPolicyError } from '../iam/errors.ts'
 import { decodeToken } from '../plugin/token.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
-import { DEFAULT_TOKEN_VARIABLE } from '../shared/id-token.ts'
+import { DEFAULT_TOKEN_VARIABLE, type Claims } from '../shared/id-token.ts'
 import { BIN, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
 export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
@@ -37,12 +37,18 @@ Options:
                        ${SUB_CLAIM_COMPONENTS.join('\n                       ')}
                        [default: ${SUB_CLAIM_COMPONENTS[0]}; \`doctor\` shows the project's]
                        Refs the format cannot express are refused with the reason.
+  --project-id <id>    The project's numeric ID (its overview page shows it, under the name)
+                       pinned as gitlab.com:project_id for gitlab.com, and in sub when the
+                       format starts with project_id                  [job: $CI_PROJECT_ID]
+  --protected-ref      Only protected refs (for production): gitlab.com:ref_protected for
+                       gitlab.com, ref_protected:true in sub when the format carries it
   --environment <name> Not supported by AWS: a trust policy cannot test GitLab's
                        environment claim (exits 2 with the explanation)
   --account <id>       12-digit AWS account ID that holds the OIDC provider
   --role-arn <arn>     Take the account (and partition) from the role's ARN
   --partition <name>   aws, aws-cn or aws-us-gov                         [default: aws]
-  --issuer <url>       GitLab instance URL, the tokens' iss  [job: $CI_SERVER_URL, else ${DEFAULT_ISSUER}]
+  --issuer <url>       The tokens' iss: the GitLab URL unless the instance sets
+                       ci_id_tokens_issuer_url   [job: the token's iss or $CI_SERVER_URL, else ${DEFAULT_ISSUER}]
   --audience <aud>     The aud your jobs request in id_tokens:            [default: the issuer URL]
   -h, --help           Show this help
 
@@ -52,7 +58,7 @@ predefined variables; the default branch is used only when no --branch, --tag, -
 ID token (${DEFAULT_TOKEN_VARIABLE}, or the variable ARC_OIDC_TOKEN_VARIABLE names).
 
 Examples:
-  ${BIN} trust-policy --project acme/shop --branch main --account 123456789012 > trust.json
+  ${BIN} trust-policy --project acme/shop --project-id 4242 --branch main --protected-ref --account 123456789012 > trust.json
   ${BIN} trust-policy --project acme/shop --branch '*' --role-arn arn:aws:iam::123456789012:role/shop-staging
   ${BIN} trust-policy --project acme/shop --tag 'v*' --account 123456789012 --issuer https://git.example.com
 `
@@ -71,6 +77,8 @@ const OPTIONS = {
   'sub-claim-components': { type: 'string' },
   environment: { type: 'string', multiple: true },
   'any-ref': { type: 'boolean' },
+  'project-id': { type: 'string' },
+  'protected-ref': { type: 'boolean' },
   account: { type: 'string' },
   'role-arn': { type: 'string' },
   partition: { type: 'string' },
@@ -91,7 +99,7 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     throw new UsageError(parseErrorMessage(err), 'trust-policy')
   }
   const help = v.help === true
-  const { project, issuer, branches, fromJob } = jobDefaults(v, env)
+  const { project, projectId, issuer, branches, fromJob } = jobDefaults(v, env)
   const subClaimComponents = v['sub-claim-components'] ?? (isGitLabJob(env) ? jobSubFormat(env) : undefined)
   if (v['sub-claim-components'] === undefined && subClaimComponents !== undefined) fromJob.push('sub claim components (the job\'s ID token)')
   const tags = v.tag ?? []
@@ -107,6 +115,8 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     environments: v.environment ?? [],
     ...(subClaimComponents !== undefined ? { subClaimComponents } : {}),
     anyRef,
+    ...(projectId !== undefined ? { projectId } : {}),
+    ...(v['protected-ref'] === true ? { requireProtectedRef: true } : {}),
     ...(v.account !== undefined ? { account: v.account } : {}),
     ...(v['role-arn'] !== undefined ? { roleArn: v['role-arn'] } : {}),
     ...(v.partition !== undefined ? { partition: v.partition } : {}),
@@ -117,31 +127,46 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
 }
 
 /** Inside a GitLab job, the project, issuer and (when no ref is named) the default branch default to the job's. */
-function jobDefaults (v: Values, env: NodeJS.ProcessEnv): { project?: string, issuer?: string, branches: string[], fromJob: string[] } {
+interface JobDefaults { project?: string, projectId?: string, issuer?: string, branches: string[], fromJob: string[] }
+
+function jobDefaults (v: Values, env: NodeJS.ProcessEnv): JobDefaults {
   const inJob = isGitLabJob(env)
   const fromJob: string[] = []
-  const fromEnv = (given: string | undefined, name: 'CI_PROJECT_PATH' | 'CI_SERVER_URL', what: string): string | undefined => {
+  const fromEnv = (given: string | undefined, name: 'CI_PROJECT_PATH' | 'CI_PROJECT_ID' | 'CI_SERVER_URL', what: string): string | undefined => {
     if (given !== undefined || !inJob || !env[name]) return given
     fromJob.push(`${what} (${name})`)
     return env[name]
   }
   const project = fromEnv(v.project, 'CI_PROJECT_PATH', 'project')
-  const issuer = fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
+  const projectId = fromEnv(v['project-id'], 'CI_PROJECT_ID', 'project ID')
+  const tokenIss = v.issuer === undefined && inJob ? jobToken(env)?.iss : undefined
+  if (typeof tokenIss === 'string' && tokenIss) fromJob.push('issuer (the job\'s ID token)')
+  const issuer = typeof tokenIss === 'string' && tokenIss ? tokenIss : fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
   let branches = v.branch ?? []
   if (!branches.length && !(v.tag ?? []).length && !(v.ref ?? []).length && v['any-ref'] !== true && inJob && env.CI_DEFAULT_BRANCH) {
     branches = [ env.CI_DEFAULT_BRANCH ]
     fromJob.push('branch (CI_DEFAULT_BRANCH)')
   }
-  return { ...(project !== undefined ? { project } : {}), ...(issuer !== undefined ? { issuer } : {}), branches, fromJob }
+  const out: JobDefaults = { branches, fromJob }
+  if (project !== undefined) out.project = project
+  if (projectId !== undefined) out.projectId = projectId
+  if (issuer !== undefined) out.issuer = issuer
+  return out
 }
 
-/** The sub format the job's own ID token shows (no signature check: only its shape is read). */
-function jobSubFormat (env: NodeJS.ProcessEnv): string | undefined {
+/** The job's own ID token's claims (no signature check: only what it says is read). */
+function jobToken (env: NodeJS.ProcessEnv): Claims | undefined {
   const name = env.ARC_OIDC_TOKEN_VARIABLE || DEFAULT_TOKEN_VARIABLE
   const token = env[name]?.trim()
   if (!token) return undefined
-  try { return subClaimComponentsOf(decodeToken(token, `CI variable ${name}`)) }
+  try { return decodeToken(token, `CI variable ${name}`) }
   catch { return undefined }
+}
+
+/** The sub format the job's own ID token shows. */
+function jobSubFormat (env: NodeJS.ProcessEnv): string | undefined {
+  const claims = jobToken(env)
+  return claims && subClaimComponentsOf(claims)
 }
 
 function checkRequired (v: Values, c: { project: string | undefined, branches: string[], tags: string[], anyRef: boolean }): void {
@@ -175,6 +200,8 @@ function summary (policy: TrustPolicy, command: TrustPolicyCommand): string[] {
     [ 'audience', `${audience} (must equal the aud of the job's id_tokens entry)` ],
   ]
   if (options.subClaimComponents !== undefined) facts.push([ 'sub claim components', options.subClaimComponents ])
+  const idPin = pinnedBy(options, 'project_id')
+  facts.push([ 'project ID', options.projectId === undefined ? 'not pinned' : idPin === 'key' ? `${options.projectId} (${issuer.host}:project_id)` : idPin === 'sub' ? `${options.projectId} (in sub)` : `${options.projectId} (not testable here: AWS sees only sub and aud)` ])
   if (fromJob.length) facts.push([ 'from this job', fromJob.join(', ') ])
   const out = [ done(`Trust policy for ${options.project}: ${describeRefs(options)}`, facts) ]
 
@@ -183,8 +210,12 @@ function summary (policy: TrustPolicy, command: TrustPolicyCommand): string[] {
     out.push(warning('this role can be assumed from branches that are not protected, i.e. by anyone who can push to the project.',
       [ 'Give such a role only what a staging deploy needs; keep production on a role pinned to protected branches.' ]))
   }
-  else if ((options.branches ?? []).length) {
-    out.push(warning('AWS cannot see whether a branch is protected: protect these branches in GitLab (Settings > Repository > Protected branches).'))
+  else if ((options.branches ?? []).length && !(options.requireProtectedRef && pinnedBy(options, 'ref_protected'))) {
+    const how = pinnedBy(options, 'ref_protected') ? 'add --protected-ref to make AWS check it, and ' : `AWS cannot see whether a branch is protected here (${issuer.host} tokens are tested on sub and aud only, and this sub format has no ref_protected): `
+    out.push(warning(`${how}protect these branches in GitLab (Settings > Repository > Protected branches).`))
+  }
+  if (options.projectId === undefined && pinnedBy(options, 'project_id') === 'key') {
+    out.push(warning(`not pinned to the project ID: a project that later takes over the path ${options.project} could assume this role. Give --project-id <id>.`))
   }
   if (!broad && (options.refs ?? []).length) {
     out.push(warning('--ref admits a branch and a tag of that name alike: protect the name as a branch and as a tag in GitLab (Protected branches, Protected tags).'))

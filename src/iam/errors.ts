@@ -20,6 +20,8 @@ export type TrustPolicyErrorCode =
   | 'INVALID_CLAIMS'
   | 'INVALID_SUB_CLAIM_COMPONENTS'
   | 'UNEXPRESSIBLE_REF'
+  | 'INVALID_PROJECT_ID'
+  | 'MISSING_PROJECT_ID'
 
 /** Every input problem is reported with one of these; `code` is stable, `message` is for humans. */
 export class TrustPolicyError extends Error {

@@ -10,22 +10,20 @@
  * policy names the account's IAM OIDC provider for that issuer and its
  * conditions match the token.
  *
- * What AWS lets a trust policy look at: for a generic OIDC provider IAM
- * exposes only `<provider>:aud` and `<provider>:sub` (plus `amr`, `azp`,
- * `oaud` and `email` for some providers) as condition keys. GitLab's other
- * claims (`ref_protected`, `environment`, `environment_protected`,
- * `pipeline_source`, ...) cannot be used in a trust policy, and GitLab's
- * `sub` can only be customised among `project_path`, `ref_type` and `ref`.
- * So a role can be scoped to a project and to branches or tags, but not to
- * a GitLab environment, and "protected" can only be approximated by pinning
- * the role to branches that are protected in GitLab.
+ * What AWS lets a trust policy look at: for a generic OIDC provider (a self-managed GitLab) IAM
+ * exposes only `<provider>:aud` and `<provider>:sub` as condition keys. For the gitlab.com
+ * provider STS also evaluates GitLab's `gitlab.com:project_id`, `gitlab.com:ref_protected` and
+ * other claims: there a role pins the project ID (which a rename, transfer or re-registered path
+ * does not carry over) and production a protected ref. Elsewhere the project's sub format decides
+ * what can be pinned (sub-claims.ts): a project_id subject, a ref_protected component.
+ * GitLab's environment name is never testable, so a role cannot be scoped to an environment.
  */
 
 import { DEFAULT_ISSUER, DEFAULT_PARTITION, normalizeIssuer, parseRoleArn, providerArn, validateAccount, validatePartition } from './arns.ts'
 import { TrustPolicyError } from './errors.ts'
 import { escapePolicyValue, validateAudience, validateProjectPath, validateRefName } from './gitlab-names.ts'
 import { audiences, type Claims } from '../shared/id-token.ts'
-import { DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec } from './sub-claims.ts'
+import { anyRefSubject, DEFAULT_SUB_CLAIM_COMPONENTS, parseSubClaimComponents, subjectForSpec, subjectIn, type RefSpec, type SubjectPins } from './sub-claims.ts'
 
 export const POLICY_VERSION = '2012-10-17'
 export const ASSUME_ACTION = 'sts:AssumeRoleWithWebIdentity'
@@ -63,6 +61,27 @@ export interface TrustPolicyOptions {
   issuer?: string
   /** The `aud` the jobs request in `id_tokens:` (default: the issuer URL, as GitLab's AWS docs use). */
   audience?: string
+  /**
+   * The project's numeric ID (CI_PROJECT_ID). Pinned with `gitlab.com:project_id` for the
+   * gitlab.com issuer, and in `sub` when the project's format starts with project_id.
+   */
+  projectId?: string
+  /**
+   * Only protected refs (production): `gitlab.com:ref_protected` = "true" for the gitlab.com
+   * issuer, and `ref_protected:true` in `sub` when the project's format carries it.
+   */
+  requireProtectedRef?: boolean
+}
+
+/** The issuer whose tokens STS evaluates GitLab's own condition keys for (gitlab.com:...). */
+export const GITLAB_COM_HOST = 'gitlab.com'
+
+/** Whether a role for `issuer` can pin `what` beyond sub and aud, and how (for summaries and docs). */
+export function pinnedBy (opts: Pick<TrustPolicyOptions, 'issuer' | 'subClaimComponents'>, what: 'project_id' | 'ref_protected'): 'key' | 'sub' | undefined {
+  const host = normalizeIssuer(opts.issuer ?? DEFAULT_ISSUER).host
+  if (host === GITLAB_COM_HOST) return 'key'
+  const parts = (opts.subClaimComponents ?? DEFAULT_SUB_CLAIM_COMPONENTS).split(',')
+  return (what === 'project_id' ? parts[0] === 'project_id' : parts.includes('ref_protected')) ? 'sub' : undefined
 }
 
 export type ConditionValue = string | string[]
@@ -109,7 +128,7 @@ function one (values: string[]): ConditionValue {
 }
 
 /** The `sub` values (exact) and patterns (StringLike) a policy for `opts` must accept. */
-export function subjectPatterns (opts: Pick<TrustPolicyOptions, 'project' | 'branches' | 'tags' | 'refs' | 'anyRef' | 'subClaimComponents'>): SubjectPatterns {
+export function subjectPatterns (opts: Pick<TrustPolicyOptions, 'project' | 'branches' | 'tags' | 'refs' | 'anyRef' | 'subClaimComponents' | 'projectId' | 'requireProtectedRef'>): SubjectPatterns {
   const project = validateProjectPath(opts.project)
   const format = opts.subClaimComponents === undefined ? DEFAULT_SUB_CLAIM_COMPONENTS : parseSubClaimComponents(opts.subClaimComponents)
   const specs: RefSpec[] = [
@@ -117,20 +136,28 @@ export function subjectPatterns (opts: Pick<TrustPolicyOptions, 'project' | 'bra
     ...(opts.tags ?? []).map(name => ({ kind: 'tag' as const, name: validateRefName('tag', name) })),
     ...(opts.refs ?? []).map(name => ({ kind: 'ref' as const, name: validateRefName('ref', name) })),
   ]
+  const pins: SubjectPins = { requireProtectedRef: opts.requireProtectedRef === true }
+  if (opts.projectId !== undefined) pins.projectId = validateProjectId(opts.projectId)
   if (opts.anyRef) {
     if (specs.length) {
       throw new TrustPolicyError('CONFLICTING_OPTIONS', 'anyRef already matches every branch and tag; do not combine it with branches, tags or refs')
     }
-    // Every format starts with project_path:<project>: and project paths cannot contain ':'.
-    return { exact: [], like: [ `project_path:${project}:*` ] }
+    const subject = anyRefSubject(format, project, pins)
+    return isPattern(subject) ? { exact: [], like: [ subject ] } : { exact: [ subject ], like: [] }
   }
   if (!specs.length) {
     throw new TrustPolicyError('NO_REFS', 'Say which refs may assume the role: one or more branches, tags, refs, or anyRef')
   }
-  const subjects = specs.map(spec => subjectForSpec(format, project, spec))
+  const subjects = specs.map(spec => subjectForSpec(format, project, spec, pins))
   const exact = unique(subjects.filter(s => !isPattern(s)).map(escapePolicyValue))
   const like = unique(subjects.filter(isPattern).map(escapePolicyValue))
   return { exact, like }
+}
+
+/** A GitLab project ID: a positive integer, as CI_PROJECT_ID gives it. */
+export function validateProjectId (id: string): string {
+  if (!/^[1-9][0-9]{0,19}$/.test(id)) throw new TrustPolicyError('INVALID_PROJECT_ID', `Invalid project ID ${JSON.stringify(id)}: GitLab's project ID is a number (CI_PROJECT_ID; the project's overview page shows it)`)
+  return id
 }
 
 function resolveAccount (opts: TrustPolicyOptions): { account: string, partition: string } {
@@ -153,8 +180,8 @@ function resolveAccount (opts: TrustPolicyOptions): { account: string, partition
 /** Why `environments` is refused (also shown by the CLI for --environment). */
 export const ENVIRONMENT_EXPLANATION =
   'AWS IAM cannot restrict a role to a GitLab environment: for a generic OIDC provider, trust policies can only test the ' +
-  'token\'s aud and sub claims, and GitLab\'s sub never carries the environment (it can only be built from project_path, ' +
-  'ref_type and ref). Scope the role by branch or tag instead (e.g. only the protected default branch for production), ' +
+  'token\'s aud and sub claims, and GitLab\'s sub never carries the environment\'s name (for gitlab.com, STS has no key ' +
+  'for it either). Scope the role by branch or tag instead (e.g. only the protected default branch for production), ' +
   'and protect that branch (and the environment) in GitLab.'
 
 /**
@@ -176,20 +203,26 @@ export function buildTrustPolicy (opts: TrustPolicyOptions): TrustPolicy {
   const audKey = `${issuer.host}:aud`
   const subKey = `${issuer.host}:sub`
   const base = { Effect: 'Allow', Principal: { Federated }, Action: ASSUME_ACTION } as const
+  // STS evaluates GitLab's own keys for the gitlab.com provider only (gitlab.com:project_id, ...)
+  const pins: Record<string, string> = {}
+  if (issuer.host === GITLAB_COM_HOST) {
+    if (opts.projectId !== undefined) pins[`${GITLAB_COM_HOST}:project_id`] = opts.projectId
+    if (opts.requireProtectedRef) pins[`${GITLAB_COM_HOST}:ref_protected`] = 'true'
+  }
 
   const Statement: TrustStatement[] = []
   if (exact.length) {
     Statement.push({
       Sid: 'GitLabRefs',
       ...base,
-      Condition: { StringEquals: { [audKey]: audience, [subKey]: one(exact) } },
+      Condition: { StringEquals: { [audKey]: audience, [subKey]: one(exact), ...pins } },
     })
   }
   if (like.length) {
     Statement.push({
       Sid: opts.anyRef ? 'GitLabAnyRef' : 'GitLabRefPatterns',
       ...base,
-      Condition: { StringEquals: { [audKey]: audience }, StringLike: { [subKey]: one(like) } },
+      Condition: { StringEquals: { [audKey]: audience, ...pins }, StringLike: { [subKey]: one(like) } },
     })
   }
   return { Version: POLICY_VERSION, Statement }
@@ -197,7 +230,8 @@ export function buildTrustPolicy (opts: TrustPolicyOptions): TrustPolicy {
 
 /**
  * The exact minimal condition that lets the job holding these claims assume
- * a role: StringEquals on `<issuer host>:sub` and `<issuer host>:aud`.
+ * a role: StringEquals on `<issuer host>:sub` and `<issuer host>:aud` (and, for gitlab.com,
+ * `gitlab.com:project_id`).
  * `issuer` (when given and non-empty) overrides the token's own `iss`.
  */
 export function conditionForClaims (claims: Claims, issuer?: string): TrustCondition {
@@ -217,10 +251,13 @@ export function conditionForClaims (claims: Claims, issuer?: string): TrustCondi
     throw new TrustPolicyError('INVALID_CLAIMS', 'The token has no aud claim')
   }
   const audValue: ConditionValue = typeof claims.aud === 'string' ? escapePolicyValue(claims.aud) : one(auds.map(escapePolicyValue))
+  // gitlab.com: STS also sees the project ID, which pins the project where its path cannot
+  const pin = host === GITLAB_COM_HOST && typeof claims.project_id === 'string' && /^[0-9]+$/.test(claims.project_id)
   return {
     StringEquals: {
       [`${host}:aud`]: audValue,
       [`${host}:sub`]: escapePolicyValue(claims.sub),
+      ...(pin ? { [`${GITLAB_COM_HOST}:project_id`]: claims.project_id as string } : {}),
     },
   }
 }

@@ -45,6 +45,16 @@ export interface NodeTooOld { node: string, architect: string, range: string, ma
 
 const sourced = (s: Setting<unknown>, value = String(s.value)) => `${value} (from ${describeSource(s.source)})`
 
+/**
+ * GitLab withholds ID tokens from a project whose path another project used before (the job page
+ * says "ID token issuance is disabled"); a subject built from the project ID lifts it.
+ */
+export const REUSED_PATH_FIX = [
+  'If GitLab said "ID token issuance is disabled" for this job: another project used this path before. Set the project\'s',
+  'ci_id_token_sub_claim_components to a project_id subject (e.g. project_id,ref_type,ref; Maintainer, projects API) and the roles\' trust',
+  'to match (template: SubClaimComponents=project_id,ref_type,ref with GitLabProjectId; or trust-policy --sub-claim-components ... --project-id <id>).',
+]
+
 export const REFUSALS = {
   /** Node older than the installed Architect's engines: Architect would crash after the exchange. */
   nodeTooOld: ({ node, architect, range, major }: NodeTooOld): Problem => {
@@ -136,6 +146,7 @@ export const REFUSALS = {
         'Add this to the deploy job in .gitlab-ci.yml:',
         ...idTokensBlock(settings, env),
         'The aud must be a client ID (audience) of the AWS IAM OIDC provider for this GitLab instance.',
+        ...REUSED_PATH_FIX,
       ],
     }
   },

@@ -50,6 +50,7 @@ function trustPolicyCommand (s: ExchangeContext): string {
     ` ${refOptionsFor(format, claims.ref_type, ref)} --role-arn ${shellWord(s.roleArn)}`,
     issuer && issuer !== DEFAULT_ISSUER ? ` --issuer ${shellWord(issuer)}` : '',
     aud && aud !== issuer ? ` --audience ${shellWord(aud)}` : '',
+    typeof claims.project_id === 'string' && /^[0-9]+$/.test(claims.project_id) ? ` --project-id ${claims.project_id}` : '',
   ].join('')
 }
 
@@ -69,6 +70,12 @@ function stackNameFor (s: ExchangeContext): string {
  * Staging's role trusts every branch of the project (the IAM template's, and `trust-policy
  * --branch '*'`): a branch is not what AWS refused, so the ARN and its account come first.
  */
+/** For gitlab.com, where STS sees the project ID (gitlab.com:project_id): this job's. */
+function projectIdNote (s: ExchangeContext): string {
+  const id = s.claims.project_id
+  return s.issuerHost === 'gitlab.com' && typeof id === 'string' && /^[0-9]+$/.test(id) ? `, its project ID ${id} (gitlab.com:project_id)` : ''
+}
+
 const stagingAccessDenied = (s: ExchangeContext): Explained => ({
   title: 'AWS refused to let this job assume the staging role: the role does not exist in that account, or its trust policy does not name this project (AccessDenied)',
   fix: [
@@ -76,7 +83,7 @@ const stagingAccessDenied = (s: ExchangeContext): Explained => ({
     'there, so a wrong account or name looks like this. Compare it with the StagingRoleArn output of the staging account\'s stack:',
     `  aws cloudformation describe-stacks --stack-name ${stackNameFor(s)} --query 'Stacks[0].Outputs' (with the staging account's credentials)`,
     'Then the trust policy: a staging role trusts every branch of one project, so check it names this project, issuer and',
-    `audience: this job's sub is ${s.claims.sub ?? '(none)'}, its aud ${s.audiences.join(', ') || '(none)'}${subFormatNote(s.claims)};`,
+    `audience: this job's sub is ${s.claims.sub ?? '(none)'}, its aud ${s.audiences.join(', ') || '(none)'}${projectIdNote(s)}${subFormatNote(s.claims)};`,
     `the Principal { "Federated": "${providerArnFor(s)}" }, Action sts:AssumeRoleWithWebIdentity.`,
     ...(s.origin === 'gitlab' ? [`Generate a whole policy with: ${trustPolicyCommand(s)}`] : []),
   ],

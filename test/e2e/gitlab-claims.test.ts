@@ -81,7 +81,7 @@ describe('custom sub claims (ci_id_token_sub_claim_components)', () => {
       const job = s.job({ ref: 'v2.0.0', ref_type: 'tag' }, { subClaimComponents: 'project_path,ref,ref_type' })
       const { text } = await doctor(job.env)
       assert.match(text, /sub claim components \.+ project_path,ref,ref_type \(customised: trust policies must use this format\)/)
-      assert.match(text, /trust policy \.+ npx arc-gitlab-oidc trust-policy --project acme\/oidc-example --tag v2\.0\.0 --sub-claim-components project_path,ref,ref_type --account <id>/)
+      assert.match(text, /trust policy \.+ npx arc-gitlab-oidc trust-policy --project acme\/oidc-example --project-id \d+ --tag v2\.0\.0 --sub-claim-components project_path,ref,ref_type --account <id>/)
 
       // a fork's merge request: doctor says so, as a problem
       const fork = s.job({ project_path: 'alice/oidc-example', ref: 'fix', ref_protected: 'false', environment: 'review/fix' })

@@ -34,7 +34,7 @@ const cfnTags: [string, 'scalar' | 'sequence' | 'mapping'][] = [
   [ 'Ref', 'scalar' ], [ 'Condition', 'scalar' ], [ 'Sub', 'scalar' ], [ 'Sub', 'sequence' ],
   [ 'GetAtt', 'scalar' ], [ 'GetAtt', 'sequence' ], [ 'If', 'sequence' ], [ 'Select', 'sequence' ],
   [ 'Split', 'sequence' ], [ 'Join', 'sequence' ], [ 'Equals', 'sequence' ], [ 'Not', 'sequence' ],
-  [ 'And', 'sequence' ], [ 'Or', 'sequence' ], [ 'FindInMap', 'sequence' ], [ 'Base64', 'scalar' ],
+  [ 'And', 'sequence' ], [ 'Or', 'sequence' ], [ 'FindInMap', 'sequence' ], [ 'Base64', 'scalar' ], [ 'Contains', 'sequence' ],
 ]
 const cfnSchema = yaml.DEFAULT_SCHEMA.extend(cfnTags.map(([ name, kind ]) => new yaml.Type(`!${name}`, {
   kind,
@@ -225,6 +225,8 @@ export class Stack {
         case 'Fn::Sub': {
           if (typeof arg === 'string') return this.sub(arg, {})
           const [ text, varMap ] = arg as [string, JsonObject]
+          // "For the String parameter, you can't use any functions" (Template Reference, Fn::Sub)
+          assert.equal(typeof text, 'string', 'Fn::Sub: the template must be a literal string')
           const vars: Record<string, string> = {}
           for (const [ k, v ] of Object.entries(varMap)) vars[k] = this.eval(v) as string
           return this.sub(text, vars)
@@ -247,11 +249,18 @@ export class Stack {
         }
         case 'Fn::Join': {
           const [ sep, list ] = arg as [string, Json]
+          // "For the Fn::Join delimiter, you can't use any functions" (Template Reference, Fn::Join)
+          assert.equal(typeof sep, 'string', 'Fn::Join: the delimiter must be a literal string')
           return (this.eval(list) as string[]).join(sep)
         }
         case 'Fn::Equals': {
           const [ a, b ] = arg as [Json, Json]
           return this.eval(a) === this.eval(b)
+        }
+        // Rules only (AWS CloudFormation User Guide, "Rules functions": Fn::Contains [list, string])
+        case 'Fn::Contains': {
+          const [ list, value ] = arg as [Json, Json]
+          return (this.eval(list) as Json[]).includes(this.eval(value))
         }
         case 'Fn::Not': return !(this.eval((arg as Json[])[0] ?? null) as boolean)
         case 'Fn::And': return (arg as Json[]).every(a => this.eval(a) === true)

@@ -2,7 +2,7 @@
 // and a mint() that signs ID tokens shaped like the ones a GitLab CI job gets
 // through `id_tokens:`. Also builds the predefined CI/CD variables of such a job.
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { randomBytes, randomInt, randomUUID } from 'node:crypto'
+import { createHash, randomBytes, randomInt, randomUUID } from 'node:crypto'
 import { createSigningKey, signJwt, type SigningKey } from './jwt.ts'
 import { listenLoopback } from './loopback.ts'
 
@@ -64,19 +64,28 @@ export interface MintOptions {
   malformed?: 'no-signature' | 'not-a-jwt'
   /**
    * The project's ci_id_token_sub_claim_components, comma-separated (default
-   * project_path,ref_type,ref): `sub` is each component as `<claim>:<value>`, joined with `:`.
-   * Only the four values GitLab accepts are modelled.
+   * project_path,ref_type,ref): `sub` is each component as `<claim>:<value>`, joined with `:`,
+   * from the token's final claims (overrides included).
    */
   subClaimComponents?: string
 }
 
-/** The values GitLab accepts for ci_id_token_sub_claim_components (the default first). */
+/** The values every GitLab with the setting accepts for ci_id_token_sub_claim_components (the default first). */
 export const SUB_CLAIM_FORMATS = [ 'project_path,ref_type,ref', 'project_path,ref,ref_type', 'project_path,ref', 'project_path,ref_type' ]
 
+/**
+ * The newer ones: project_id first; ref_protected, environment_protected, deployment_tier after
+ * (docs/compatibility.md names the GitLab versions). Each component at most once.
+ */
+const NEWER_FORMAT = /^project_(path|id)(,(ref_type|ref|ref_protected|environment_protected|deployment_tier))+$/
+
 /** `sub` as GitLab builds it for a project using `format`. */
-export function gitlabSub (format: string, claims: { project_path: string, ref_type: string, ref: string }): string {
-  if (!SUB_CLAIM_FORMATS.includes(format)) throw new Error(`GitLab refuses ci_id_token_sub_claim_components ${format}`)
-  return format.split(',').map(c => `${c}:${claims[c as 'project_path' | 'ref_type' | 'ref']}`).join(':')
+export function gitlabSub (format: string, claims: Record<string, unknown>): string {
+  const parts = format.split(',')
+  if (!SUB_CLAIM_FORMATS.includes(format) && !(NEWER_FORMAT.test(format) && new Set(parts).size === parts.length)) {
+    throw new Error(`GitLab refuses ci_id_token_sub_claim_components ${format}`)
+  }
+  return parts.map(c => `${c}:${String(claims[c] ?? '')}`).join(':')
 }
 
 export interface JobEnvOptions {
@@ -232,7 +241,7 @@ export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opt
   const base: GitLabClaims = {
     namespace_id: String(randomInt(1_000, 99_999_999)),
     namespace_path: project_path.includes('/') ? project_path.slice(0, project_path.lastIndexOf('/')) : project_path,
-    project_id: String(randomInt(1_000, 99_999_999)),
+    project_id: projectIdOf(project_path),
     project_path,
     user_id: String(randomInt(1, 9_999_999)),
     user_login: 'deploy-bot',
@@ -260,7 +269,7 @@ export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opt
     iat,
     nbf: iat - 5,
     exp: iat + ttl,
-    sub: gitlabSub(opts.subClaimComponents ?? SUB_CLAIM_FORMATS[0]!, { project_path, ref_type, ref }),
+    sub: '',
     aud: opts.aud ?? issuer,
   }
   // An environment named without a tier gets the tier GitLab guesses from its name.
@@ -275,8 +284,18 @@ export function buildClaims (issuer: string, overrides: ClaimOverrides = {}, opt
     job_namespace_path: overrides.job_namespace_path ?? merged.namespace_path,
     job_namespace_id: overrides.job_namespace_id ?? merged.namespace_id,
   } as GitLabClaims
+  if (overrides.sub === undefined) claims.sub = gitlabSub(opts.subClaimComponents ?? SUB_CLAIM_FORMATS[0]!, claims)
   for (const name of opts.omit ?? []) delete claims[name]
   return claims
+}
+
+/**
+ * The project ID the stand-in gives a project path: stable, as a project's ID is on GitLab (so
+ * roles pinned to it keep admitting that project's jobs); a test claiming another project under
+ * the same path overrides project_id.
+ */
+export function projectIdOf (projectPath: string): string {
+  return String(1_000 + (createHash('sha256').update(projectPath).digest().readUInt32BE(0) % 99_000_000))
 }
 
 /** GitLab's guess of an environment's deployment tier from its name (when the job does not set one). */

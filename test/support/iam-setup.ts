@@ -11,6 +11,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseTemplate, type JsonObject } from './cfn-template.ts'
+import { projectIdOf } from './gitlab.ts'
 import type { Credentials } from './aws.ts'
 import { awsCommands, runAwsCli, type AwsCliResult } from './aws-cli.ts'
 import { nodeBinary, cleanEnv } from './harness.ts'
@@ -31,6 +32,8 @@ export interface IamSetupOptions {
   appDir: string
   /** GitLab project path (default acme/oidc-example, the stand-ins' default). */
   project?: string
+  /** The project's ID (default: the one the GitLab stand-in gives that path, projectIdOf). */
+  projectId?: string
   branch?: string
   /** Extra setup arguments (e.g. ['--parameter', 'AllowMainTableDeletion=true']). */
   args?: string[]
@@ -54,7 +57,7 @@ export async function setupFromTemplate (s: StandIns, opts: IamSetupOptions): Pr
   const node = nodeBinary('node22')
   const bin = join(opts.appDir, 'node_modules', 'arc-plugin-gitlab-oidc', 'dist', 'cli', 'main.js')
   const args = [
-    'setup', '--project', opts.project ?? 'acme/oidc-example', '--branch', opts.branch ?? 'main', '--gitlab-url', s.gitlab.issuer,
+    'setup', '--project', opts.project ?? 'acme/oidc-example', '--project-id', opts.projectId ?? projectIdOf(opts.project ?? 'acme/oidc-example'), '--branch', opts.branch ?? 'main', '--gitlab-url', s.gitlab.issuer,
     ...s.audience !== s.gitlab.issuer ? [ '--aud', s.audience ] : [],
     '--staging-account', s.accounts.staging, '--production-account', s.accounts.production, ...opts.args ?? [],
   ]

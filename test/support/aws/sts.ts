@@ -1,6 +1,6 @@
 // STS: AssumeRoleWithWebIdentity (unsigned, web identity token), GetCallerIdentity
 // (signed), and the fault injection applied to STS requests.
-import { evaluateTrustPolicy } from './iam-policy.ts'
+import { asList, evaluateTrustPolicy, NotModelled, type PolicyDocument } from './iam-policy.ts'
 import { MSG_VERIFICATION_KEY, OidcVerifier } from './oidc.ts'
 import { AwsError, notImplemented, queryResult, t, x, type HttpResult } from './protocol.ts'
 import { queryParams, type Service } from './service.ts'
@@ -91,6 +91,52 @@ export interface AssumeOutcome {
   subject?: string
 }
 
+/**
+ * The claims STS evaluates as `gitlab.com:<claim>` condition keys, for tokens of the gitlab.com
+ * identity provider only. AWS's Service Authorization Reference, "Actions, resources, and condition
+ * keys for AWS Security Token Service" (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssecuritytokenservice.html),
+ * lists them under sts:AssumeRoleWithWebIdentity; the IAM User Guide's "Available keys for OIDC
+ * federation" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_iam-condition-keys.html#condition-keys-wif)
+ * says a generic provider (a self-managed GitLab) gets only aud, sub (and amr) — so no other key
+ * is in the request there, and a condition on one fails as an absent key does.
+ */
+export const GITLAB_COM_KEYS = [
+  'project_id', 'namespace_id', 'ref_protected', 'pipeline_source', 'runner_environment',
+  'user_access_level', 'user_id', 'user_login', 'user_email',
+] as const
+
+/** The condition keys STS puts in the request context for a verified web identity token. */
+export function webIdentityKeys (
+  providerUrl: string, claims: Record<string, unknown>, subject: string, audience: string,
+): Record<string, string | string[]> {
+  const keys: Record<string, string | string[]> = { [`${providerUrl}:sub`]: subject, [`${providerUrl}:aud`]: audience }
+  if (typeof claims.amr === 'string' || Array.isArray(claims.amr)) keys[`${providerUrl}:amr`] = claims.amr as string | string[]
+  if (providerUrl === 'gitlab.com') {
+    for (const claim of GITLAB_COM_KEYS) {
+      const value = claims[claim]
+      if (typeof value === 'string' || typeof value === 'number') keys[`gitlab.com:${claim}`] = String(value)
+    }
+  }
+  return keys
+}
+
+/**
+ * A trust policy condition on a key of the token's provider that this stand-in does not know
+ * (neither aud, sub, amr nor a gitlab.com key above) throws NotModelled: whether AWS would supply
+ * it is not known here, so it must not count as simply absent.
+ */
+export function checkProviderKeys (policy: PolicyDocument, providerUrl: string): void {
+  const known = new Set([ 'aud', 'sub', 'amr', ...GITLAB_COM_KEYS ])
+  for (const st of asList(policy.Statement)) {
+    for (const entries of Object.values(st.Condition ?? {})) {
+      for (const key of Object.keys(entries)) {
+        const [ prefix, name ] = [ key.slice(0, key.lastIndexOf(':')), key.slice(key.lastIndexOf(':') + 1) ]
+        if (prefix.toLowerCase() === providerUrl.toLowerCase() && !known.has(name)) throw new NotModelled(`web identity condition key ${key}`)
+      }
+    }
+  }
+}
+
 const ROLE_ARN_RE = /^arn:aws[a-z-]*:iam::(\d{12}):role\/(?:[\w+=,.@-]+\/)*([\w+=,.@-]{1,64})$/
 const SESSION_NAME_RE = /^[\w+=,.@-]*$/
 
@@ -164,12 +210,8 @@ export class StsService {
     const denied = new AwsError('AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity', 403)
     if (!role) throw denied
     const url = verified.provider.url
-    const keys: Record<string, string | string[]> = {
-      [`${url}:sub`]: verified.subject,
-      [`${url}:aud`]: verified.audience,
-      'sts:RoleSessionName': sessionName,
-    }
-    if (typeof verified.claims.amr === 'string' || Array.isArray(verified.claims.amr)) keys[`${url}:amr`] = verified.claims.amr as string | string[]
+    const keys = { ...webIdentityKeys(url, verified.claims, verified.subject, verified.audience), 'sts:RoleSessionName': sessionName }
+    checkProviderKeys(role.trustPolicy, url)
     const decision = evaluateTrustPolicy(role.trustPolicy, { federatedPrincipal: verified.provider.arn, action: 'sts:AssumeRoleWithWebIdentity', keys })
     if (decision !== 'allow') throw denied
     // DurationSeconds above the role's MaxSessionDuration (STS API reference, DurationSeconds): refused with this message.

@@ -122,6 +122,20 @@ describe('the token', () => {
     assert.match(r.stderr, /Add this to the deploy job in \.gitlab-ci\.yml:\n {2}\| {5}id_tokens:\n {2}\| {7}DEPLOY_TOKEN:\n {2}\| {9}aud: https:\/\/gitlab\.example\.com\n/)
     assert.match(r.stderr, /Or check a token you have: arc-gitlab-oidc doctor --token-file FILE\.\n {2}\| A deploy in this job would stop here, before any AWS call\.\n/)
     assert.ok(r.stdout.endsWith('\n1 problem found.\n'))
+    // GitLab withholds tokens from a reused path: the refusal says what GitLab's message means and the fix
+    assert.match(r.stderr, /If GitLab said "ID token issuance is disabled" for this job: another project used this path before\. Set the project's\n {2}\| {3}ci_id_token_sub_claim_components to a project_id subject \(e\.g\. project_id,ref_type,ref/)
+    assert.match(r.stderr, /template: SubClaimComponents=project_id,ref_type,ref with GitLabProjectId; or trust-policy --sub-claim-components \.\.\. --project-id <id>/)
+  })
+
+  it('the sub format: the trust-policy command with the job\'s project ID; for a project_path subject, the project_id one that survives a reused path', async () => {
+    const r = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: jwt({ ...claims, project_id: '4242' }) }, ARC)
+    assert.equal(r.code, 0, r.output)
+    assert.match(r.stdout, /trust policy \.+ npx arc-gitlab-oidc trust-policy --project acme\/shop --project-id 4242 --branch main --account <id>/)
+    assert.match(r.stdout, /reused path \.+ if GitLab ever stops this project's jobs with "ID token issuance is disabled", another project used its path before:\n.*switch to a project_id subject \(project_id,ref_type,ref\) and trust it with --sub-claim-components project_id,ref_type,ref --project-id 4242/)
+    const byId = await run([ '--stage', 'production' ], { ...job, GITLAB_OIDC_TOKEN: jwt({ ...claims, project_id: '4242', sub: 'project_id:4242:ref_type:branch:ref:main:ref_protected:true' }) }, ARC)
+    assert.match(byId.stdout, /sub claim components \.+ project_id,ref_type,ref,ref_protected \(customised: trust policies must use this format\)/)
+    assert.match(byId.stdout, /--project-id 4242 --branch main --sub-claim-components project_id,ref_type,ref,ref_protected --account <id>/)
+    assert.doesNotMatch(byId.stdout, /reused path/)
   })
 
   it('an expired token is a problem; an unprotected ref gets a note', async () => {

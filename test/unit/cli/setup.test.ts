@@ -16,6 +16,7 @@ import { EXIT_OK, EXIT_USAGE, type CliIo } from '../../../src/cli/io.ts'
 import { TEMPLATE_PATH } from '../../../src/cli/setup-sources.ts'
 import { readManifest } from '../../../src/plugin/manifest.ts'
 import { Stack, appDir, get, template, templatePath, type JsonObject } from '../../support/cfn-template.ts'
+import { createSigningKey, signJwt } from '../../support/jwt.ts'
 
 const require = createRequire(import.meta.url)
 const architectToLogicalID = (require('@architect/utils') as { toLogicalID (s: string): string }).toLogicalID
@@ -57,11 +58,15 @@ function appRepo (opts: AppOptions = {}): string {
 
 interface Run { code: number, stdout: string, stderr: string }
 
+/** The project ID the tests give (--project-id) unless they test the project ID itself. */
+const ID = '4242'
+
 async function setup (cwd: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   let stdout = ''
   let stderr = ''
   const io: CliIo = { env, cwd, stdout: s => { stdout += s }, stderr: s => { stderr += `${s}\n` }, now: () => new Date('2026-01-01T00:00:00Z') }
-  const code = await main([ 'setup', ...args ], io)
+  const idGiven = args.some(a => a === '--project-id' || a === '--no-project-id' || a === '--help' || a === '-h') || env.CI_PROJECT_ID !== undefined
+  const code = await main([ 'setup', ...args, ...idGiven ? [] : [ '--project-id', ID ] ], io)
   return { code, stdout, stderr: plain(stderr) }
 }
 
@@ -98,7 +103,7 @@ describe('setup on example-app with an HTTPS remote', () => {
     assert.equal(r.stderr, '')
     const d = deploys(r.stdout)
     assert.deepEqual(Object.keys(d), [ 'staging', 'production' ], 'staging, then production, each with its Stages')
-    const expected = { GitLabUrl: 'https://gitlab.com', ProjectPath: 'acme/oidc-example', DefaultBranch: 'main', AppName: 'oidc-example', AppStackPrefix: 'OidcExample' }
+    const expected = { GitLabUrl: 'https://gitlab.com', ProjectPath: 'acme/oidc-example', GitLabProjectId: ID, DefaultBranch: 'main', AppName: 'oidc-example', AppStackPrefix: 'OidcExample' }
     assert.deepEqual(d.staging, { ...expected, Stages: 'staging' })
     assert.deepEqual(d.production, { ...expected, Stages: 'production' })
     for (const params of Object.values(d)) assertTemplateTakes(params)
@@ -115,7 +120,7 @@ describe('setup on example-app with an HTTPS remote', () => {
     const installed = join(dir, 'node_modules', 'arc-plugin-gitlab-oidc', 'iam')
     spawnSync('mkdir', [ '-p', installed ])
     writeFileSync(join(installed, 'gitlab-oidc.yaml'), readFileSync(templatePath))
-    const r = await setup(dir)
+    const r = await setup(dir, [ '--project-id', '4242' ])
     assert.ok(r.stdout.includes('--template-file node_modules/arc-plugin-gitlab-oidc/iam/gitlab-oidc.yaml \\'), r.stdout)
   })
 
@@ -212,12 +217,12 @@ describe('the README\'s quick start', () => {
     const readme = readFileSync(join(appDir, '..', 'README.md'), 'utf8')
     const step2 = readme.slice(readme.indexOf('**2. AWS: run what `setup` prints.**'))
     const blocks = [ ...step2.matchAll(/```sh\n([\s\S]*?)```/g) ].map(m => m[1])
-    assert.equal(blocks[0], 'npx arc-gitlab-oidc setup\n')
+    assert.equal(blocks[0], 'npx arc-gitlab-oidc setup --project-id 4242\n')
     const dir = appRepo({ remote: 'git@gitlab.com:acme/oidc-example.git', defaultBranch: 'main' })
     const installed = join(dir, 'node_modules', 'arc-plugin-gitlab-oidc', 'iam')
     spawnSync('mkdir', [ '-p', installed ])
     writeFileSync(join(installed, 'gitlab-oidc.yaml'), readFileSync(templatePath))
-    const r = await setup(dir)
+    const r = await setup(dir, [ '--project-id', '4242' ])
     assert.equal(r.code, EXIT_OK, r.stderr)
     assert.equal(blocks[1], r.stdout.endsWith('\n') ? r.stdout : `${r.stdout}\n`)
   })
@@ -368,10 +373,59 @@ describe('setup in a GitLab job', () => {
     const r = await setup(appRepo({ git: false }), [], jobEnv)
     assert.equal(r.code, EXIT_OK, r.stderr)
   })
+  it('takes the project ID from CI_PROJECT_ID, and the issuer from the job\'s token when it is not the GitLab URL', async () => {
+    const iss = 'https://oidc.example.com/gitlab'
+    const token = signJwt({ iss, sub: 'project_path:acme/web/shop:ref_type:branch:ref:trunk', aud: 'https://gitlab.example.com' }, createSigningKey())
+    const r = await setup(appRepo({ git: false }), [], { ...jobEnv, CI_PROJECT_ID: '77', GITLAB_OIDC_TOKEN: token })
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    const d = deploys(r.stdout)
+    assert.equal(d.production!.GitLabProjectId, '77')
+    assert.equal(d.production!.GitLabIssuer, iss)
+    const stack = assertTemplateTakes(d.production!)
+    assert.equal(get(stack.resource('GitLabOidcProvider'), 'Properties', 'Url'), iss, 'the provider is the tokens\' issuer')
+    // a token whose iss is the GitLab URL adds nothing; --issuer wins
+    const same = signJwt({ iss: 'https://gitlab.example.com', sub: 'x', aud: 'y' }, createSigningKey())
+    assert.equal(deploys((await setup(appRepo({ git: false }), [], { ...jobEnv, CI_PROJECT_ID: '77', GITLAB_OIDC_TOKEN: same })).stdout).production!.GitLabIssuer, undefined)
+    assert.equal(deploys((await setup(appRepo({ git: false }), [ '--issuer', 'https://sts.example.com' ], { ...jobEnv, CI_PROJECT_ID: '77', GITLAB_OIDC_TOKEN: token })).stdout).production!.GitLabIssuer, 'https://sts.example.com')
+  })
   it('outside a job, CI_PROJECT_PATH alone is not trusted', async () => {
     const r = await setup(appRepo({ git: false }), [], { CI_PROJECT_PATH: 'acme/web/shop', CI_DEFAULT_BRANCH: 'trunk' })
     assert.equal(r.code, EXIT_USAGE)
     assert.match(r.stderr, /--project/)
+  })
+})
+
+describe('setup and the project ID (issue 24)', () => {
+  const dir = () => appRepo({ remote: 'https://gitlab.com/acme/shop.git', defaultBranch: 'main' })
+  it('without --project-id or --no-project-id: a usage error naming both and where GitLab shows the ID', async () => {
+    const r = await setup(dir(), [], { CI_PROJECT_ID: '' })
+    assert.equal(r.code, EXIT_USAGE)
+    assert.equal(r.stdout, '')
+    assert.match(r.stderr, /the GitLab project ID \(the number on the project's overview page, under its name; or Settings > General\): give --project-id <id>, or --no-project-id to leave the roles unpinned/)
+  })
+  it('--project-id pins both roles; the template takes it', async () => {
+    const r = await setup(dir(), [ '--project-id', '31337' ])
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    assert.equal(r.stderr, '')
+    const stack = assertTemplateTakes(deploys(r.stdout).production!)
+    assert.equal((stack.trustPolicy('ProductionDeployRole') as { Statement: [{ Condition: { StringEquals: Record<string, string> } }] }).Statement[0].Condition.StringEquals['gitlab.com:project_id'], '31337')
+    assert.match(r.stdout, /GitLab project acme\/shop \(ID 31337\) on https:\/\/gitlab\.com/)
+  })
+  it('--no-project-id is the explicit opt-out: GitLabProjectId=none, and a warning saying what it leaves open', async () => {
+    const r = await setup(dir(), [ '--no-project-id' ])
+    assert.equal(r.code, EXIT_OK, r.stderr)
+    assert.equal(deploys(r.stdout).staging!.GitLabProjectId, 'none')
+    assert.match(r.stderr, /warning: --no-project-id: the roles are not pinned to the project's ID, only to its path acme\/shop\./)
+    assert.match(r.stderr, /A project that later takes over that path \(after a rename, transfer or deletion\) could assume them\./)
+    const stack = assertTemplateTakes(deploys(r.stdout).staging!)
+    assert.doesNotMatch(JSON.stringify(stack.trustPolicy('StagingDeployRole')), /project_id/)
+  })
+  it('refuses a project ID that is not a number, and both flags at once', async () => {
+    for (const args of [ [ '--project-id', 'acme/shop' ], [ '--project-id', 'none' ], [ '--project-id', '0' ], [ '--project-id', '1', '--no-project-id' ] ]) {
+      const r = await setup(dir(), args)
+      assert.equal(r.code, EXIT_USAGE, args.join(' '))
+      assert.match(r.stderr, /--project-id/)
+    }
   })
 })
 

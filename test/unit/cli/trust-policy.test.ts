@@ -86,6 +86,26 @@ describe('trust-policy', () => {
     assert.match(r.stderr, /from this job \.+ project \(CI_PROJECT_PATH\), issuer \(CI_SERVER_URL\), branch \(CI_DEFAULT_BRANCH\)/)
   })
 
+  it('--project-id and --protected-ref pin gitlab.com:project_id and gitlab.com:ref_protected; a job gives CI_PROJECT_ID; warnings say what is not pinned', async () => {
+    const r = await run([ 'trust-policy', '--project', 'acme/shop', '--project-id', '4242', '--branch', 'main', '--protected-ref', '--account', '123456789012' ])
+    assert.deepEqual(policyOf(r), buildTrustPolicy({ project: 'acme/shop', projectId: '4242', requireProtectedRef: true, branches: [ 'main' ], account: '123456789012' }))
+    assert.equal(policyOf(r).Statement[0]?.Condition.StringEquals['gitlab.com:ref_protected'], 'true')
+    assert.match(r.stderr, /project ID \.+ 4242 \(gitlab\.com:project_id\)/)
+    assert.doesNotMatch(r.stderr, /protected/i, 'nothing to warn about')
+    const unpinned = await run([ 'trust-policy', '--project', 'acme/shop', '--branch', 'main', '--account', '123456789012' ])
+    assert.match(unpinned.stderr, /not pinned to the project ID: a project that later takes over the path acme\/shop could assume this role\. Give --project-id <id>\./)
+    assert.match(unpinned.stderr, /add --protected-ref to make AWS check it/)
+    const selfManaged = await run([ 'trust-policy', '--project', 'acme/shop', '--project-id', '4242', '--branch', 'main', '--protected-ref', '--issuer', 'https://git.example.com', '--account', '123456789012' ])
+    assert.match(selfManaged.stderr, /4242 \(not testable here: AWS sees only sub and aud\)/)
+    assert.match(selfManaged.stderr, /AWS cannot see whether a branch is protected here/)
+    const inJob = parseTrustPolicyArgs([ '--account', '123456789012' ], { ...jobEnv, CI_PROJECT_ID: '77' })
+    assert.equal(inJob.options.projectId, '77')
+    assert.ok(inJob.fromJob.includes('project ID (CI_PROJECT_ID)'))
+    const bad = await run([ 'trust-policy', '--project', 'acme/shop', '--project-id', 'abc', '--branch', 'main', '--account', '123456789012' ])
+    assert.equal(bad.code, EXIT_USAGE)
+    assert.match(bad.stderr, /Invalid project ID "abc"/)
+  })
+
   it('in a job, explicit flags win and the default branch is not added to explicit refs', async () => {
     const p = policyOf(await run([ 'trust-policy', '--account', '123456789012', '--project', 'other/proj', '--tag', 'v*', '--issuer', 'https://gitlab.com' ], jobEnv))
     assert.equal(p.Statement.length, 1)

@@ -18,7 +18,7 @@ import { Stack } from '../../support/cfn-template.ts'
 
 const account = '111111111111'
 const region = 'us-west-2'
-const stack = new Stack({ account, partition: 'aws', region, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
+const stack = new Stack({ account, partition: 'aws', region, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242', Stages: 'both' } })
 const boundaries = {
   staging: stack.policyDocument('StagingBoundary') as unknown as PolicyDocument,
   production: stack.policyDocument('ProductionBoundary') as unknown as PolicyDocument,

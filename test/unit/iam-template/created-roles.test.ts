@@ -19,7 +19,7 @@ type StageName = 'Staging' | 'Production'
 type Attempt = [action: string, resource: string, context?: Record<string, string>]
 
 function policies (Stage: StageName, extra: Record<string, string> = {}): { deploy: PolicyDocument, boundary: PolicyDocument } {
-  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both', ...extra } })
+  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242', Stages: 'both', ...extra } })
   return {
     deploy: { Version: '2012-10-17', Statement: stack.permissions(`${Stage}DeployRole`) } as unknown as PolicyDocument,
     boundary: stack.policyDocument(`${Stage}Boundary`) as unknown as PolicyDocument,

@@ -97,7 +97,7 @@ function needsFor (stage: 'Staging' | 'Production'): Record<string, [string, str
 }
 
 describe('deploy role permissions', () => {
-  const stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example' } })
+  const stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242' } })
   const policies = {
     Staging: stack.permissions('StagingDeployRole'),
     Production: stack.permissions('ProductionDeployRole'),
@@ -158,7 +158,7 @@ describe('deploy role permissions', () => {
 /* ------------------------------------------------------------------------ */
 
 describe('review apps (issue 8)', () => {
-  const stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example' } })
+  const stack = new Stack({ account, partition: 'aws', region, params: { ...app, ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242' } })
   const policies = { Staging: stack.permissions('StagingDeployRole'), Production: stack.permissions('ProductionDeployRole') }
   const cfn = (name: string): string => `arn:aws:cloudformation:${region}:${account}:stack/${name}/0f0e0d0c-1111-2222-3333-444455556666`
   const review = 'OidcExampleStagingMr7'

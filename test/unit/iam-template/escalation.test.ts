@@ -23,7 +23,7 @@ const stages = [ { stage: 'staging', Stage: 'Staging', other: 'Production' }, { 
 
 /** A fresh account with this template deployed (Stages=both): deploy roles and boundaries. */
 function world (): { account: Account, stack: Stack, deployRole: (Stage: string) => RolePolicies, boundary: (Stage: string) => string } {
-  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
+  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242', Stages: 'both' } })
   const account = new Account(ACCOUNT, 'aws', REGION)
   for (const Stage of [ 'Staging', 'Production' ]) {
     account.policies.set(stack.ref(`${Stage}Boundary`), stack.policyDocument(`${Stage}Boundary`) as unknown as PolicyDocument)

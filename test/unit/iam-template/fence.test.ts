@@ -33,7 +33,7 @@ function role (layout: Layout, stage: StageName, extra: Record<string, string> =
     account: layout.accounts[stage],
     partition: 'aws',
     region,
-    params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: layout.Stages[stage], ...extra },
+    params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242', Stages: layout.Stages[stage], ...extra },
   })
   return { Version: '2012-10-17', Statement: stack.permissions(`${stage}DeployRole`) } as unknown as PolicyDocument
 }
@@ -247,7 +247,7 @@ describe('3. names match only the stage\'s own stacks and what CloudFormation na
 
   for (const stage of stages) {
     it(`code running under the ${stage.toLowerCase()} boundary (even with Action * Resource *) reaches nothing of oidc-example-staging-tools`, () => {
-      const stack = new Stack({ account: ONE, partition: 'aws', region, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
+      const stack = new Stack({ account: ONE, partition: 'aws', region, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242', Stages: 'both' } })
       const boundary = stack.policyDocument(`${stage}Boundary`) as unknown as PolicyDocument
       const admin: PolicyDocument = { Statement: [ { Effect: 'Allow', Action: '*', Resource: '*' } ] }
       const actions: Record<string, string> = { lambda: 'lambda:InvokeFunction', logs: 'logs:PutLogEvents', dynamodb: 'dynamodb:Scan', sns: 'sns:Publish', sqs: 'sqs:SendMessage', s3: 's3:GetObject', ssm: 'ssm:GetParametersByPath', 'execute-api': 'execute-api:ManageConnections' }

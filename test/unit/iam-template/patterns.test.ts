@@ -16,7 +16,7 @@ import { Stack } from '../../support/cfn-template.ts'
 
 const ACCOUNT = '111111111111'
 const REGION = 'us-west-2'
-const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', Stages: 'both' } })
+const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: 'oidc-example', AppStackPrefix: 'OidcExample', ProjectPath: 'my-group/oidc-example', GitLabProjectId: '4242', Stages: 'both' } })
 const deploy = (Stage: string): PolicyDocument => ({ Version: '2012-10-17', Statement: stack.permissions(`${Stage}DeployRole`) }) as unknown as PolicyDocument
 const boundary = (Stage: string): PolicyDocument => stack.policyDocument(`${Stage}Boundary`) as unknown as PolicyDocument
 const admin: PolicyDocument = { Version: '2012-10-17', Statement: [ { Effect: 'Allow', Action: '*', Resource: '*' } ] }
@@ -64,7 +64,7 @@ describe('static buckets whose generated name CloudFormation shortened: refused 
   // characters, so CloudFormation cuts the stack and logical-ID parts (serverless/serverless#2791
   // shows both cut, the random suffix kept; AWS documents no exact rule).
   const lower = `a${'b'.repeat(36)}c`
-  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: lower, AppStackPrefix: `A${'b'.repeat(36)}c`, ProjectPath: 'g/p', Stages: 'both' } })
+  const stack = new Stack({ account: ACCOUNT, partition: 'aws', region: REGION, params: { AppName: lower, AppStackPrefix: `A${'b'.repeat(36)}c`, ProjectPath: 'g/p', GitLabProjectId: '4242', Stages: 'both' } })
   for (const Stage of [ 'Staging', 'Production' ]) {
     it(`${Stage.toLowerCase()}: a cut name matches no pattern of either role or boundary`, () => {
       const full = `${lower}${Stage.toLowerCase()}-staticbucket-`

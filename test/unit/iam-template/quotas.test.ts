@@ -21,6 +21,7 @@ const long = {
   AppName: appName,
   AppStackPrefix: toLogicalID(appName),
   ProjectPath: `${'g'.repeat(100)}/${'s'.repeat(100)}/${'p'.repeat(53)}`,
+  GitLabProjectId: '9'.repeat(20),
   DefaultBranch: `release/${'b'.repeat(92)}`,
   GitLabUrl: `https://${'h'.repeat(80)}.example.com`.slice(0, 100),
   Audience: 'a'.repeat(100),
@@ -49,7 +50,11 @@ function* flagCombinations (settings: Record<string, string>): Generator<Record<
       for (const CreateOidcProvider of allowed('CreateOidcProvider')) {
         for (const AllowCloudFrontWrites of allowed('AllowCloudFrontWrites')) {
           for (const AllowMainTableDeletion of allowed('AllowMainTableDeletion')) {
-            yield { ...long, ...settings, Stages, SubClaimComponents, CreateOidcProvider, AllowCloudFrontWrites, AllowMainTableDeletion }
+            // the longest self-managed issuer, and gitlab.com, whose roles also carry gitlab.com:project_id and ref_protected
+            for (const GitLabUrl of [ long.GitLabUrl, 'https://gitlab.com' ]) {
+              const flags = { CreateOidcProvider, AllowCloudFrontWrites, AllowMainTableDeletion }
+              yield { ...long, ...settings, GitLabUrl, Stages, SubClaimComponents, ...flags }
+            }
           }
         }
       }
@@ -77,7 +82,7 @@ it('every policy of every parameter combination fits IAM\'s quotas (the largest 
       continue
     }
     deployed++
-    const label = `Stages=${params.Stages} sub=${params.SubClaimComponents} provider=${params.CreateOidcProvider} cdn=${params.AllowCloudFrontWrites} deleteTables=${params.AllowMainTableDeletion}`
+    const label = `${params.GitLabUrl === 'https://gitlab.com' ? 'gitlab.com ' : ''}Stages=${params.Stages} sub=${params.SubClaimComponents} provider=${params.CreateOidcProvider} cdn=${params.AllowCloudFrontWrites} deleteTables=${params.AllowMainTableDeletion}`
     for (const [ id, res ] of Object.entries(template.Resources as JsonObject)) {
       if (!stack.resourceExists(id)) continue
       const type = get(res, 'Type')

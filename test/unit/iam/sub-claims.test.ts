@@ -92,7 +92,7 @@ describe('arc-gitlab-oidc trust-policy --sub-claim-components', () => {
     assert.match(r.stderr, /--branch main cannot be expressed .* Use --branch '\*'/)
     const bad = await cli([ '--branch', 'main', '--sub-claim-components', 'project_path,environment' ])
     assert.equal(bad.code, EXIT_USAGE)
-    assert.match(bad.stderr, /GitLab accepts exactly project_path,ref_type,ref \| project_path,ref,ref_type \| project_path,ref \| project_path,ref_type/)
+    assert.match(bad.stderr, /GitLab accepts project_path,ref_type,ref \| project_path,ref,ref_type \| project_path,ref \| project_path,ref_type/)
   })
 
   it('in a job, takes the format from the job\'s own ID token (GITLAB_OIDC_TOKEN)', async () => {

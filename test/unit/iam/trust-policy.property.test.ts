@@ -12,12 +12,14 @@ import { describe, it } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 
-import { SUB_CLAIM_COMPONENTS, type SubClaimComponents, subjectIn } from '../../../src/iam/sub-claims.ts'
+import { SUB_CLAIM_COMPONENTS, type SubClaimComponents, subjectIn, subjectOf } from '../../../src/iam/sub-claims.ts'
 import { TrustPolicyError } from '../../../src/iam/errors.ts'
 import { buildTrustPolicy } from '../../../src/iam/trust-policy.ts'
 import { normalizeIssuer } from '../../../src/iam/arns.ts'
 import { validateRefName } from '../../../src/iam/gitlab-names.ts'
 import { evaluateTrustPolicy, wildcardMatch, type PolicyDocument } from '../../support/aws/iam-policy.ts'
+import { webIdentityKeys } from '../../support/aws/sts.ts'
+import { params } from '../../support/property.ts'
 
 const ACCOUNT = '111111111111'
 const RUNS = { seed: 1414, numRuns: 400 }
@@ -115,5 +117,52 @@ describe('buildTrustPolicy (property)', () => {
       assert.throws(() => buildTrustPolicy({ project: 'a/b', branches: [ 'main' ], account: ACCOUNT, issuer: bad }),
         (err: unknown) => err instanceof TrustPolicyError && err.code === 'INVALID_ISSUER' && /Federated principal/.test(err.message), bad)
     }
+  })
+})
+
+/*
+ * Issue 24: the pins. For any format GitLab builds (the four, each with project_id first and the
+ * newer components after), project ID, issuer (gitlab.com or self-managed) and ref, the policy
+ * admits the project's own job, and refuses another project ID wherever AWS can see the ID
+ * (gitlab.com's key, or a project_id subject) and an unprotected ref for a protected-ref role
+ * wherever AWS can see protection (gitlab.com's key, or a ref_protected component); tokens
+ * carrying the keys STS supplies for their issuer (test/support/aws/sts.ts).
+ */
+describe('buildTrustPolicy pins (property)', () => {
+  const tails = fc.subarray([ 'ref_protected', 'environment_protected', 'deployment_tier' ]).chain(extra =>
+    fc.constantFrom(...SUB_CLAIM_COMPONENTS.map(f => f.slice('project_path,'.length))).chain(base =>
+      fc.shuffledSubarray(extra, { minLength: extra.length, maxLength: extra.length }).map(order => [ base, ...order ].join(','))))
+  const pinned = fc.record({
+    format: fc.tuple(fc.constantFrom('project_path', 'project_id'), tails).map(([ head, tail ]) => `${head},${tail}`),
+    projectId: fc.integer({ min: 1, max: 2 ** 31 }).map(String),
+    issuer: fc.constantFrom('https://gitlab.com', 'https://git.example.com'),
+    ref: fc.constantFrom('main', 'release/1', 'v1.0.0'),
+    refType: fc.constantFrom('branch', 'tag'),
+    protect: fc.boolean(),
+    tier: fc.constantFrom('production', 'staging', ''),
+  })
+  it('admits the project\'s own protected job; refuses another project ID and an unprotected ref wherever AWS can see them', () => {
+    fc.assert(fc.property(pinned, p => {
+      const components = p.format.split(',')
+      const opts = { project: 'acme/shop', projectId: p.projectId, issuer: p.issuer, account: ACCOUNT, subClaimComponents: p.format, requireProtectedRef: p.protect }
+      const spec = !components.includes('ref_type') ? { refs: [ p.ref ] } : !components.includes('ref') ? { [p.refType === 'tag' ? 'tags' : 'branches']: [ '*' ] } : { [p.refType === 'tag' ? 'tags' : 'branches']: [ p.ref ] }
+      const policy = buildTrustPolicy({ ...opts, ...spec })
+      const host = normalizeIssuer(p.issuer).host
+      const admits = (over: Record<string, string>): boolean => {
+        const claims: Record<string, string> = { project_path: 'acme/shop', project_id: p.projectId, ref: p.ref, ref_type: p.refType, ref_protected: 'true', environment_protected: 'true', deployment_tier: p.tier, ...over }
+        const sub = subjectOf(p.format, claims)
+        return evaluateTrustPolicy(policy as unknown as PolicyDocument, {
+          federatedPrincipal: `arn:aws:iam::${ACCOUNT}:oidc-provider/${host}`,
+          action: 'sts:AssumeRoleWithWebIdentity',
+          keys: webIdentityKeys(host, claims, sub, p.issuer),
+        }) === 'allow'
+      }
+      assert.ok(admits({}), 'the project\'s own job')
+      const idSeen = host === 'gitlab.com' || components[0] === 'project_id'
+      assert.equal(admits({ project_id: `${p.projectId}0` }), !idSeen, 'another project ID')
+      const protectionSeen = p.protect && (host === 'gitlab.com' || components.includes('ref_protected'))
+      assert.equal(admits({ ref_protected: 'false' }), !protectionSeen, 'an unprotected ref')
+      assert.ok(!admits({ project_path: 'acme/other', project_id: `${p.projectId}1` }), 'another project, path and ID')
+    }), params(200))
   })
 })

@@ -7,6 +7,8 @@ import { escapePolicyValue } from '../../../src/iam/gitlab-names.ts'
 import { normalizeIssuer, parseRoleArn, providerArn } from '../../../src/iam/arns.ts'
 import { TrustPolicyError } from '../../../src/iam/errors.ts'
 import { evaluateTrustPolicy, type PolicyDocument } from '../../support/aws/iam-policy.ts'
+import { webIdentityKeys } from '../../support/aws/sts.ts'
+import { subjectOf } from '../../../src/iam/sub-claims.ts'
 
 const account = '123456789012'
 const project = 'acme/web/shop'
@@ -317,5 +319,80 @@ describe('helpers', () => {
     })
     assert.equal(subjectFor('a/b', 'tag', 'v1'), 'project_path:a/b:ref_type:tag:ref:v1')
     assert.equal(escapePolicyValue('a$b${c}'), 'a$b${$}{c}')
+  })
+})
+
+describe('pinned to what AWS can check (issue 24)', () => {
+  const ID = '4242'
+  /** STS's decision for a token with these claims, with the keys the STS stand-in supplies for its issuer. */
+  const sts = (policy: TrustPolicy, claims: Record<string, string>): boolean => {
+    const host = normalizeIssuer(claims.iss!).host
+    return evaluateTrustPolicy(policy as unknown as PolicyDocument, {
+      federatedPrincipal: providerArn({ account, partition: 'aws', issuer: claims.iss! }),
+      action: 'sts:AssumeRoleWithWebIdentity',
+      keys: webIdentityKeys(host, claims, claims.sub!, claims.aud!),
+    }) === 'allow'
+  }
+  const token = (over: Record<string, string> = {}, format = 'project_path,ref_type,ref'): Record<string, string> => {
+    const c = { iss: 'https://gitlab.com', aud: 'https://gitlab.com', project_path: project, project_id: ID, ref_type: 'branch', ref: 'main', ref_protected: 'true', ...over }
+    return { ...c, sub: subjectOf(format, c) }
+  }
+
+  it('gitlab.com: both kinds of role pin gitlab.com:project_id; production also gitlab.com:ref_protected', () => {
+    const production = buildTrustPolicy({ project, branches: [ 'main' ], account, projectId: ID, requireProtectedRef: true })
+    assert.deepEqual(production.Statement[0]?.Condition.StringEquals, {
+      'gitlab.com:aud': 'https://gitlab.com', 'gitlab.com:sub': 'project_path:acme/web/shop:ref_type:branch:ref:main', 'gitlab.com:project_id': ID, 'gitlab.com:ref_protected': 'true',
+    })
+    assert.equal(sts(production, token()), true, 'the project\'s protected default branch')
+    assert.equal(sts(production, token({ project_id: '9999' })), false, 'another project that took over the path')
+    assert.equal(sts(production, token({ ref_protected: 'false' })), false, 'the default branch left unprotected')
+    const staging = buildTrustPolicy({ project, branches: [ '*' ], account, projectId: ID })
+    assert.deepEqual(staging.Statement[0]?.Condition.StringEquals, { 'gitlab.com:aud': 'https://gitlab.com', 'gitlab.com:project_id': ID })
+    assert.equal(sts(staging, token({ ref: 'feature/x', ref_protected: 'false' })), true, 'any branch, protected or not')
+    assert.equal(sts(staging, token({ ref: 'feature/x', project_id: '9999' })), false)
+    const { project_id: _, ...noId } = token()
+    assert.equal(sts(staging, { ...noId }), false, 'a token without the claim: the key is absent, the condition fails')
+  })
+
+  it('a self-managed issuer gets no gitlab.com keys: the ID and protection go into sub when the format carries them', () => {
+    const issuer = 'https://git.example.com'
+    const plain = buildTrustPolicy({ project, branches: [ 'main' ], account, issuer, projectId: ID, requireProtectedRef: true })
+    assert.deepEqual(Object.keys(plain.Statement[0]!.Condition.StringEquals), [ 'git.example.com:aud', 'git.example.com:sub' ])
+    const format = 'project_id,ref_type,ref,ref_protected'
+    const pinned = buildTrustPolicy({ project, branches: [ 'main' ], account, issuer, projectId: ID, requireProtectedRef: true, subClaimComponents: format })
+    assert.equal(pinned.Statement[0]?.Condition.StringEquals['git.example.com:sub'], `project_id:${ID}:ref_type:branch:ref:main:ref_protected:true`)
+    const t = (over: Record<string, string>) => token({ iss: issuer, aud: issuer, ...over }, format)
+    assert.equal(sts(pinned, t({})), true)
+    assert.equal(sts(pinned, t({ ref_protected: 'false' })), false, 'unprotected')
+    assert.equal(sts(pinned, t({ project_id: '9999' })), false, 'another project')
+    assert.equal(sts(pinned, t({ project_path: 'someone/else' })), true, 'a renamed project keeps its ID')
+    const staging = buildTrustPolicy({ project, branches: [ '*' ], account, issuer, projectId: ID, subClaimComponents: format })
+    assert.equal(staging.Statement[0]?.Condition.StringLike?.['git.example.com:sub'], `project_id:${ID}:ref_type:branch:ref:*:ref_protected:*`)
+    assert.equal(sts(staging, t({ ref: 'feature/x', ref_protected: 'false' })), true)
+    assert.equal(sts(staging, t({ ref: 'v1', ref_type: 'tag' })), false)
+    // a gitlab.com key written for a self-managed provider is never in the request: the condition fails
+    const forged = JSON.parse(JSON.stringify(staging).replace('"git.example.com:aud"', '"gitlab.com:project_id":"4242","git.example.com:aud"')) as TrustPolicy
+    assert.equal(sts(forged, t({ ref: 'feature/x' })), false)
+  })
+
+  it('the condition matching a gitlab.com job pins its project ID too; a self-managed job\'s does not (AWS would not see it)', () => {
+    const c = token()
+    assert.deepEqual(conditionForClaims(c as unknown as Claims).StringEquals, { 'gitlab.com:aud': 'https://gitlab.com', 'gitlab.com:sub': c.sub, 'gitlab.com:project_id': ID })
+    const policy = { Version: '2012-10-17', Statement: [ { Effect: 'Allow', Principal: { Federated: gitlabProvider }, Action: 'sts:AssumeRoleWithWebIdentity', Condition: conditionForClaims(c as unknown as Claims) } ] } as unknown as TrustPolicy
+    assert.equal(sts(policy, c), true)
+    assert.equal(sts(policy, { ...c, project_id: '9999' }), false)
+    const selfManaged = token({ iss: 'https://git.example.com', aud: 'https://git.example.com' })
+    assert.deepEqual(Object.keys(conditionForClaims(selfManaged as unknown as Claims).StringEquals), [ 'git.example.com:aud', 'git.example.com:sub' ])
+  })
+
+  it('deployment_tier and environment_protected are matched with *; a project_id subject needs the ID', () => {
+    const format = 'project_path,ref_type,ref,deployment_tier,environment_protected'
+    const policy = buildTrustPolicy({ project, branches: [ 'main' ], account, issuer: 'https://git.example.com', subClaimComponents: format })
+    assert.equal(policy.Statement[0]?.Condition.StringLike?.['git.example.com:sub'], 'project_path:acme/web/shop:ref_type:branch:ref:main:deployment_tier:*:environment_protected:*')
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, subClaimComponents: 'project_id,ref_type,ref' })), 'MISSING_PROJECT_ID')
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, projectId: '12ab' })), 'INVALID_PROJECT_ID')
+    assert.equal(errorCode(() => buildTrustPolicy({ project, branches: [ 'main' ], account, projectId: ID, subClaimComponents: 'project_id,ref_type' })), 'UNEXPRESSIBLE_REF')
+    const any = buildTrustPolicy({ project, anyRef: true, account, projectId: ID, subClaimComponents: 'project_id,ref,ref_type' })
+    assert.equal(any.Statement[0]?.Condition.StringLike?.['gitlab.com:sub'], `project_id:${ID}:*`)
   })
 })

@@ -69,6 +69,17 @@ describe('the entries', () => {
     assert.match(text, /production-role \/ staging-role/)
   })
 
+  it('AccessDenied for a gitlab.com job: the matching condition and the command pin its project ID', () => {
+    const com = { ...claims, iss: 'https://gitlab.com', aud: 'https://gitlab.com', project_id: '4242' }
+    const e = EXPLANATIONS.find(x => x.code === 'AccessDenied')!.explain(situation({ claims: com, issuer: com.iss, issuerHost: 'gitlab.com', audiences: [ com.aud ] }))
+    const text = e.fix.join('\n') + '\n'
+    assert.ok(text.includes('"gitlab.com:project_id": "4242"'), text)
+    assert.ok(text.includes('trust-policy --project acme/shop --branch main --role-arn arn:aws-cn:iam::222222222222:role/deploy/shop-production --project-id 4242\n'), text)
+    const staging = EXPLANATIONS.find(x => x.code === 'AccessDenied')!.explain(situation({ stage: 'staging', claims: com, issuer: com.iss, issuerHost: 'gitlab.com', audiences: [ com.aud ] })).fix.join('\n')
+    assert.match(staging, /its aud https:\/\/gitlab\.com, its project ID 4242 \(gitlab\.com:project_id\);/)
+    assert.match(staging, /--branch '\*' --role-arn \S+ --project-id 4242/)
+  })
+
   it('AccessDenied for production: the branch condition first, the ARN against the stack outputs last', () => {
     const { text } = explain('AccessDenied', 'Not authorized', { roleArn: 'arn:aws:iam::111111111111:role/shop-production-deploy', roleName: 'shop-production-deploy' })
     const condition = text.indexOf(':ref:main"')
