@@ -11,7 +11,7 @@ import { RuleError, Stack, get, template } from '../../support/cfn-template.ts'
 
 const ACCOUNT = '111111111111'
 const OTHER = '999999999999'
-const app = { AppName: 'shop', AppStackPrefix: 'Shop', ProjectPath: 'acme/shop', Stages: 'production' }
+const app = { AppName: 'shop', AppStackPrefix: 'Shop', ProjectPath: 'acme/shop', GitLabProjectId: '4242', Stages: 'production' }
 const extended = { ...app, DeployServices: 'events,ses', BoundaryActions: 'ses:SendEmail,iam:CreateRole,sts:AssumeRole,iam:*' }
 const stack = (params: Record<string, string>) => new Stack({ account: ACCOUNT, partition: 'aws', params })
 const doc = (Statement: unknown): PolicyDocument => ({ Version: '2012-10-17', Statement }) as unknown as PolicyDocument

@@ -13,7 +13,7 @@ import { Stack } from '../../support/cfn-template.ts'
 import { actionAllowed } from '../../support/aws/iam-policy.ts'
 
 const ACCOUNT = '111111111111'
-const params = { AppName: 'shop', AppStackPrefix: 'Shop', ProjectPath: 'acme/shop', Stages: 'both' }
+const params = { AppName: 'shop', AppStackPrefix: 'Shop', ProjectPath: 'acme/shop', GitLabProjectId: '4242', Stages: 'both' }
 const stack = new Stack({ account: ACCOUNT, partition: 'aws', params })
 const statements = (Stage: string) => stack.permissions(`${Stage}DeployRole`)
 const roleOf = (Stage: string) => ({ identity: [ { Version: '2012-10-17', Statement: statements(Stage) } as unknown as PolicyDocument ] })

@@ -25,7 +25,7 @@ after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) 
 let lastOutput = ''
 async function setupIn (dir: string): Promise<Record<string, Record<string, string>>> {
   let stdout = '', stderr = ''
-  const code = await main([ 'setup', '--project', 'acme/app', '--branch', 'main', '--gitlab-url', 'https://gitlab.com' ],
+  const code = await main([ 'setup', '--project', 'acme/app', '--project-id', '4242', '--branch', 'main', '--gitlab-url', 'https://gitlab.com' ],
     { env: {}, cwd: dir, now: () => new Date(), stdout: s => { stdout += s }, stderr: s => { stderr += s } })
   assert.equal(code, 0, stderr)
   lastOutput = stdout
