@@ -93,6 +93,22 @@ export default tseslint.config(
     },
   },
   {
+    // What a deploy loads (all but the CLI) takes node:fs, node:http, node:https and node:util
+    // through src/shared/builtins.ts: an ES import of those builtins builds their ES module
+    // facade, which loads fs/promises or undici (5 to 30 ms), even in `arc`.
+    files: [ 'src/**/*.ts' ],
+    ignores: [ 'src/cli/**', 'src/shared/builtins.ts' ],
+    rules: {
+      'no-restricted-imports': [ 'error', {
+        paths: [ 'node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:util' ].map(name => ({
+          name,
+          allowTypeImports: true,
+          message: 'Use src/shared/builtins.ts: an ES import of this builtin costs 5 to 30 ms on the deploy path.',
+        })),
+      } ],
+    },
+  },
+  {
     // Tests inspect whatever a library throws.
     files: [ 'test/**' ],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },

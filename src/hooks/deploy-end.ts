@@ -7,11 +7,11 @@
  */
 import { createRequire } from 'node:module'
 import { execFileSync } from 'node:child_process'
-import { closeSync, constants, fstatSync, lstatSync, mkdirSync, openSync, readSync, realpathSync, writeFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import type { Outcome } from '../plugin/activate.ts'
 import { done, warning } from '../report/format.ts'
 import { partitionOf } from '../iam/arns.ts'
+import { fs } from '../shared/builtins.ts'
 import { annotationsReport, deployUrl, dotenvReport, reportPathProblem, type DeployFacts, type ReportFiles, type StackOutput } from './reports.ts'
 
 const require = createRequire(import.meta.url)
@@ -69,8 +69,8 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
   try {
     for (const [file, text] of [[dotenvFile.value, dotenvReport(facts)], [annotationsFile.value, annotationsReport(facts)]] as const) {
       refuseLinks(cwd, file)
-      mkdirSync(dirname(join(cwd, file)), { recursive: true })
-      writeFileSync(join(cwd, file), text)
+      fs.mkdirSync(dirname(join(cwd, file)), { recursive: true })
+      fs.writeFileSync(join(cwd, file), text)
     }
   }
   catch (err) {
@@ -84,9 +84,9 @@ export async function deployEnd (outcome: Outcome, params: DeployEndParams, io: 
 /** A report's absolute path, links in its existing part resolved (two names of one file compare equal). */
 function realPath (cwd: string, file: string): string {
   const path = resolve(cwd, file)
-  try { return realpathSync(path) }
+  try { return fs.realpathSync(path) }
   catch {
-    try { return join(realpathSync(dirname(path)), path.slice(dirname(path).length + 1)) }
+    try { return join(fs.realpathSync(dirname(path)), path.slice(dirname(path).length + 1)) }
     catch { return path }
   }
 }
@@ -96,20 +96,20 @@ function appFiles (cwd: string): ReportFiles {
   return {
     at: path => {
       let fd: number
-      try { fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK) }
+      try { fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK) }
       catch (err) {
         if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'none' }
         if ((err as NodeJS.ErrnoException).code === 'EISDIR') return { kind: 'directory' }
         throw err
       }
       try {
-        const stats = fstatSync(fd)
+        const stats = fs.fstatSync(fd)
         if (stats.isDirectory()) return { kind: 'directory' }
         if (!stats.isFile()) return { kind: 'file', text: '' }
         const buffer = Buffer.alloc(8192)
-        return { kind: 'file', text: buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0)) }
+        return { kind: 'file', text: buffer.toString('utf8', 0, fs.readSync(fd, buffer, 0, buffer.length, 0)) }
       }
-      finally { closeSync(fd) }
+      finally { fs.closeSync(fd) }
     },
     tracked: path => {
       try {
@@ -132,7 +132,7 @@ export function refuseLinks (cwd: string, file: string): void {
   for (const part of parts) {
     path = join(path, part)
     let isLink: boolean
-    try { isLink = lstatSync(path).isSymbolicLink() }
+    try { isLink = fs.lstatSync(path).isSymbolicLink() }
     catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
       throw err

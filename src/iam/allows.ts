@@ -3,8 +3,8 @@
  * (scripts/allows.ts): what each stage's deploy role may create and what its permissions
  * boundary lets functions call. Read once, on the deploy's template check only.
  */
-import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { fs } from '../shared/builtins.ts'
 
 export const ALLOWS_FILE = fileURLToPath(new URL('../../iam/gitlab-oidc.allows.json', import.meta.url))
 
@@ -26,7 +26,7 @@ export interface Allows {
 
 let cached: Allows | undefined
 export function readAllows (file: string = ALLOWS_FILE): Allows {
-  if (file !== ALLOWS_FILE) return JSON.parse(readFileSync(file, 'utf8')) as Allows
-  cached ??= JSON.parse(readFileSync(file, 'utf8')) as Allows
+  if (file !== ALLOWS_FILE) return JSON.parse(fs.readFileSync(file, 'utf8')) as Allows
+  cached ??= JSON.parse(fs.readFileSync(file, 'utf8')) as Allows
   return cached
 }

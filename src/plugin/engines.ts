@@ -9,9 +9,9 @@
  * range syntax (comparators `>=`, `>`, `<=`, `<`, `=`, `^`, `~`, x-ranges, `||`); a range it
  * cannot read is not enforced (Architect itself decides then).
  */
-import { readFileSync } from 'node:fs'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { fs } from '../shared/builtins.ts'
 
 export interface ArchitectEngines { version: string, range: string }
 
@@ -29,7 +29,7 @@ export function architectEngines (cwd: string): ArchitectEngines | undefined {
 
 function readEngines (file: string): ArchitectEngines | undefined {
   try {
-    const pkg = JSON.parse(readFileSync(file, 'utf8')) as { version?: unknown, engines?: { node?: unknown } }
+    const pkg = JSON.parse(fs.readFileSync(file, 'utf8')) as { version?: unknown, engines?: { node?: unknown } }
     const range = pkg.engines?.node
     return typeof range === 'string' ? { version: typeof pkg.version === 'string' ? pkg.version : '?', range } : undefined
   }

@@ -9,15 +9,15 @@
  *  - give up on the whole exchange after a bound, whatever the attempts are doing.
  * This module is only imported when the plugin acts, so the SDK never loads on a laptop.
  */
-import { existsSync } from 'node:fs'
-import { Agent as HttpAgent } from 'node:http'
-import { Agent as HttpsAgent } from 'node:https'
+import type { Agent as HttpAgent } from 'node:http'
+import type { Agent as HttpsAgent } from 'node:https'
 import { createRequire } from 'node:module'
 import type * as Sts from '@aws-sdk/client-sts'
 import type * as Retry from '@smithy/core/retry'
 import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types'
 import { ExchangeError, isVerificationKeyFault, type AttemptFailure, type ExchangeRequest } from '../shared/sts.ts'
 import { redact } from '../shared/redact.ts'
+import { fs, web } from '../shared/builtins.ts'
 import { INVALID_STS_ANSWER, MAX_ANSWER_BYTES, NOT_STS_ANSWER, answerProblem, notStsAnswer } from '../shared/sts-answer.ts'
 
 // The packed plugin carries the SDK's STS path as one CommonJS bundle next to this file
@@ -26,7 +26,7 @@ import { INVALID_STS_ANSWER, MAX_ANSWER_BYTES, NOT_STS_ANSWER, answerProblem, no
 type Sdk = Pick<typeof Sts, 'STSClient' | 'AssumeRoleWithWebIdentityCommand'> & Pick<typeof Retry, 'StandardRetryStrategy'>
 const require = createRequire(import.meta.url)
 const BUNDLE = './sts-sdk.cjs'
-const { AssumeRoleWithWebIdentityCommand, STSClient, StandardRetryStrategy }: Sdk = existsSync(new URL(BUNDLE, import.meta.url))
+const { AssumeRoleWithWebIdentityCommand, STSClient, StandardRetryStrategy }: Sdk = fs.existsSync(new URL(BUNDLE, import.meta.url))
   ? require(BUNDLE) as Sdk
   : { ...require('@aws-sdk/client-sts') as typeof Sts, ...require('@smithy/core/retry') as typeof Retry }
 
@@ -153,7 +153,8 @@ function proxyAgents (proxyEnv: ExchangeRequest['proxyEnv']): { httpAgent?: Http
   if (!proxyEnv) return {}
   // @types/node does not list proxyEnv yet (Node 22.21 / 24.5 take it): the options go in as a variable.
   const options = { keepAlive: true, proxyEnv }
-  return { httpAgent: new HttpAgent(options), httpsAgent: new HttpsAgent(options) }
+  const { http, https } = web()
+  return { httpAgent: new http.Agent(options), httpsAgent: new https.Agent(options) }
 }
 
 function describeFailure (error: unknown): AttemptFailure {

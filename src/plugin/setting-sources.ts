@@ -2,17 +2,17 @@
  * Where a setting's value comes from: a CI variable (wins) or the `@gitlab-oidc` pragma, and how
  * a bad value is named. Readers collect problems instead of throwing, so one run reports them all.
  */
-import { existsSync } from 'node:fs'
 import { PragmaEntries, pragmaEntries, type Manifest } from './manifest.ts'
 import { bare, ownString, shown } from '../shared/redact.ts'
 import { PRAGMA, describeSource, type Setting } from '../shared/setting-source.ts'
+import { fs } from '../shared/builtins.ts'
 
 /**
  * "X is not a Y": for a CI variable whose value is the path of an existing file, say what that
  * means: GitLab gives a job a *File* type variable as a path to a file holding the value.
  */
 export function notA (
-  setting: Setting<string>, what: string, expected: string, fileExists: (path: string) => boolean = existsSync,
+  setting: Setting<string>, what: string, expected: string, fileExists: (path: string) => boolean = fs.existsSync,
 ): string {
   if (setting.source.kind === 'variable' && setting.value.startsWith('/') && fileExists(setting.value)) {
     return fileVariable(describeSource(setting.source), setting.value, `expected ${expected}`)

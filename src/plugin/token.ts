@@ -2,12 +2,13 @@
  * Step 3: find the job's ID token and check it before anything is sent to AWS.
  * Only the token's *claims* are ever shown to the user; the token itself never is.
  */
-import { closeSync, constants, existsSync, fstatSync, openSync, readSync, type Stats } from 'node:fs'
+import type { Stats } from 'node:fs'
 import { fileVariable } from './setting-sources.ts'
 import { describeSource, type Setting } from '../shared/setting-source.ts'
 import { bare, describeSecret, grouped, isTime, looksLikeJwt, ownString, redact } from '../shared/redact.ts'
 import { DEFAULT_TOKEN_VARIABLE, GITLAB_AWS_TOKEN_VARIABLE, LEGACY_TOKEN_VARIABLE, audiences, type Claims } from '../shared/id-token.ts'
 import { humanDuration } from '../report/format.ts'
+import { fs } from '../shared/builtins.ts'
 
 /** Clock skew tolerated on `exp`, `nbf` and `iat`, as AWS and most verifiers do. */
 export const SKEW_SECONDS = 60
@@ -61,20 +62,20 @@ export class TokenFileError extends Error {}
  * takes no time that the deadline would have to cover.
  */
 export const readText: ReadFile = path => {
-  const fd = openSync(path, constants.O_RDONLY | constants.O_NONBLOCK)
+  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK)
   try {
-    const kind = kindOf(fstatSync(fd))
+    const kind = kindOf(fs.fstatSync(fd))
     if (kind) throw new TokenFileError(`is ${kind}, not a regular file: a token is read only from a regular file (a pipe or a device can block forever)`)
     const buffer = Buffer.alloc(MAX_TOKEN_FILE_BYTES + 1)
     let length = 0
     for (let n = -1; n !== 0 && length < buffer.length;) {
-      n = readSync(fd, buffer, length, buffer.length - length, null)
+      n = fs.readSync(fd, buffer, length, buffer.length - length, null)
       length += n
     }
     if (length > MAX_TOKEN_FILE_BYTES) throw new TokenFileError(`is longer than the ${grouped(MAX_TOKEN_LENGTH)} characters STS takes for a token`)
     return buffer.toString('utf8', 0, length)
   }
-  finally { closeSync(fd) }
+  finally { fs.closeSync(fd) }
 }
 
 /** A token variable's value, or a TokenError when it is the path GitLab gives for a *File* variable. */
@@ -96,7 +97,7 @@ function tokenIn (env: NodeJS.ProcessEnv, name: string, fileExists: (path: strin
  */
 export function findToken (
   env: NodeJS.ProcessEnv, tokenVariable: Setting<string> | undefined,
-  readFile: ReadFile = readText, fileExists: (path: string) => boolean = existsSync,
+  readFile: ReadFile = readText, fileExists: (path: string) => boolean = fs.existsSync,
 ): FoundToken | undefined {
   if (tokenVariable) {
     const token = tokenIn(env, tokenVariable.value, fileExists)

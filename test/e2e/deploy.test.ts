@@ -47,6 +47,10 @@ for (const node of NODES) {
         assert.match(r.output, /GitLab OIDC Deploying production \(OidcExampleProduction\) \[dry-run\] as arn:aws:sts::/)
         assert.match(r.output, /expires \.+ \d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d\d:\d\d \(UTC \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ\)/)
         assert.deepEqual(r.sdkModules, [STS_BUNDLE], 'the exchange used the AWS SDK: the plugin\'s bundle, nothing from node_modules/@aws-sdk or @smithy')
+        // src/shared/builtins.ts: these builtins' ES module facades cost 5 to 30 ms (undici for node:http).
+        assert.ok(r.pluginEsBuiltins.length > 0, 'the trace sees the plugin\'s ES imports of builtins')
+        assert.deepEqual(r.pluginEsBuiltins.filter(b => ['node:fs', 'node:fs/promises', 'node:http', 'node:https', 'node:util'].includes(b)), [],
+          `the deploy path took node:fs, node:http, node:https or node:util by require (ES imports: ${r.pluginEsBuiltins.join(', ')})`)
       })
 
       test('a full arc deploy --production creates the production stack', async () => {

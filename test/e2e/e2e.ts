@@ -15,6 +15,8 @@ export interface Run extends ArcResult {
   output: string
   /** AWS SDK modules the arc process loaded: the plugin's bundle (STS_BUNDLE) or @aws-sdk/, @smithy/ files. */
   sdkModules: string[]
+  /** Builtins the plugin's own modules took with an ES import, as `node:fs` (module-trace.mjs). */
+  pluginEsBuiltins: string[]
   /** The app directory arc ran in (removed when the suite closes). */
   appDir: string
 }
@@ -77,8 +79,10 @@ export async function startSuite (options: StandInsOptions = {}): Promise<Suite>
       const email = opts.env?.GITLAB_USER_EMAIL
       if (email) assert.ok(!output.includes(email), `output of \`arc ${args.join(' ')}\` contains the user's e-mail`)
       leakChecks.outputs++
-      const sdkModules = existsSync(traceFile) ? readFileSync(traceFile, 'utf8').split('\n').filter(Boolean) : []
-      return { ...result, output, sdkModules, appDir: app.dir }
+      const traced = existsSync(traceFile) ? readFileSync(traceFile, 'utf8').split('\n').filter(Boolean) : []
+      const sdkModules = traced.filter(line => !line.startsWith('import '))
+      const pluginEsBuiltins = traced.filter(line => line.startsWith('import ')).map(line => line.slice('import '.length))
+      return { ...result, output, sdkModules, pluginEsBuiltins, appDir: app.dir }
     },
     async close () {
       for (const app of apps) app.remove()

@@ -183,7 +183,7 @@ describe('Node first', () => {
     const app = await installApp()
     const result = await runArc(app.dir, ['deploy', '--production'], { env: job.env, endpoint: s.aws.endpoint, node })
     app.remove()
-    const r: Run = { ...result, output: stripAnsi(result.stdout + result.stderr), sdkModules: [], appDir: app.dir }
+    const r: Run = { ...result, output: stripAnsi(result.stdout + result.stderr), sdkModules: [], pluginEsBuiltins: [], appDir: app.dir }
     assert.ok(!r.output.includes(job.token), 'the token is not printed')
     assert.equal(r.code, 1, r.output)
     assert.match(r.output, new RegExp(`× GitLab OIDC: Node\\.js ${version.replace(/\./g, '\\.')} is older than Architect 12\\.0\\.1 needs \\(node >=22\\): use the image node:22\\n`))
