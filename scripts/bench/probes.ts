@@ -87,24 +87,27 @@ console.log('BENCH ' + JSON.stringify({ first, sdk, bare: plain }))
 /**
  * \`node probe-breakdown.mjs <dist/ url>\` in a simulated job: where the plugin's time goes, step by
  * step, with Architect's own modules loaded first (as they are inside \`arc\` when it imports
- * plugins). Uses the plugin's built modules directly: the SDK (exchange.js), the rest of the
- * plugin (activate.js), the first bothTimes() call (report.js, for the expiry
- * line), then activate() itself with its exchange timed separately.
+ * plugins). Uses the chunks `arc` loads (scripts/bundle-plugin.ts): the SDK (`exchange-<hash>.js`,
+ * which loads sts-sdk.cjs), the rest of the plugin (`activate-<hash>.js` and its chunks), the first
+ * bothTimes() call (`format-<hash>.js`, for the expiry line), then activate() itself with its
+ * exchange timed separately. detect() is tsc's module (index.js has it inlined, unexported).
  */
 const BREAKDOWN = `
 const { createRequire } = await import('node:module')
+const { readdirSync } = process.getBuiltinModule('node:fs')
 const dist = process.argv[2]
 const require = createRequire(new URL('index.js', dist))
+const chunk = name => new URL('plugin/' + readdirSync(new URL('plugin/', dist)).find(f => new RegExp('^' + name + '-[A-Z0-9]{8}\\\\.js$').test(f)), dist)
 let last = performance.now()
 const lap = () => { const now = performance.now(); const d = now - last; last = now; return d }
 require('@architect/inventory'); require('@architect/utils')
 const architect = lap()
-const { assumeRole: exchange } = await import(new URL('plugin/exchange.js', dist))
+const { assumeRole: exchange } = await import(chunk('exchange'))
 const sdkModules = lap()
-const { activate } = await import(new URL('plugin/activate.js', dist))
+const { activate } = await import(chunk('activate'))
 const { detect } = await import(new URL('plugin/detect.js', dist))
 const pluginModules = lap()
-const { bothTimes } = await import(new URL('report/format.js', dist))
+const { bothTimes } = await import(chunk('format'))
 bothTimes(new Date())
 const firstIntl = lap()
 let exchangeMs = 0
