@@ -59,7 +59,8 @@ export async function benchLoad (ctx: Context, runs: number): Promise<Row[]> {
       const files = lines(allFile).map(u => fileURLToPath(u))
         .filter(f => !f.startsWith(ctx.probes.dir))
         .map(f => f.startsWith(ctx.pluginDir) ? relative(ctx.pluginDir, f) : f.replace(/^.*node_modules\//, ''))
-      return { sdk: lines(sdkFile), files, credentials: p.credentials }
+      // module-trace.mjs also names the builtins the plugin imports (`import node:...`): not SDK modules.
+      return { sdk: lines(sdkFile).filter(l => !l.startsWith('import ')), files, credentials: p.credentials }
     }
     finally {
       rmSync(dir, { recursive: true, force: true })
