@@ -14,6 +14,7 @@ import { Stack as TemplateStack, get, isObject, type Json, type JsonObject } fro
 import { handlerRequests, type CfnResource, type Where } from './cfn-permissions.ts'
 import { authorize, type AuthzRequest, type RolePolicies } from './iam-authz.ts'
 import type { PolicyDocument } from './iam-policy.ts'
+import { checkInlinePolicies, checkManagedPolicy, checkTrustPolicy, type PolicyText } from './iam-quotas.ts'
 import { providerUrlOf } from './oidc.ts'
 import { AwsError, denialReason } from './protocol.ts'
 import { createBucket } from './s3.ts'
@@ -23,13 +24,38 @@ export interface Caller { arn: string, account: string, policies: RolePolicies }
 
 const rand = (n: number): string => randomBytes(n).toString('hex').toUpperCase().slice(0, n)
 
+/**
+ * The longest name each service takes, for the names CloudFormation generates: Lambda function
+ * names 64 characters (Lambda API reference, CreateFunction, FunctionName), IAM role names 64 (IAM
+ * quotas), S3 bucket names 63 (S3 bucket naming rules).
+ */
+const NAME_MAX: Record<string, number> = { 'AWS::Lambda::Function': 64, 'AWS::Serverless::Function': 64, 'AWS::IAM::Role': 64, 'AWS::S3::Bucket': 63 }
+
+/**
+ * `<stack>-<logical>-<random>`, shortened as CloudFormation shortens a generated name past the
+ * service's limit: the random suffix is kept, the stack and logical-ID parts are cut (AWS does not
+ * document how; observed: `…-serverlessdeploymentbuck-1aljxweu3wjjd`, serverless/serverless#2791).
+ * The stand-in cuts each part to half the room left (the other part's unused room added), so a
+ * stack name longer than about 24 characters loses its end, and with it the `<stack>-` prefix the
+ * deploy roles' patterns require: never kinder than AWS, whose exact cut is unknown.
+ */
+export function generatedName (stackName: string, logicalId: string, random: string, max: number): string {
+  const full = `${stackName}-${logicalId}-${random}`
+  if (full.length <= max) return full
+  const room = max - random.length - 2
+  const half = Math.floor(room / 2)
+  const stackPart = Math.min(stackName.length, Math.max(half, room - logicalId.length))
+  return `${stackName.slice(0, stackPart)}-${logicalId.slice(0, room - stackPart)}-${random}`
+}
+
 /** Physical ids the way CloudFormation names things: <stack>-<logical>-<random>. */
 function physicalId (stackName: string, logicalId: string, type: string, region: string, accountId: string): string {
   const generic = `${stackName}-${logicalId}-${rand(12)}`
   switch (type) {
-    case 'AWS::S3::Bucket': return generic.toLowerCase().slice(0, 63)
-    // IAM role names are at most 64 characters: CloudFormation shortens the stack and logical parts
-    case 'AWS::IAM::Role': return `${stackName.slice(0, 30)}-${logicalId.slice(0, 20)}-${rand(12)}`
+    case 'AWS::S3::Bucket': return generatedName(stackName, logicalId, rand(13), NAME_MAX[type]!).toLowerCase()
+    case 'AWS::IAM::Role':
+    case 'AWS::Lambda::Function':
+    case 'AWS::Serverless::Function': return generatedName(stackName, logicalId, rand(12), NAME_MAX[type]!)
     case 'AWS::Serverless::HttpApi':
     case 'AWS::ApiGatewayV2::Api': return randomBytes(5).toString('hex').slice(0, 10)
     case 'AWS::SNS::Topic': return `arn:aws:sns:${region}:${accountId}:${generic}`
@@ -176,7 +202,8 @@ function expand (r: CfnResource, w: Where): CfnResource[] {
 /* Acting with the caller's permissions                                      */
 /* ------------------------------------------------------------------------ */
 
-export interface Denial { resource: CfnResource, request: AuthzRequest, reason: string }
+/** Why a resource failed: a request the caller may not make (`request`), or IAM's quota error. */
+export interface Denial { resource: CfnResource, request?: AuthzRequest, reason: string }
 
 /** Authorize a request CloudFormation makes with the caller's permissions, and log it. */
 export function authorizeAsCaller (state: AwsState, caller: Caller, request: AuthzRequest): ReturnType<typeof authorize> {
@@ -208,6 +235,37 @@ function whereOf (state: AwsState, stack: Stack, pending: CfnResource[] = []): W
 }
 
 interface InlinePolicy { PolicyName: string, PolicyDocument: PolicyDocument }
+
+/**
+ * IAM's size quotas on what a stack creates (iam-quotas.ts): a managed policy, a role's trust
+ * policy, a role's inline policies together (its own `Policies` and every AWS::IAM::Policy naming
+ * it). IAM answers the resource handler LimitExceeded; CloudFormation fails the resource with it
+ * (HandlerErrorCode ServiceLimitExceeded: CloudFormation CLI, "Handler error codes") and rolls back.
+ */
+function quotaFailure (resources: CfnResource[]): Denial | undefined {
+  const inline = new Map<string, PolicyText[]>()
+  for (const r of resources) {
+    if (r.type === 'AWS::IAM::Role') inline.set(r.physicalId, ((r.properties.Policies ?? []) as InlinePolicy[]).map(x => x.PolicyDocument))
+  }
+  for (const r of resources.filter(x => x.type === 'AWS::IAM::Policy')) {
+    for (const name of (r.properties.Roles ?? []) as string[]) inline.get(name)?.push(r.properties.PolicyDocument as PolicyText)
+  }
+  for (const r of resources) {
+    try {
+      if (r.type === 'AWS::IAM::ManagedPolicy') checkManagedPolicy(r.properties.PolicyDocument as PolicyText)
+      if (r.type === 'AWS::IAM::Role') {
+        checkTrustPolicy(r.properties.AssumeRolePolicyDocument as PolicyText)
+        checkInlinePolicies(r.physicalId, inline.get(r.physicalId) ?? [])
+      }
+    }
+    catch (err) {
+      if (!(err instanceof AwsError)) throw err
+      const reason = `Resource handler returned message: "${err.message} (Service: Iam, Status Code: ${err.status}, Request ID: ${randomUUID()})" (HandlerErrorCode: ServiceLimitExceeded)`
+      return { resource: r, reason }
+    }
+  }
+  return undefined
+}
 
 /** The roles an Architect stack creates, put into the IAM stand-in (trust, inline policies, boundary) so what they may do can be asked. */
 function applyRoles (state: AwsState, stack: Stack, current: CfnResource[], before: StackResource[]): void {
@@ -352,6 +410,12 @@ function provisionIamTemplate (
     const denial = firstDenied(state, caller, { logicalId: id, type, physicalId, properties: p }, handlerRequests({ logicalId: id, type, physicalId, properties: p }, previous.has(id) ? 'update' : 'create', w))
     if (denial) return denial
   }
+  const overQuota = quotaFailure(ids.map(id => {
+    const res = ev.resource(id)
+    const p = (res.Properties ?? {}) as Record<string, unknown>
+    return { logicalId: id, type: String(res.Type), physicalId: String(res.Type) === 'AWS::IAM::Role' ? String(p.RoleName) : ev.ref(id), properties: p }
+  }))
+  if (overQuota) return overQuota
   stack.Resources = applyIam(iamAccount(state, stack.accountId), ev, ids, stack)
   stack.Outputs = outputsOf(Object.entries(ev.outputs()).map(([ k, v ]) => [ k, v, undefined ]))
   return undefined
@@ -374,7 +438,8 @@ function provisionArchitect (state: AwsState, stack: Stack, template: Template, 
   })
   const before = stack.Resources.flatMap(r => r.expanded ?? [])
   const previousProps = new Map(before.map(e => [ e.logicalId, JSON.stringify(e.properties) ] as const))
-  const denial = authorizeResources(state, stack, caller, resolved.flatMap(r => r.expanded), previousProps)
+  const expanded = resolved.flatMap(r => r.expanded)
+  const denial = authorizeResources(state, stack, caller, expanded, previousProps) ?? quotaFailure(expanded)
   if (denial) return denial
   applyRoles(state, stack, resolved.flatMap(r => r.expanded), stack.Resources)
   const resources: StackResource[] = []
