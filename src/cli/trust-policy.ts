@@ -11,7 +11,7 @@ import { SUB_CLAIM_COMPONENTS, subClaimComponentsOf } from '../iam/sub-claims.ts
 import { TrustPolicyError } from '../iam/errors.ts'
 import { decodeToken } from '../plugin/token.ts'
 import { isGitLabJob } from '../plugin/detect.ts'
-import { DEFAULT_TOKEN_VARIABLE, type Claims } from '../shared/id-token.ts'
+import { DEFAULT_TOKEN_VARIABLE, audiences, type Claims } from '../shared/id-token.ts'
 import { BIN, EXIT_OK, UsageError, parseErrorMessage, type CliIo } from './io.ts'
 
 export const TRUST_POLICY_HELP = `Usage: ${BIN} trust-policy --project <group/project> (--branch <name> | --tag <name> | --any-ref)
@@ -49,7 +49,8 @@ Options:
   --partition <name>   aws, aws-cn or aws-us-gov                         [default: aws]
   --issuer <url>       The tokens' iss: the GitLab URL unless the instance sets
                        ci_id_tokens_issuer_url   [job: the token's iss or $CI_SERVER_URL, else ${DEFAULT_ISSUER}]
-  --audience <aud>     The aud your jobs request in id_tokens:            [default: the issuer URL]
+  --audience <aud>     The aud your jobs request in id_tokens
+                       [job: the aud of the job's ID token, else the issuer URL]
   -h, --help           Show this help
 
 Inside a GitLab job (GITLAB_CI=true) the values marked [job: ...] default to GitLab's
@@ -99,7 +100,7 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     throw new UsageError(parseErrorMessage(err), 'trust-policy')
   }
   const help = v.help === true
-  const { project, projectId, issuer, branches, fromJob } = jobDefaults(v, env)
+  const { project, projectId, issuer, audience, branches, fromJob } = jobDefaults(v, env)
   const subClaimComponents = v['sub-claim-components'] ?? (isGitLabJob(env) ? jobSubFormat(env) : undefined)
   if (v['sub-claim-components'] === undefined && subClaimComponents !== undefined) fromJob.push('sub claim components (the job\'s ID token)')
   const tags = v.tag ?? []
@@ -121,13 +122,13 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     ...(v['role-arn'] !== undefined ? { roleArn: v['role-arn'] } : {}),
     ...(v.partition !== undefined ? { partition: v.partition } : {}),
     ...(issuer !== undefined ? { issuer } : {}),
-    ...(v.audience !== undefined ? { audience: v.audience } : {}),
+    ...(v.audience !== undefined ? { audience: v.audience } : audience !== undefined ? { audience } : {}),
   }
   return { options, fromJob, help }
 }
 
 /** Inside a GitLab job, the project, issuer and (when no ref is named) the default branch default to the job's. */
-interface JobDefaults { project?: string, projectId?: string, issuer?: string, branches: string[], fromJob: string[] }
+interface JobDefaults { project?: string, projectId?: string, issuer?: string, audience?: string, branches: string[], fromJob: string[] }
 
 function jobDefaults (v: Values, env: NodeJS.ProcessEnv): JobDefaults {
   const inJob = isGitLabJob(env)
@@ -139,15 +140,20 @@ function jobDefaults (v: Values, env: NodeJS.ProcessEnv): JobDefaults {
   }
   const project = fromEnv(v.project, 'CI_PROJECT_PATH', 'project')
   const projectId = fromEnv(v['project-id'], 'CI_PROJECT_ID', 'project ID')
-  const tokenIss = v.issuer === undefined && inJob ? jobToken(env)?.iss : undefined
+  const token = inJob ? jobToken(env) : undefined
+  const tokenIss = v.issuer === undefined ? token?.iss : undefined
   if (typeof tokenIss === 'string' && tokenIss) fromJob.push('issuer (the job\'s ID token)')
   const issuer = typeof tokenIss === 'string' && tokenIss ? tokenIss : fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
+  // What the job's id_tokens entry asks for: with an issuer of its own (ci_id_tokens_issuer_url), not the issuer URL.
+  const tokenAud = v.audience === undefined && token ? audiences(token) : []
   let branches = v.branch ?? []
   if (!branches.length && !(v.tag ?? []).length && !(v.ref ?? []).length && v['any-ref'] !== true && inJob && env.CI_DEFAULT_BRANCH) {
     branches = [ env.CI_DEFAULT_BRANCH ]
     fromJob.push('branch (CI_DEFAULT_BRANCH)')
   }
+  if (tokenAud.length === 1) fromJob.push('audience (the job\'s ID token)')
   const out: JobDefaults = { branches, fromJob }
+  if (tokenAud.length === 1) out.audience = tokenAud[0]!
   if (project !== undefined) out.project = project
   if (projectId !== undefined) out.projectId = projectId
   if (issuer !== undefined) out.issuer = issuer

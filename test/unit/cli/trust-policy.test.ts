@@ -106,6 +106,31 @@ describe('trust-policy', () => {
     assert.match(bad.stderr, /Invalid project ID "abc"/)
   })
 
+  it('in a job whose instance has an issuer of its own, the audience is the token\'s aud, not the issuer URL', async () => {
+    const b64 = (o: unknown) => Buffer.from(JSON.stringify(o)).toString('base64url')
+    const now = Math.floor(Date.now() / 1000)
+    // ci_id_tokens_issuer_url set: iss is not the instance URL; the job's id_tokens asked for aud: $CI_SERVER_URL.
+    const claims = {
+      iss: 'https://oidc.example.com', aud: 'https://gitlab.example.com', sub: 'project_path:acme/web/shop:ref_type:branch:ref:trunk',
+      project_path: 'acme/web/shop', ref: 'trunk', ref_type: 'branch', exp: now + 600, iat: now, nbf: now,
+    }
+    const env = { ...jobEnv, GITLAB_OIDC_TOKEN: `${b64({ alg: 'RS256', kid: 'k' })}.${b64(claims)}.c2lnbmF0dXJl` }
+    const r = await run([ 'trust-policy', '--account', '123456789012' ], env)
+    const p = policyOf(r)
+    assert.deepEqual(p.Statement[0]?.Condition.StringEquals, { 'oidc.example.com:aud': 'https://gitlab.example.com', 'oidc.example.com:sub': claims.sub })
+    assert.match(r.stderr, /issuer \(the job's ID token\), branch \(CI_DEFAULT_BRANCH\), audience \(the job's ID token\)/)
+    // The job's own token is admitted; with the issuer URL as aud (the default outside a job) it would not be.
+    const decide = (aud: string) => evaluateTrustPolicy(p as unknown as PolicyDocument, {
+      federatedPrincipal: 'arn:aws:iam::123456789012:oidc-provider/oidc.example.com',
+      action: 'sts:AssumeRoleWithWebIdentity',
+      keys: { 'oidc.example.com:aud': aud, 'oidc.example.com:sub': claims.sub },
+    })
+    assert.equal(decide(claims.aud), 'allow')
+    assert.equal(decide('https://oidc.example.com'), 'implicit-deny')
+    // --audience still wins.
+    assert.equal(parseTrustPolicyArgs([ '--account', '123456789012', '--audience', 'arc' ], env).options.audience, 'arc')
+  })
+
   it('in a job, explicit flags win and the default branch is not added to explicit refs', async () => {
     const p = policyOf(await run([ 'trust-policy', '--account', '123456789012', '--project', 'other/proj', '--tag', 'v*', '--issuer', 'https://gitlab.com' ], jobEnv))
     assert.equal(p.Statement.length, 1)
