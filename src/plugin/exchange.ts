@@ -15,10 +15,10 @@ import { createRequire } from 'node:module'
 import type * as Sts from '@aws-sdk/client-sts'
 import type * as Retry from '@smithy/core/retry'
 import type { RetryErrorInfo, StandardRetryToken } from '@smithy/types'
-import { ExchangeError, isVerificationKeyFault, type AttemptFailure, type ExchangeRequest } from '../shared/sts.ts'
+import { ExchangeError, INVALID_STS_ANSWER, NOT_STS_ANSWER, isVerificationKeyFault, type AttemptFailure, type ExchangeRequest } from '../shared/sts.ts'
 import { redact } from '../shared/redact.ts'
 import { fs, web } from '../shared/builtins.ts'
-import { INVALID_STS_ANSWER, MAX_ANSWER_BYTES, NOT_STS_ANSWER, answerProblem, notStsAnswer } from '../shared/sts-answer.ts'
+import { MAX_ANSWER_BYTES, answerProblem, notStsAnswer } from './sts-answer.ts'
 
 // The packed plugin carries the SDK's STS path as one CommonJS bundle next to this file
 // (scripts/bundle-sdk.ts; it has no SDK dependency); the sources, in unit tests, use the packages.
@@ -73,7 +73,7 @@ export async function assumeRole (request: ExchangeRequest): Promise<IssuedCrede
     // AssumeRoleWithWebIdentity is unsigned: no credentials are looked up or needed.
     credentials: { accessKeyId: 'unused', secretAccessKey: 'unused' },
   })
-  // Inside the SDK's deserializer: every answer is STS's own before the SDK reads it (src/shared/sts-answer.ts).
+  // Inside the SDK's deserializer: every answer is STS's own before the SDK reads it (sts-answer.ts).
   client.middlewareStack.add(next => async args => checkAnswer(await next(args)), { step: 'deserialize', priority: 'low', name: 'stsAnswerCheck' })
   const abort = new AbortController()
   const timer = setTimeout(() => abort.abort(), request.timeoutMs)

@@ -4,9 +4,8 @@
  */
 import { redact } from '../shared/redact.ts'
 import type { Problem, Row } from '../shared/problem.ts'
-import type { ExchangeContext, ExchangeError } from '../shared/sts.ts'
+import { INVALID_STS_ANSWER, NOT_STS_ANSWER, type ExchangeContext, type ExchangeError } from '../shared/sts.ts'
 import { findExplanation, type Explained } from './explanations.ts'
-import { INVALID_STS_ANSWER, NOT_STS_ANSWER } from '../shared/sts-answer.ts'
 
 /** AWS's code without the SDK's "Exception" suffix (ExpiredTokenException is AWS's own spelling). */
 export function baseCode (code: string): string {

@@ -6,6 +6,11 @@
  */
 import type { Claims, Origin } from './id-token.ts'
 
+/** The exchange's code for an answer that did not come from STS. */
+export const NOT_STS_ANSWER = 'NotAnStsAnswer'
+/** The exchange's code for a success that does not check out. */
+export const INVALID_STS_ANSWER = 'InvalidStsAnswer'
+
 /** One AssumeRoleWithWebIdentity request as the plugin sends it (the preflight builds it; the exchange sends it). */
 export interface ExchangeRequest {
   token: string

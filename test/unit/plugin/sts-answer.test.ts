@@ -1,5 +1,5 @@
 /**
- * src/shared/sts-answer.ts: what is not STS's answer, and what a success must be before it is
+ * src/plugin/sts-answer.ts: what is not STS's answer, and what a success must be before it is
  * trusted. Property tests: well-formed XML trees pass the XML check and every cut of them fails
  * it; pages, redirects and foreign XML are named, STS's own answers are not; a success checks out
  * exactly when it is of the role, account, partition and session asked for, expires within the
@@ -8,7 +8,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
-import { answerProblem, notStsAnswer, wellFormedXml, type Answer } from '../../../src/shared/sts-answer.ts'
+import { answerProblem, notStsAnswer, wellFormedXml, type Answer } from '../../../src/plugin/sts-answer.ts'
 import { params } from '../../support/property.ts'
 
 const name = fc.constantFrom('Arn', 'Credentials', 'AccessKeyId', 'a', 'B.c', 'x:y')

@@ -4,8 +4,9 @@
  * STS refusing anything, and is named for what it is (and retried where it may pass). A success
  * is checked before anything of it is printed or handed to Architect: the session is of the role
  * asked for, in its account and partition, with the session name asked for; it expires in the
- * future and within the duration asked for; its keys have AWS's shape. A leaf: the exchange
- * (plugin/exchange.ts) applies these to what the SDK received.
+ * future and within the duration asked for; its keys have AWS's shape. The exchange
+ * (plugin/exchange.ts) applies these to what the SDK received; the codes it then throws with
+ * (NOT_STS_ANSWER, INVALID_STS_ANSWER) are in shared/sts.ts, where report/ reads them.
  *
  * What STS answers, from its API reference (AssumeRoleWithWebIdentity, Common Errors, the Query
  * API's XML): https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html
@@ -14,11 +15,6 @@
  *   Credentials (API_Credentials.html): AccessKeyId 16 to 128 characters of [\w]; temporary ones start ASIA.
  */
 import { parseAssumedRoleArn, parseRoleArn } from '../iam/arns.ts'
-
-/** The exchange's code for an answer that did not come from STS. */
-export const NOT_STS_ANSWER = 'NotAnStsAnswer'
-/** The exchange's code for a success that does not check out. */
-export const INVALID_STS_ANSWER = 'InvalidStsAnswer'
 
 /** The most of a body the exchange reads: STS's answers are a few kilobytes. */
 export const MAX_ANSWER_BYTES = 256 * 1024
