@@ -15,8 +15,8 @@
  *   NODE_USE_ENV_PROXY; the upstream fix is one option in aws-lite's getAgent
  *   (`new client.Agent({ keepAlive, proxyEnv: process.env })`).
  */
-import { createRequire } from 'node:module'
 import { redact } from '../shared/redact.ts'
+import { web } from '../shared/builtins.ts'
 
 /** The variables Node's proxy support reads; lower case first: it wins when both are set. */
 const NAMES = { http: ['http_proxy', 'HTTP_PROXY'], https: ['https_proxy', 'HTTPS_PROXY'], no: ['no_proxy', 'NO_PROXY'] } as const
@@ -126,9 +126,8 @@ let routed = false
  */
 export function routeAgentsThroughProxy (proxyEnv: ProxyEnv | undefined, version: string = process.versions.node): boolean {
   if (routed || !proxyEnv || !supportsProxyEnv(version)) return routed
-  const require = createRequire(import.meta.url)
-  for (const name of ['node:http', 'node:https']) {
-    const mod = require(name) as { Agent: new (options?: Record<string, unknown>) => unknown }
+  const { http, https } = web()
+  for (const mod of [http, https] as Array<{ Agent: new (options?: Record<string, unknown>) => unknown }>) {
     const Base = mod.Agent
     const WithProxy = class extends (Base as new (options?: Record<string, unknown>) => object) {
       constructor (options: Record<string, unknown> = {}) {
