@@ -1,7 +1,7 @@
 /**
  * 2. Exchange cost in a job: the job's ID token → the role's credentials in process.env.
  *
- * Three ways of getting there, each in a fresh process per run, alternating, all against the
+ * Several ways of getting there, each in a fresh process per run, alternating, all against the
  * same loopback STS stand-in (which verifies the token's signature against the issuer's JWKS,
  * cached after the first call, like AWS):
  *
@@ -12,6 +12,11 @@
  *    a job pays (inside `arc`, Architect's own modules are already loaded, so slightly less).
  *  - bare: the floor. A plain node:http POST of the same form body to the same endpoint, the
  *    three values picked out of the XML with regular expressions, no checks, no retries.
+ *  - sdk, sdkArchitect: what the issue's terms keep, without the plugin's own code. The exchange
+ *    chunk's assumeRole() (the same SDK client, retry strategy, timeouts and answer check as a
+ *    deploy) in a process of its own, then the same after requiring the Architect modules the
+ *    plugin reads app.arc and prints with (found in the bundle). The plugin in a process of its
+ *    own costs at least the second; the difference is the plugin's own code.
  *  - configure-aws-credentials: GitHub's action for the same exchange, its own committed dist
  *    bundle in a process of its own (./configure-aws-credentials.ts: BENCH_CONFIGURE_AWS_CREDENTIALS
  *    names a copy; skipped, and said so, without one). Whole process only.
@@ -26,7 +31,7 @@
  * overhead once its modules are loaded.
  */
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, openSync, readSync, closeSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, openSync, readdirSync, readFileSync, readSync, closeSync, realpathSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
@@ -80,6 +85,19 @@ function isPyenvShim (path: string): boolean {
   }
 }
 
+/**
+ * The Architect modules the packed plugin requires on the deploy path (Architect's parser for
+ * app.arc, its chalk and chars, its minimist), read out of the bundle `arc` loads: dist/index.js
+ * and its chunks. Inside `arc` they are loaded before any plugin; in a process of their own they are not.
+ */
+function architectRequires (dist: string): string[] {
+  const files = [join(dist, 'index.js'), ...readdirSync(join(dist, 'plugin')).filter(f => /-[A-Z0-9]{8}\.js$/.test(f)).map(f => join(dist, 'plugin', f))]
+  const found = new Set<string>()
+  for (const f of files) for (const m of readFileSync(f, 'utf8').matchAll(/\brequire\d*\(\s*["'](@architect\/[^"']+)["']\s*\)/g)) found.add(m[1]!)
+  if (!found.size) throw new Error(`no require of an @architect module found in ${dist}: has the bundle changed shape?`)
+  return [...found].sort()
+}
+
 interface ImportProbe { ms: number, sinceStartMs: number, credentials: boolean }
 interface WarmProbe { first: number, sdk: number[], bare: number[] }
 interface BreakdownProbe {
@@ -123,6 +141,17 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   }
 
   const stsBefore = s.aws.stsCalls().length
+  const distUrl = pathToFileURL(join(ctx.pluginDir, 'dist')).href + '/'
+  const architectModules = architectRequires(join(ctx.pluginDir, 'dist'))
+  const sdkAlone = async (modules: string[]): Promise<Sample> => {
+    const job = newJob()
+    const request = { token: job.token, roleArn, sessionName: job.sessionName, durationSeconds: 3600, region: 'us-west-2', timeoutMs: 60_000, maxAttempts: 5, endpoint }
+    const c = cpuTimed(ctx.probes.cpu, [ctx.probes.sdk, distUrl, ...modules], { ...job.env, BENCH_REQUEST: JSON.stringify(request) })
+    const r = await timed(ctx.node, c.args, { cwd: ctx.app.dir, env: c.env })
+    const p = probeResult<ImportProbe>(r, modules.length ? 'the SDK call with Architect\'s modules' : 'the SDK call alone')
+    if (!p.credentials) throw new Error(`the SDK call left no credentials in process.env\n${r.stdout}\n${r.stderr}`)
+    return { ms: p.ms, wallMs: r.wallMs, cpuMs: c.read() }
+  }
   type Sample = { ms?: number, wallMs: number, cpuMs?: number }
   const variants: Record<string, () => Promise<Sample>> = {
     plugin: async () => {
@@ -139,6 +168,9 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
       const r = await timed(ctx.node, c.args, { env: c.env })
       return { ms: probeResult<ImportProbe>(r, 'bare POST').ms, wallMs: r.wallMs, cpuMs: c.read() }
     },
+    // What the issue's terms keep, alone: the plugin's SDK call, then that plus the Architect modules it reads app.arc and prints with.
+    sdk: async () => await sdkAlone([]),
+    sdkArchitect: async () => await sdkAlone(architectModules),
   }
   if (typeof caws !== 'string') {
     variants.caws = async () => {
@@ -176,6 +208,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   const wall = (name: string) => results[name]!.map(r => r.wallMs)
   const cpu = (name: string) => median(results[name]!.map(r => r.cpuMs!))
   const above = median(inside('plugin')) - median(inside('bare'))
+  const keptAbove = median(inside('sdkArchitect')) - median(inside('bare'))
 
   // Steady state in one process: the SDK's per-call cost with its modules already loaded.
   const job = newJob()
@@ -208,6 +241,11 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   console.log(`   plugin, wall             ${describe(wall('plugin'))}`)
   console.log(`   bare POST, wall          ${describe(wall('bare'))}   (the floor)`)
   console.log(`   plugin ÷ floor, wall     ${(median(wall('plugin')) / median(wall('bare'))).toFixed(2)}x`)
+  console.log(`   what the issue keeps, without the plugin's own code (probe-sdk.mjs: the exchange chunk's assumeRole(), nothing else):`)
+  console.log(`     the SDK call alone       inside ${describe(inside('sdk'))}, wall ${ms(median(wall('sdk')))} (${(median(wall('sdk')) / median(wall('bare'))).toFixed(2)}x the floor)`)
+  console.log(`     + Architect's modules    inside ${describe(inside('sdkArchitect'))}, wall ${ms(median(wall('sdkArchitect')))} (${(median(wall('sdkArchitect')) / median(wall('bare'))).toFixed(2)}x the floor)`)
+  console.log(`       (${architectModules.join(', ')}: what the plugin reads app.arc and prints with; loaded before any plugin inside \`arc\`)`)
+  console.log(`     the plugin's own code    ${signedMs(median(inside('plugin')) - median(inside('sdkArchitect')))} inside, ${signedMs(median(wall('plugin')) - median(wall('sdkArchitect')))} wall (plugin − the line above)`)
   if (typeof caws === 'string') console.log(`   configure-aws-credentials ${caws}`)
   else {
     console.log(`   configure-aws-credentials ${describe(wall('caws'))}   (${caws.version}, its dist bundle, wall; AssumeRoleWithWebIdentity + its GetCallerIdentity check)`)
@@ -260,6 +298,18 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
       value: `${signedMs(above)} (${ms(median(inside('plugin')))} vs ${ms(median(inside('bare')))})`,
       target: `< ${TARGET_ABOVE_BARE_MS} ms`,
       result: verdict(above < TARGET_ABOVE_BARE_MS),
+    },
+    {
+      measure: '2. Lower bound on the issue\'s terms: the SDK call + Architect\'s modules, none of the plugin\'s code',
+      value: `${(median(wall('sdkArchitect')) / median(wall('bare'))).toFixed(2)}x the floor (SDK alone ${(median(wall('sdk')) / median(wall('bare'))).toFixed(2)}x); ${signedMs(keptAbove)} above bare in process`,
+      target: `≤ ${TARGET_VS_FLOOR}x; < ${TARGET_ABOVE_BARE_MS} ms`,
+      result: 'info',
+    },
+    {
+      measure: '2. The plugin\'s own code, above that lower bound (plugin − SDK call with Architect\'s modules)',
+      value: `${signedMs(median(wall('plugin')) - median(wall('sdkArchitect')))} wall, ${signedMs(median(inside('plugin')) - median(inside('sdkArchitect')))} in process`,
+      target: '–',
+      result: 'info',
     },
     {
       measure: '2. Exchange after warm-up: SDK exchange() − bare POST (one process)',

@@ -63,6 +63,48 @@ console.log('BENCH ' + JSON.stringify({ ms, sinceStartMs: performance.now(), cre
 `
 
 /**
+ * \`node probe-sdk.mjs <dist/ url> [@architect/module ...]\` in a simulated job: the plugin's SDK
+ * call and nothing else of the plugin. Imports the exchange chunk \`arc\` loads
+ * (\`exchange-<hash>.js\`, which requires the bundle dist/plugin/sts-sdk.cjs) and calls its
+ * assumeRole() with the request in BENCH_REQUEST: the same client, retry strategy, timeouts and
+ * answer check as a deploy, then the three values into process.env. With module names after the
+ * URL it first requires them from the app (the Architect modules the plugin reads app.arc and
+ * prints with), timed from before they load. What the issue's terms keep (the SDK client,
+ * Architect's parser) costs at least this much, whatever the plugin's own code does.
+ */
+const SDK = `
+const { readdirSync } = process.getBuiltinModule('node:fs')
+const { createRequire } = process.getBuiltinModule('node:module')
+const [dist, ...architect] = process.argv.slice(2)
+const t0 = performance.now()
+const require = createRequire(process.cwd() + '/')
+for (const name of architect) require(name)
+const chunk = new URL('plugin/' + readdirSync(new URL('plugin/', dist)).find(f => /^exchange-[A-Z0-9]{8}\\.js$/.test(f)), dist)
+const { assumeRole } = await import(chunk)
+const c = await assumeRole(JSON.parse(process.env.BENCH_REQUEST))
+process.env.AWS_ACCESS_KEY_ID = c.accessKeyId
+process.env.AWS_SECRET_ACCESS_KEY = c.secretAccessKey
+process.env.AWS_SESSION_TOKEN = c.sessionToken
+const ms = performance.now() - t0
+console.log('BENCH ' + JSON.stringify({ ms, sinceStartMs: performance.now(), credentials: c.accessKeyId.startsWith('ASIA') }))
+`
+
+/**
+ * \`NODE_OPTIONS=--import probe-sdk-preload.mjs arc ...\` with BENCH_DIST (the installed dist/ URL)
+ * and BENCH_REQUEST: the same SDK call as probe-sdk.mjs, made in the \`arc\` process itself just
+ * before Architect loads. Its credentials are not used (that run has keys already): it is there to
+ * cost what the SDK call costs inside an \`arc\` process, and nothing of the plugin's own code.
+ */
+const SDK_PRELOAD = `
+const { readdirSync } = process.getBuiltinModule('node:fs')
+const dist = process.env.BENCH_DIST
+const chunk = new URL('plugin/' + readdirSync(new URL('plugin/', dist)).find(f => /^exchange-[A-Z0-9]{8}\\.js$/.test(f)), dist)
+const { assumeRole } = await import(chunk)
+const c = await assumeRole(JSON.parse(process.env.BENCH_REQUEST))
+if (!c.accessKeyId.startsWith('ASIA')) throw new Error('the preloaded SDK call got no credentials')
+`
+
+/**
  * \`node probe-warm.mjs <exchange.js url> <rounds>\`: in ONE process, after a few untimed calls
  * of each, alternate the plugin's exchange() (a new SDK client per call, as the plugin does)
  * with the bare POST. What remains is the SDK's per-call cost, module loading excluded.
@@ -154,6 +196,8 @@ export interface Probes {
   warm: string
   traceAll: string
   breakdown: string
+  sdk: string
+  sdkPreload: string
   cpu: string
   /** An empty ES module: the baseline for "import cost". */
   empty: string
@@ -174,6 +218,8 @@ export function writeProbes (): Probes {
     warm: file('probe-warm.mjs', WARM),
     traceAll: file('trace-all.mjs', TRACE_ALL),
     breakdown: file('probe-breakdown.mjs', BREAKDOWN),
+    sdk: file('probe-sdk.mjs', SDK),
+    sdkPreload: file('probe-sdk-preload.mjs', SDK_PRELOAD),
     cpu: file('cpu.cjs', CPU),
     empty: file('empty.mjs', ''),
     remove: () => rmSync(dir, { recursive: true, force: true }),
