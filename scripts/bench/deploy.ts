@@ -9,7 +9,7 @@
  *  - keys: the same app, same install, same manifest, but a shell without GITLAB_CI that
  *    already has credentials (AWS_ACCESS_KEY_ID/SECRET/SESSION_TOKEN of a session the stand-in
  *    STS issued): the plugin is loaded but stays idle. This is the cost of the deploy itself.
- *  - keys + SDK call: the keys run, with the plugin's SDK call (its exchange chunk's assumeRole(),
+ *  - keys + SDK call: the keys run, with the plugin's SDK call (its exchange module's assumeRole(),
  *    nothing else of the plugin) made in the same process just before Architect loads
  *    (NODE_OPTIONS=--import, probes.ts). What the SDK client the issue keeps costs a deploy on
  *    its own, to set the job's cost against.

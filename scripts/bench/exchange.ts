@@ -12,8 +12,8 @@
  *    a job pays (inside `arc`, Architect's own modules are already loaded, so slightly less).
  *  - bare: the floor. A plain node:http POST of the same form body to the same endpoint, the
  *    three values picked out of the XML with regular expressions, no checks, no retries.
- *  - sdk, sdkArchitect: what the issue's terms keep, without the plugin's own code. The exchange
- *    chunk's assumeRole() (the same SDK client, retry strategy, timeouts and answer check as a
+ *  - sdk, sdkArchitect: what the issue's terms keep, without the plugin's own code. The plugin's
+ *    exchange module's assumeRole() (the same SDK client, retry strategy, timeouts and answer check as a
  *    deploy) in a process of its own, then the same after requiring the Architect modules the
  *    plugin reads app.arc and prints with (found in the bundle). The plugin in a process of its
  *    own costs at least the second; the difference is the plugin's own code.
@@ -88,7 +88,7 @@ function isPyenvShim (path: string): boolean {
 /**
  * The Architect modules the packed plugin requires on the deploy path (Architect's parser for
  * app.arc, its chalk and chars, its minimist), read out of the bundle `arc` loads: dist/index.js
- * and its chunks. Inside `arc` they are loaded before any plugin; in a process of their own they are not.
+ * and its job file. Inside `arc` they are loaded before any plugin; in a process of their own they are not.
  */
 function architectRequires (dist: string): string[] {
   const files = [join(dist, 'index.js'), ...readdirSync(join(dist, 'plugin')).filter(f => /-[A-Z0-9]{8}\.js$/.test(f)).map(f => join(dist, 'plugin', f))]
@@ -104,7 +104,6 @@ interface BreakdownProbe {
   architect: number
   sdkModules: number
   pluginModules: number
-  firstIntl: number
   activateMs: number
   exchangeMs: number
 }
@@ -241,7 +240,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   console.log(`   plugin, wall             ${describe(wall('plugin'))}`)
   console.log(`   bare POST, wall          ${describe(wall('bare'))}   (the floor)`)
   console.log(`   plugin ÷ floor, wall     ${(median(wall('plugin')) / median(wall('bare'))).toFixed(2)}x`)
-  console.log(`   what the issue keeps, without the plugin's own code (probe-sdk.mjs: the exchange chunk's assumeRole(), nothing else):`)
+  console.log(`   what the issue keeps, without the plugin's own code (probe-sdk.mjs: exchange.ts's assumeRole(), nothing else):`)
   console.log(`     the SDK call alone       inside ${describe(inside('sdk'))}, wall ${ms(median(wall('sdk')))} (${(median(wall('sdk')) / median(wall('bare'))).toFixed(2)}x the floor)`)
   console.log(`     + Architect's modules    inside ${describe(inside('sdkArchitect'))}, wall ${ms(median(wall('sdkArchitect')))} (${(median(wall('sdkArchitect')) / median(wall('bare'))).toFixed(2)}x the floor)`)
   console.log(`       (${architectModules.join(', ')}: what the plugin reads app.arc and prints with; loaded before any plugin inside \`arc\`)`)
@@ -264,10 +263,9 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   console.log(`   stand-in STS, per call   ${describe(stsCalls.map(c => c.durationMs), 'ms', 0)} server-side (verify token, issue keys); ${stsCalls.length} calls, ${failedSts} not 200`)
   console.log(`   where the plugin's time goes, inside \`arc\` (fresh process, Architect's modules preloaded; medians of ${breakdownRuns}):`)
   console.log(`     (not counted below: Architect's inventory and utils, loaded in \`arc\` before plugins; ${ms(part('architect'))}; the whole-process variant pays it)`)
-  console.log(`     loading the SDK (the exchange chunk: the bundle dist/plugin/sts-sdk.cjs) ${ms(part('sdkModules'))}`)
-  console.log(`     loading the plugin's other modules (the activate chunk and its imports) ${ms(part('pluginModules'))}`)
-  console.log(`     first bothTimes() (report/format.ts, the expiry line)         ${ms(part('firstIntl'))}`)
-  console.log(`     activate(): settings, token checks, report, process.env         ${ms(part('activateMs') - part('exchangeMs'))}`)
+  console.log(`     loading the SDK (exchange.ts and the bundle dist/plugin/sts-sdk.cjs)    ${ms(part('sdkModules'))}`)
+  console.log(`     loading the plugin's other modules (the job file, dist/plugin/job-<hash>.js) ${ms(part('pluginModules'))}`)
+  console.log(`     activate(): settings, token checks, report, process.env    ${ms(part('activateMs') - part('exchangeMs'))}`)
   console.log(`     exchange(): first SDK call (a bare POST's first, above: ${ms(median(inside('bare')))})  ${ms(part('exchangeMs'))}`)
   console.log(`   in one process after warm-up (${warmRounds} rounds, alternating): exchange() ${describe(warm.sdk)}, bare POST ${describe(warm.bare)}: ${signedMs(warmAbove)} per call; the very first exchange() ${ms(warm.first)}`)
 

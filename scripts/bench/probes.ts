@@ -64,23 +64,22 @@ console.log('BENCH ' + JSON.stringify({ ms, sinceStartMs: performance.now(), cre
 
 /**
  * \`node probe-sdk.mjs <dist/ url> [@architect/module ...]\` in a simulated job: the plugin's SDK
- * call and nothing else of the plugin. Imports the exchange chunk \`arc\` loads
- * (\`exchange-<hash>.js\`, which requires the bundle dist/plugin/sts-sdk.cjs) and calls its
- * assumeRole() with the request in BENCH_REQUEST: the same client, retry strategy, timeouts and
+ * call and nothing else of the plugin. Imports the plugin's exchange module (tsc's
+ * dist/plugin/exchange.js, which requires the bundle dist/plugin/sts-sdk.cjs; the job file has the
+ * same module inline, initialised at the same point) and calls its assumeRole() with the request in
+ * BENCH_REQUEST: the same client, retry strategy, timeouts and
  * answer check as a deploy, then the three values into process.env. With module names after the
  * URL it first requires them from the app (the Architect modules the plugin reads app.arc and
  * prints with), timed from before they load. What the issue's terms keep (the SDK client,
  * Architect's parser) costs at least this much, whatever the plugin's own code does.
  */
 const SDK = `
-const { readdirSync } = process.getBuiltinModule('node:fs')
 const { createRequire } = process.getBuiltinModule('node:module')
 const [dist, ...architect] = process.argv.slice(2)
 const t0 = performance.now()
 const require = createRequire(process.cwd() + '/')
 for (const name of architect) require(name)
-const chunk = new URL('plugin/' + readdirSync(new URL('plugin/', dist)).find(f => /^exchange-[A-Z0-9]{8}\\.js$/.test(f)), dist)
-const { assumeRole } = await import(chunk)
+const { assumeRole } = await import(new URL('plugin/exchange.js', dist))
 const c = await assumeRole(JSON.parse(process.env.BENCH_REQUEST))
 process.env.AWS_ACCESS_KEY_ID = c.accessKeyId
 process.env.AWS_SECRET_ACCESS_KEY = c.secretAccessKey
@@ -96,10 +95,7 @@ console.log('BENCH ' + JSON.stringify({ ms, sinceStartMs: performance.now(), cre
  * cost what the SDK call costs inside an \`arc\` process, and nothing of the plugin's own code.
  */
 const SDK_PRELOAD = `
-const { readdirSync } = process.getBuiltinModule('node:fs')
-const dist = process.env.BENCH_DIST
-const chunk = new URL('plugin/' + readdirSync(new URL('plugin/', dist)).find(f => /^exchange-[A-Z0-9]{8}\\.js$/.test(f)), dist)
-const { assumeRole } = await import(chunk)
+const { assumeRole } = await import(new URL('plugin/exchange.js', process.env.BENCH_DIST))
 const c = await assumeRole(JSON.parse(process.env.BENCH_REQUEST))
 if (!c.accessKeyId.startsWith('ASIA')) throw new Error('the preloaded SDK call got no credentials')
 `
@@ -129,29 +125,26 @@ console.log('BENCH ' + JSON.stringify({ first, sdk, bare: plain }))
 /**
  * \`node probe-breakdown.mjs <dist/ url>\` in a simulated job: where the plugin's time goes, step by
  * step, with Architect's own modules loaded first (as they are inside \`arc\` when it imports
- * plugins). Uses the chunks `arc` loads (scripts/bundle-plugin.ts): the SDK (`exchange-<hash>.js`,
- * which loads sts-sdk.cjs), the rest of the plugin (`activate-<hash>.js` and its chunks), the first
- * bothTimes() call (`format-<hash>.js`, for the expiry line), then activate() itself with its
- * exchange timed separately. detect() is tsc's module (index.js has it inlined, unexported).
+ * plugins): the SDK (the plugin's exchange module, tsc's dist/plugin/exchange.js, which loads
+ * sts-sdk.cjs), the rest of the plugin (the job file \`arc\` loads, scripts/bundle-plugin.ts), then
+ * activate() itself with its exchange timed separately. detect() is tsc's module (index.js has it
+ * inlined, unexported).
  */
 const BREAKDOWN = `
 const { createRequire } = await import('node:module')
 const { readdirSync } = process.getBuiltinModule('node:fs')
 const dist = process.argv[2]
 const require = createRequire(new URL('index.js', dist))
-const chunk = name => new URL('plugin/' + readdirSync(new URL('plugin/', dist)).find(f => new RegExp('^' + name + '-[A-Z0-9]{8}\\\\.js$').test(f)), dist)
+const job = new URL('plugin/' + readdirSync(new URL('plugin/', dist)).find(f => /^job-[A-Z0-9]{8}\\.js$/.test(f)), dist)
 let last = performance.now()
 const lap = () => { const now = performance.now(); const d = now - last; last = now; return d }
 require('@architect/inventory'); require('@architect/utils')
 const architect = lap()
-const { assumeRole: exchange } = await import(chunk('exchange'))
+const { assumeRole: exchange } = await import(new URL('plugin/exchange.js', dist))
 const sdkModules = lap()
-const { activate } = await import(chunk('activate'))
+const { activate } = await import(job)
 const { detect } = await import(new URL('plugin/detect.js', dist))
 const pluginModules = lap()
-const { bothTimes } = await import(chunk('format'))
-bothTimes(new Date())
-const firstIntl = lap()
 let exchangeMs = 0
 const outcome = await activate(detect(process.env, process.argv), {
   env: process.env, cwd: process.cwd(), now: () => new Date(), out: () => {}, err: () => {},
@@ -159,7 +152,7 @@ const outcome = await activate(detect(process.env, process.argv), {
 })
 const activateMs = lap()
 if (outcome.kind !== 'assumed') throw new Error('no exchange: ' + JSON.stringify(outcome))
-console.log('BENCH ' + JSON.stringify({ architect, sdkModules, pluginModules, firstIntl, activateMs, exchangeMs }))
+console.log('BENCH ' + JSON.stringify({ architect, sdkModules, pluginModules, activateMs, exchangeMs }))
 `
 
 /** \`--import\`ed: every file: URL the process resolves (import or require), written on exit to BENCH_TRACE_ALL. */

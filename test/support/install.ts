@@ -92,7 +92,8 @@ let packed: Promise<string> | undefined
 export function packPlugin (): Promise<string> {
   packed ??= (async () => {
     if (process.env.E2E_PLUGIN_TARBALL) return resolve(process.env.E2E_PLUGIN_TARBALL)
-    const key = hashFiles([ 'src', 'package.json', 'tsconfig.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'iam', 'docs', 'templates' ].map(p => join(ROOT, p)))
+    // Everything the tarball is built from: the sources, and the build's own scripts and locked packages (esbuild, the SDK it bundles).
+    const key = hashFiles([ 'src', 'package.json', 'package-lock.json', 'tsconfig.json', 'scripts/bundle-plugin.ts', 'scripts/bundle-sdk.ts', 'README.md', 'LICENSE', 'CHANGELOG.md', 'iam', 'docs', 'templates' ].map(p => join(ROOT, p)))
     const dir = join(CACHE, `pack-${key}`)
     const tarball = join(dir, `${PACKAGE.name}-${PACKAGE.version}.tgz`)
     return withLock('pack', () => {

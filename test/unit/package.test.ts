@@ -44,8 +44,8 @@ process.once('exit', () => { if (unpacked) rmSync(unpacked, { recursive: true, f
 
 const packed = (path: string) => readFileSync(join(unpacked, path), 'utf8')
 
-/** The chunks of the plugin as `arc` loads it (scripts/bundle-plugin.ts): `dist/plugin/<name>-<hash>.js`. */
-const CHUNK = /^dist\/plugin\/[a-z-]+-[A-Z0-9]{8}\.js$/
+/** The plugin's job file as `arc` loads it (scripts/bundle-plugin.ts): `dist/plugin/job-<hash>.js`. */
+const CHUNK = /^dist\/plugin\/job-[A-Z0-9]{8}\.js$/
 
 test('the tarball holds the documents, the IAM template and dist with types', () => {
   for (const path of ['package.json', 'README.md', 'LICENSE', 'CHANGELOG.md', 'iam/gitlab-oidc.yaml', 'templates/arc-deploy.yml', 'dist/index.js', 'dist/index.d.ts']) {
@@ -58,7 +58,7 @@ test('the tarball holds the documents, the IAM template and dist with types', ()
   // The CI/CD component, for projects that vendor it (README "GitLab CI/CD component").
   assert.match(packed('templates/arc-deploy.yml'), /^spec:\n {2}inputs:/m, 'templates/arc-deploy.yml is the component')
   assert.match(packed('iam/gitlab-oidc.yaml'), /^AWSTemplateFormatVersion/m, 'the IAM template is a CloudFormation template')
-  // tsc's modules have their types; the bundle's chunks (CHUNK, below) are what `arc` loads, not an API.
+  // tsc's modules have their types; the bundle's job file (CHUNK, below) is what `arc` loads, not an API.
   const js = files.filter(f => f.endsWith('.js') && !CHUNK.test(f))
   assert.ok(js.length >= 10, `dist has the plugin's modules: ${js.join(' ')}`)
   for (const file of js) assert.ok(files.includes(file.replace(/\.js$/, '.d.ts')), `${file} has its .d.ts`)
@@ -128,7 +128,7 @@ test('dist has no stale modules: each one is built from a source that exists now
   assert.deepEqual(stale, [], 'dist modules without a source in src/ (the build must start from an empty dist)')
 })
 
-test('dist/index.js is the bundled plugin: node builtins only, then chunks in dist/plugin/ that are all packed', () => {
+test('dist/index.js is the bundled plugin: node builtins only, then one job file in dist/plugin/, packed', () => {
   const index = packed('dist/index.js')
   const staticImports = [...index.matchAll(/^import .* from "([^"]+)";$/gm)].map(m => m[1]!)
   assert.deepEqual(staticImports.filter(s => !s.startsWith('node:')), [], 'off GitLab, dist/index.js loads nothing of its own')
@@ -142,12 +142,15 @@ test('dist/index.js is the bundled plugin: node builtins only, then chunks in di
   }
   walk('dist/index.js')
   const chunks = [...loaded]
-  assert.ok(chunks.length > 3 && chunks.every(c => CHUNK.test(c)), chunks.join(' '))
-  // exchange.ts and allows.ts find files relative to their own module: the chunks have them where tsc has them.
+  assert.equal(chunks.length, 1, `a job loads one file after dist/index.js: ${chunks.join(' ')}`)
+  assert.match(chunks[0]!, CHUNK)
+  // exchange.ts and allows.ts find files relative to their own module: the job file has them where tsc has them.
   const exchange = chunks.filter(c => packed(c).includes('"./sts-sdk.cjs"'))
   const allows = chunks.filter(c => packed(c).includes('"../../iam/gitlab-oidc.allows.json"'))
-  assert.equal(exchange.length, 1, 'one chunk loads the SDK bundle')
-  assert.equal(allows.length, 1, 'one chunk reads the allows file')
+  assert.equal(exchange.length, 1, 'the job file loads the SDK bundle')
+  assert.equal(allows.length, 1, 'the job file reads the allows file')
+  // ...the SDK only when the exchange runs: its require sits in exchange.ts's lazy initialiser, not at the top.
+  assert.match(packed(chunks[0]!), /var init_exchange = __esm\(\{\n(?:(?!\n\}\);\n)[\s\S])*"\.\/sts-sdk\.cjs"/, 'exchange.ts is initialised at its import(), not when the job file loads')
   assert.ok(files.includes(posix.join(posix.dirname(exchange[0]!), 'sts-sdk.cjs')), `the SDK bundle is next to ${exchange[0]}`)
   assert.ok(files.includes(posix.join(posix.dirname(allows[0]!), '../../iam/gitlab-oidc.allows.json')), `iam/gitlab-oidc.allows.json is at ../../iam from ${allows[0]}`)
 })
