@@ -11,8 +11,9 @@
  *    STS issued): the plugin is loaded but stays idle. This is the cost of the deploy itself.
  *  - keys + SDK call: the keys run, with the plugin's SDK call (its exchange module's assumeRole(),
  *    nothing else of the plugin) made in the same process just before Architect loads
- *    (NODE_OPTIONS=--import, probes.ts). What the SDK client the issue keeps costs a deploy on
- *    its own, to set the job's cost against.
+ *    (NODE_OPTIONS=--import, probes.ts): roughly the SDK client's share of the job's cost. Only
+ *    roughly: made first, the call pays for builtins and warm-up that Architect then reuses, in a
+ *    cold heap, and it has varied more from run to run than the job has.
  *
  * Alternating, N runs each; every run is checked (exit 0; one STS call in the job, none with
  * keys; every AWS call signed by an STS session), so a failure cannot pass for a fast run.
@@ -103,9 +104,11 @@ export async function benchDeploy (ctx: Context, runs: number): Promise<Row[]> {
     target: `< ${TARGET_RATIO}`,
     result: verdict(ratio < TARGET_RATIO),
   }, {
-    measure: '3. Lower bound on the issue\'s terms: keys + the SDK call alone, in the same `arc` process / keys',
+    // Not a lower bound: made before Architect loads, the call pays for builtins and warm-up that Architect then reuses, and
+    // in a cold heap; from run to run it has come out between +25 ms and +80 ms. What the SDK's share of a job is, roughly.
+    measure: '3. The SDK call alone, made in an `arc` process with keys just before Architect loads (--import) / keys',
     value: `${(sdkOnly / withKeys).toFixed(3)} (+${(sdkOnly - withKeys).toFixed(0)} ms; the job: +${(job - withKeys).toFixed(0)} ms)`,
-    target: `< ${TARGET_RATIO}`,
+    target: '–',
     result: 'info',
   }, {
     measure: '3. Same three runs in CPU time (user + system of `arc`): job / keys; keys + the SDK call / keys',
