@@ -155,6 +155,17 @@ test('dist/index.js is the bundled plugin: node builtins only, then one job file
   assert.ok(files.includes(posix.join(posix.dirname(allows[0]!), '../../iam/gitlab-oidc.allows.json')), `iam/gitlab-oidc.allows.json is at ../../iam from ${allows[0]}`)
 })
 
+test('every name dist/index.js takes from the job file is one the job file exports', () => {
+  const index = packed('dist/index.js')
+  const taken = [...index.matchAll(/const \{([^}]*)\} = await import\("(\.\/plugin\/job-[A-Z0-9]{8}\.js)"\)/g)]
+  assert.ok(taken.length >= 5, `index.js imports the job file for activation, failures and each hook (${taken.length} imports)`)
+  const jobFile = `dist/${taken[0]![2]!.slice(2)}`
+  assert.ok(taken.every(t => t[2] === taken[0]![2]), 'one job file')
+  const exported = /^export \{([^}]*)\};$/m.exec(packed(jobFile))?.[1]?.split(',').map(n => n.trim()).filter(Boolean) ?? []
+  const names = taken.flatMap(t => t[1]!.split(',').map(n => n.split(':')[0]!.trim()).filter(Boolean))
+  assert.deepEqual(names.filter(n => !exported.includes(n)), [], `exported by ${jobFile}: ${exported.join(', ')}`)
+})
+
 test('every entry point the manifest names is in the tarball; the CLI starts with a shebang', () => {
   const manifest = JSON.parse(packed('package.json')) as Manifest
   assert.equal(manifest.license, 'Apache-2.0')
