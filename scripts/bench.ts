@@ -47,7 +47,7 @@ const { values: opts } = parseArgs({
 })
 if (opts.help) {
   console.log(`npm run bench [-- options]
-  --quick          fewer rounds: a smoke run (about 20 s instead of about a minute), noisier numbers
+  --quick          fewer rounds: a smoke run (about 30 s instead of about two minutes), noisier numbers
   --runs N         rounds of \`arc deploy --dry-run\` per variant (default 15, quick 4)
   --only LIST      comma-separated subset of: ${SECTIONS.join(', ')}
   BENCH_AWS_CLI=/path/to/aws[:/other/aws] chooses the AWS CLIs to compare with (default: every \`aws\` on PATH); =none skips them
