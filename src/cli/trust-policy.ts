@@ -100,8 +100,10 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
     throw new UsageError(parseErrorMessage(err), 'trust-policy')
   }
   const help = v.help === true
-  const { project, projectId, issuer, audience, branches, fromJob } = jobDefaults(v, env)
-  const subClaimComponents = v['sub-claim-components'] ?? (isGitLabJob(env) ? jobSubFormat(env) : undefined)
+  // The job's ID token, decoded once: it gives the issuer, the audience and the sub format.
+  const token = isGitLabJob(env) ? jobToken(env) : undefined
+  const { project, projectId, issuer, audience, branches, fromJob } = jobDefaults(v, env, token)
+  const subClaimComponents = v['sub-claim-components'] ?? (token && subClaimComponentsOf(token))
   if (v['sub-claim-components'] === undefined && subClaimComponents !== undefined) fromJob.push('sub claim components (the job\'s ID token)')
   const tags = v.tag ?? []
   const refs = v.ref ?? []
@@ -130,7 +132,7 @@ export function parseTrustPolicyArgs (args: readonly string[], env: NodeJS.Proce
 /** Inside a GitLab job, the project, issuer and (when no ref is named) the default branch default to the job's. */
 interface JobDefaults { project?: string, projectId?: string, issuer?: string, audience?: string, branches: string[], fromJob: string[] }
 
-function jobDefaults (v: Values, env: NodeJS.ProcessEnv): JobDefaults {
+function jobDefaults (v: Values, env: NodeJS.ProcessEnv, token: Claims | undefined): JobDefaults {
   const inJob = isGitLabJob(env)
   const fromJob: string[] = []
   const fromEnv = (given: string | undefined, name: 'CI_PROJECT_PATH' | 'CI_PROJECT_ID' | 'CI_SERVER_URL', what: string): string | undefined => {
@@ -140,7 +142,6 @@ function jobDefaults (v: Values, env: NodeJS.ProcessEnv): JobDefaults {
   }
   const project = fromEnv(v.project, 'CI_PROJECT_PATH', 'project')
   const projectId = fromEnv(v['project-id'], 'CI_PROJECT_ID', 'project ID')
-  const token = inJob ? jobToken(env) : undefined
   const tokenIss = v.issuer === undefined ? token?.iss : undefined
   if (typeof tokenIss === 'string' && tokenIss) fromJob.push('issuer (the job\'s ID token)')
   const issuer = typeof tokenIss === 'string' && tokenIss ? tokenIss : fromEnv(v.issuer, 'CI_SERVER_URL', 'issuer')
@@ -167,12 +168,6 @@ function jobToken (env: NodeJS.ProcessEnv): Claims | undefined {
   if (!token) return undefined
   try { return decodeToken(token, `CI variable ${name}`) }
   catch { return undefined }
-}
-
-/** The sub format the job's own ID token shows. */
-function jobSubFormat (env: NodeJS.ProcessEnv): string | undefined {
-  const claims = jobToken(env)
-  return claims && subClaimComponentsOf(claims)
 }
 
 function checkRequired (v: Values, c: { project: string | undefined, branches: string[], tags: string[], anyRef: boolean }): void {

@@ -53,9 +53,9 @@ export interface Claims {
   [claim: string]: unknown
 }
 
-/** The token's audiences: `aud` as a list, its non-string entries left out. */
+/** The token's audiences: `aud` as a list, its non-string and empty entries left out (as an empty string `aud` is). */
 export function audiences (claims: Claims): string[] {
   if (typeof claims.aud === 'string') return claims.aud ? [claims.aud] : []
-  if (Array.isArray(claims.aud)) return claims.aud.filter((a): a is string => typeof a === 'string')
+  if (Array.isArray(claims.aud)) return claims.aud.filter((a): a is string => typeof a === 'string' && a !== '')
   return []
 }

@@ -8,6 +8,8 @@ test('aud as a list: a string, a list (non-strings left out), or nothing', () =>
   assert.deepEqual(audiences({ aud: '' }), [])
   assert.deepEqual(audiences({ aud: [ 'a', 'b' ] }), [ 'a', 'b' ])
   assert.deepEqual(audiences({ aud: [ 'a', 7, null ] as unknown as string[] }), [ 'a' ])
+  // An empty entry is no audience, as an empty string is: trust-policy would otherwise default --audience to ''.
+  assert.deepEqual(audiences({ aud: [ '', 'a' ] }), [ 'a' ])
   assert.deepEqual(audiences({}), [])
   assert.deepEqual(audiences({ aud: { a: 1 } as unknown as string }), [])
 })
