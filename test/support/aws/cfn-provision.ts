@@ -401,20 +401,18 @@ function provisionIamTemplate (
   const ids = Object.keys((tpl.Resources ?? {}) as JsonObject).filter(id => ev.resourceExists(id))
   const w = whereOf(state, stack)
   const previous = new Map(stack.Resources.map(r => [ r.LogicalResourceId, r.properties ?? '' ]))
-  for (const id of ids) {
+  const resources: CfnResource[] = ids.map(id => {
     const res = ev.resource(id)
-    const p = (res.Properties ?? {}) as Record<string, unknown>
+    const properties = (res.Properties ?? {}) as Record<string, unknown>
     const type = String(res.Type)
-    const physicalId = type === 'AWS::IAM::Role' ? String(p.RoleName) : ev.ref(id)
-    if (previous.get(id) === JSON.stringify(p)) continue
-    const denial = firstDenied(state, caller, { logicalId: id, type, physicalId, properties: p }, handlerRequests({ logicalId: id, type, physicalId, properties: p }, previous.has(id) ? 'update' : 'create', w))
+    return { logicalId: id, type, physicalId: type === 'AWS::IAM::Role' ? String(properties.RoleName) : ev.ref(id), properties }
+  })
+  for (const r of resources) {
+    if (previous.get(r.logicalId) === JSON.stringify(r.properties)) continue
+    const denial = firstDenied(state, caller, r, handlerRequests(r, previous.has(r.logicalId) ? 'update' : 'create', w))
     if (denial) return denial
   }
-  const overQuota = quotaFailure(ids.map(id => {
-    const res = ev.resource(id)
-    const p = (res.Properties ?? {}) as Record<string, unknown>
-    return { logicalId: id, type: String(res.Type), physicalId: String(res.Type) === 'AWS::IAM::Role' ? String(p.RoleName) : ev.ref(id), properties: p }
-  }))
+  const overQuota = quotaFailure(resources)
   if (overQuota) return overQuota
   stack.Resources = applyIam(iamAccount(state, stack.accountId), ev, ids, stack)
   stack.Outputs = outputsOf(Object.entries(ev.outputs()).map(([ k, v ]) => [ k, v, undefined ]))
