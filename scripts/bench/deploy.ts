@@ -22,7 +22,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { runArc, stripAnsi } from '../../test/support/harness.ts'
 import { verdict, type Context, type Row } from './context.ts'
-import { cpuTimed, describe, interleave, median, progress, progressDone, seconds } from './util.ts'
+import { cpuTimed, describe, exchangeRequest, interleave, median, progress, progressDone, seconds, sessionNameOf } from './util.ts'
 
 interface Sample { wallMs: number, cpuMs: number }
 
@@ -51,7 +51,7 @@ export async function benchDeploy (ctx: Context, runs: number): Promise<Row[]> {
   const distUrl = pathToFileURL(join(ctx.pluginDir, 'dist')).href + '/'
   const sdkCall = (): Record<string, string> => {
     const job = ctx.jobEnv()
-    const request = { token: job.token, roleArn: s.roles.production, sessionName: `gitlab-${job.claims.project_id}-${job.claims.pipeline_id}-${job.claims.job_id}`, durationSeconds: 3600, region: 'us-west-2', timeoutMs: 60_000, maxAttempts: 5, endpoint }
+    const request = exchangeRequest({ token: job.token, sessionName: sessionNameOf(job.claims) }, s.roles.production, endpoint)
     return { BENCH_IMPORT: `--import ${pathToFileURL(ctx.probes.sdkPreload).href}`, BENCH_DIST: distUrl, BENCH_REQUEST: JSON.stringify(request) }
   }
 

@@ -37,7 +37,7 @@ import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { verdict, type Context, type Row } from './context.ts'
 import { findConfigureAwsCredentials, runConfigureAwsCredentials } from './configure-aws-credentials.ts'
-import { cpuTimed, describe, interleave, median, ms, probeResult, progress, progressDone, signedMs, timed, type Timed } from './util.ts'
+import { cpuTimed, describe, exchangeRequest, interleave, median, ms, probeResult, progress, progressDone, sessionNameOf, signedMs, timed, type Timed } from './util.ts'
 
 // Issue 23's goals: in process, the exchange within 70 ms of one round trip; the whole process at
 // least 1.4x faster than configure-aws-credentials' and within 1.5x of the floor (the bare POST).
@@ -119,7 +119,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   // A job (fresh token) for every run; the form body is what the plugin sends, minus SDK headers.
   const newJob = () => {
     const job = ctx.jobEnv({ ARC_OIDC_STAGE: 'production' })
-    const sessionName = `gitlab-${job.claims.project_id}-${job.claims.pipeline_id}-${job.claims.job_id}`
+    const sessionName = sessionNameOf(job.claims)
     const form = new URLSearchParams({
       Action: 'AssumeRoleWithWebIdentity', Version: '2011-06-15', RoleArn: roleArn, RoleSessionName: sessionName, WebIdentityToken: job.token, DurationSeconds: '3600',
     }).toString()
@@ -144,7 +144,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
   const architectModules = architectRequires(join(ctx.pluginDir, 'dist'))
   const sdkAlone = async (modules: string[]): Promise<Sample> => {
     const job = newJob()
-    const request = { token: job.token, roleArn, sessionName: job.sessionName, durationSeconds: 3600, region: 'us-west-2', timeoutMs: 60_000, maxAttempts: 5, endpoint }
+    const request = exchangeRequest(job, roleArn, endpoint)
     const c = cpuTimed(ctx.probes.cpu, [ctx.probes.sdk, distUrl, ...modules], { ...job.env, BENCH_REQUEST: JSON.stringify(request) })
     const r = await timed(ctx.node, c.args, { cwd: ctx.app.dir, env: c.env })
     const p = probeResult<ImportProbe>(r, modules.length ? 'the SDK call with Architect\'s modules' : 'the SDK call alone')
@@ -211,7 +211,7 @@ export async function benchExchange (ctx: Context, runs: number, warmRounds: num
 
   // Steady state in one process: the SDK's per-call cost with its modules already loaded.
   const job = newJob()
-  const request = { token: job.token, roleArn, sessionName: job.sessionName, durationSeconds: 3600, region: 'us-west-2', timeoutMs: 60_000, maxAttempts: 5, endpoint }
+  const request = exchangeRequest(job, roleArn, endpoint)
   progress('2/4 exchange: in-process rounds')
   const warmRun = await timed(ctx.node, [ctx.probes.warm, pathToFileURL(join(ctx.pluginDir, 'dist', 'plugin', 'exchange.js')).href, String(warmRounds)], {
     cwd: ctx.app.dir, env: ctx.devEnv({ BENCH_REQUEST: JSON.stringify(request), BENCH_STS: endpoint, BENCH_FORM: job.form }),

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
+import type { ExchangeRequest } from '../../src/shared/sts.ts'
 
 // ---------------------------------------------------------------------------- statistics
 
@@ -121,4 +122,13 @@ export function progress (text: string): void {
 }
 export function progressDone (): void {
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K')
+}
+
+/** The session name the plugin gives a job's session: gitlab-<project>-<pipeline>-<job>. */
+export const sessionNameOf = (claims: { project_id: string, pipeline_id: string, job_id: string }): string =>
+  `gitlab-${claims.project_id}-${claims.pipeline_id}-${claims.job_id}`
+
+/** The exchange request a deploy in the bench's simulated job sends (the plugin's defaults: 3600 s, 60 s bound, 5 attempts). */
+export function exchangeRequest (job: { token: string, sessionName: string }, roleArn: string, endpoint: string): ExchangeRequest {
+  return { token: job.token, roleArn, sessionName: job.sessionName, durationSeconds: 3600, region: 'us-west-2', timeoutMs: 60_000, maxAttempts: 5, endpoint }
 }
